@@ -1,0 +1,364 @@
+//! Wire types: what the server sends to browsers (websocket and REST) and what the browser
+//! decodes. Shared by both sides so they cannot drift; versioned by [`PROTOCOL_VERSION`].
+//!
+//! Server-internal state never appears here directly: the server converts into these types at
+//! its edge. Every timestamp is milliseconds since the Unix epoch (UTC).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped on any incompatible change of the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Where the fleet's data comes from. `Simulated` must be shown to users wherever data appears.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    #[default]
+    Docker,
+    Simulated,
+}
+
+impl SourceKind {
+    pub fn is_simulated(self) -> bool {
+        matches!(self, SourceKind::Simulated)
+    }
+}
+
+/// Connection state of the Docker engine, as the collector sees it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    #[default]
+    Connecting,
+    Connected,
+    Unreachable,
+    /// The built-in demo fleet is running; there is no engine.
+    Simulated,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct EngineStatus {
+    pub state: EngineState,
+    /// Where the collector connects, e.g. `unix:///var/run/docker.sock`.
+    pub endpoint: String,
+    pub version: Option<String>,
+    pub api_version: Option<String>,
+    /// How container metrics are read: `cgroup` (files, cheapest), `engine` (stats API) or `demo`.
+    pub stats_via: Option<String>,
+    /// Since when the engine is in this state.
+    pub since_ms: i64,
+    /// Last error when unreachable.
+    pub error: Option<String>,
+}
+
+/// Host-wide metrics.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HostSample {
+    pub ts_ms: i64,
+    pub hostname: String,
+    /// Whole-host CPU use, 0–100 %.
+    pub cpu_pct: f64,
+    pub cpus: u32,
+    pub mem_used_bytes: u64,
+    pub mem_total_bytes: u64,
+    pub load1: f64,
+    pub load5: f64,
+    pub load15: f64,
+}
+
+/// One container's metrics at one tick. Rates are per second over the last tick.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct Sample {
+    pub ts_ms: i64,
+    /// CPU as the docker CLI shows it: 100 % is one full core.
+    pub cpu_pct: f64,
+    /// Memory in use without page cache, as the docker CLI shows it.
+    pub mem_bytes: u64,
+    /// The container's memory limit; the host's memory when it has none (as the docker CLI shows).
+    pub mem_limit_bytes: u64,
+    pub net_rx_bps: f64,
+    pub net_tx_bps: f64,
+    pub blk_read_bps: f64,
+    pub blk_write_bps: f64,
+    pub pids: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerStatus {
+    Created,
+    #[default]
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+    Removing,
+}
+
+impl ContainerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerStatus::Created => "created",
+            ContainerStatus::Running => "running",
+            ContainerStatus::Paused => "paused",
+            ContainerStatus::Restarting => "restarting",
+            ContainerStatus::Exited => "exited",
+            ContainerStatus::Dead => "dead",
+            ContainerStatus::Removing => "removing",
+        }
+    }
+
+    /// Parses the engine's spelling; unknown states read as `Created` rather than failing.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "running" => ContainerStatus::Running,
+            "paused" => ContainerStatus::Paused,
+            "restarting" => ContainerStatus::Restarting,
+            "exited" => ContainerStatus::Exited,
+            "dead" => ContainerStatus::Dead,
+            "removing" => ContainerStatus::Removing,
+            _ => ContainerStatus::Created,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "starting" => Some(Health::Starting),
+            "healthy" => Some(Health::Healthy),
+            "unhealthy" => Some(Health::Unhealthy),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// What is known about a container apart from its metrics.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ContainerInfo {
+    /// Full 64-hex id (a `sim-…` id for the demo fleet).
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub status: ContainerStatus,
+    pub health: Option<Health>,
+    pub restart_count: u64,
+    pub started_at_ms: Option<i64>,
+    /// CPU quota in percent of one core (150 = 1.5 cores); `None` when unlimited.
+    pub cpu_quota_pct: Option<f64>,
+    /// Whether a memory limit is set (otherwise `Sample::mem_limit_bytes` is the host's memory).
+    pub mem_limited: bool,
+    /// Labels. Frames carry only `dockerpulse.*` labels; REST detail carries all.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ContainerInfo {
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
+/// A forecast of one metric `horizon_s` seconds ahead, with prediction intervals.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct Forecast {
+    pub horizon_s: f64,
+    pub value: f64,
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
+}
+
+/// Robust z-scores of the latest sample against the container's own baseline.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct ZScores {
+    pub cpu: f64,
+    pub mem: f64,
+    pub net: f64,
+    pub pids: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RiskLevel {
+    #[default]
+    Low,
+    Medium,
+    Critical,
+}
+
+impl RiskLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "LOW",
+            RiskLevel::Medium => "MEDIUM",
+            RiskLevel::Critical => "CRITICAL",
+        }
+    }
+
+    /// A shape as well as a colour, so the level never depends on colour vision.
+    pub fn icon(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "●",
+            RiskLevel::Medium => "▲",
+            RiskLevel::Critical => "■",
+        }
+    }
+}
+
+/// One reason behind an assessment, in plain words, with its share of the risk.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Reason {
+    /// Contribution to the failure probability, 0–1; reasons are ordered by it, highest first.
+    pub weight: f64,
+    pub text: String,
+}
+
+/// The brain's verdict on one container at one tick.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Assessment {
+    pub ts_ms: i64,
+    /// True while the baseline is still being learnt; no alarm is raised then.
+    pub warming_up: bool,
+    pub cpu: Forecast,
+    pub mem: Forecast,
+    /// Seconds until memory reaches its limit at the current trend; `None` when not trending up
+    /// or when there is no limit.
+    pub time_to_limit_s: Option<f64>,
+    pub z: ZScores,
+    /// Probability of failure within the horizon, 0–100 %.
+    pub failure_probability: f64,
+    pub level: RiskLevel,
+    /// Ordered by weight, highest first.
+    pub reasons: Vec<Reason>,
+}
+
+/// One container in a live frame.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ContainerFrame {
+    pub info: ContainerInfo,
+    pub sample: Option<Sample>,
+    pub assessment: Option<Assessment>,
+}
+
+/// Everything a viewer needs for one tick. Serialised once per tick and sent to every viewer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Frame {
+    pub v: u32,
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub source: SourceKind,
+    pub engine: EngineStatus,
+    pub host: Option<HostSample>,
+    pub containers: Vec<ContainerFrame>,
+}
+
+/// Column-oriented history of one container, oldest first (compact on the wire).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct SeriesHistory {
+    pub id: String,
+    pub ts_ms: Vec<i64>,
+    pub cpu_pct: Vec<f32>,
+    pub mem_bytes: Vec<u64>,
+    pub mem_limit_bytes: Vec<u64>,
+    /// CPU forecast made at each timestamp for `ts + horizon` (NaN-free: 0 before warm-up).
+    pub cpu_forecast: Vec<f32>,
+    pub cpu_lo95: Vec<f32>,
+    pub cpu_hi95: Vec<f32>,
+    pub failure_probability: Vec<f32>,
+}
+
+impl SeriesHistory {
+    pub fn len(&self) -> usize {
+        self.ts_ms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts_ms.is_empty()
+    }
+}
+
+/// The first message a viewer receives: the current frame and recent history of every container.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Snapshot {
+    pub v: u32,
+    pub frame: Frame,
+    pub history: Vec<SeriesHistory>,
+}
+
+/// A websocket message from server to browser.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Snapshot(Snapshot),
+    Frame(Frame),
+}
+
+/// JSON error body of every failed API call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub error: String,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_msg_is_tagged_and_round_trips() {
+        let msg = ServerMsg::Frame(Frame {
+            v: PROTOCOL_VERSION,
+            seq: 7,
+            source: SourceKind::Simulated,
+            ..Frame::default()
+        });
+        let json = serde_json::to_string(&msg).expect("serialise");
+        assert!(json.starts_with(r#"{"type":"frame""#), "{json}");
+        assert!(json.contains(r#""source":"simulated""#));
+        let back: ServerMsg = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn risk_levels_order_and_spell_like_the_ui() {
+        assert!(RiskLevel::Low < RiskLevel::Medium && RiskLevel::Medium < RiskLevel::Critical);
+        assert_eq!(
+            serde_json::to_string(&RiskLevel::Critical).expect("serialise"),
+            r#""CRITICAL""#
+        );
+    }
+
+    #[test]
+    fn status_parse_covers_engine_spellings() {
+        for s in [
+            "created",
+            "running",
+            "paused",
+            "restarting",
+            "exited",
+            "dead",
+            "removing",
+        ] {
+            assert_eq!(ContainerStatus::parse(s).as_str(), s);
+        }
+    }
+}

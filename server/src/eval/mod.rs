@@ -1,0 +1,1 @@
+//! Offline evaluation of the brain: NAB scoring and forecast error.
