@@ -1,5 +1,17 @@
 //! DockerPulse server library: the collector, brain, healer, stores, websocket hub and API that
 //! the `dockerpulse` binary wires together.
+//!
+//! Data flows one way: `collect` (sources) → `pipeline` (brain) → `store` + `hub` → `api`.
 
+pub mod api;
 pub mod brain;
+pub mod cli;
+pub mod collect;
+pub mod config;
 pub mod eval;
+pub mod hub;
+pub mod pipeline;
+pub mod record;
+pub mod serve;
+pub mod state;
+pub mod store;

@@ -1,1 +1,49 @@
-fn main(){}
+//! The `dockerpulse` binary: parses the command line and runs the chosen command.
+
+use clap::Parser;
+use dockerpulse::cli::{Cli, Command, ServeArgs};
+use dockerpulse::collect::docker::DockerSourceConfig;
+use dockerpulse::config::Config;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Without a subcommand (as cargo-leptos starts it) DockerPulse serves with the defaults.
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            let cfg = Config::load(cli.config.as_deref(), &args)?;
+            dockerpulse::serve::serve(cfg).await
+        }
+        Command::Config(args) => {
+            let cfg = Config::load(cli.config.as_deref(), &args)?;
+            print!("{}", cfg.to_toml());
+            Ok(())
+        }
+        Command::Record(args) => {
+            let flags = ServeArgs {
+                docker_host: args.docker_host.clone(),
+                ..ServeArgs::default()
+            };
+            let cfg = Config::load(cli.config.as_deref(), &flags)?;
+            let n = dockerpulse::record::record(DockerSourceConfig::from(&cfg), args.seconds, &args.out)
+                .await?;
+            println!("wrote {n} samples to {}", args.out.display());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! A container card: identity, status, CPU and memory now, risk, and a 60 s sparkline.
+
+use super::sparkline::Sparkline;
+use crate::format;
+use crate::live::Live;
+use crate::wire::{ContainerFrame, ContainerStatus, RiskLevel};
+use leptos::prelude::*;
+
+#[component]
+pub fn Card(id: String) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let key = id.clone();
+    let c = Memo::new(move |_| {
+        live.frame.with(|f| {
+            f.as_ref()
+                .and_then(|f| f.containers.iter().find(|c| c.info.id == key).cloned())
+        })
+    });
+    let get = move |f: fn(&ContainerFrame) -> String| move || c.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let status = move || c.with(|c| c.as_ref().map_or(ContainerStatus::Created, |c| c.info.status));
+    let level = move || {
+        c.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.assessment.as_ref())
+                .map_or(RiskLevel::Low, |a| a.level)
+        })
+    };
+    let cpu_max = move || {
+        c.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.info.cpu_quota_pct)
+                .unwrap_or(100.0)
+        })
+    };
+    let spark_id = id.clone();
+    let cpu_values = Signal::derive(move || {
+        live.histories_rev.track();
+        live.points(&spark_id, 60).iter().map(|p| p.cpu_pct).collect::<Vec<_>>()
+    });
+    let mem_frac = move || {
+        c.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.sample)
+                .filter(|s| s.mem_limit_bytes > 0)
+                .map_or(0.0, |s| (s.mem_bytes as f64 / s.mem_limit_bytes as f64).min(1.0))
+        })
+    };
+    let cpu_frac = move || {
+        c.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.sample)
+                .map_or(0.0, |s| (s.cpu_pct / cpu_max()).clamp(0.0, 1.0))
+        })
+    };
+    let assessed = move || c.with(|c| c.as_ref().and_then(|c| c.assessment.clone()));
+    view! {
+        <article
+            class=move || format!("card level-{} status-{}", level().as_str().to_lowercase(), status().as_str())
+            data-testid="card"
+            data-name=get(|c| c.info.name.clone())
+            data-id=id.clone()
+        >
+            <div class="card-head">
+                <div class="names">
+                    <h2 class="name" title=get(|c| c.info.id.clone())>{get(|c| c.info.name.clone())}</h2>
+                    <div class="image" title="image">{get(|c| c.info.image.clone())}</div>
+                </div>
+                <div class=move || format!("semaphore {}", level().as_str().to_lowercase()) data-testid="semaphore">
+                    <span aria-hidden="true">{move || level().icon()}</span>
+                    " " {move || level().as_str()}
+                </div>
+            </div>
+            <div class="status-line">
+                <span class=move || format!("status {}", status().as_str()) data-testid="status">{move || status().as_str()}</span>
+                {move || c.with(|c| c.as_ref().and_then(|c| c.info.health).map(|h| view! {
+                    <span class=format!("health {}", h.as_str())>{h.as_str()}</span>
+                }))}
+                {move || c.with(|c| c.as_ref().filter(|c| c.info.restart_count > 0).map(|c| view! {
+                    <span class="restarts">{format!("restarts: {}", c.info.restart_count)}</span>
+                }))}
+            </div>
+            <div class="metrics">
+                <div class="metric">
+                    <div class="label">"CPU"</div>
+                    <div class="value" data-testid="cpu">{get(|c| c.sample.map(|s| format::pct(s.cpu_pct)).unwrap_or_else(|| "—".into()))}</div>
+                    <div class="bar"><div class="fill" style=move || format!("width:{:.1}%", cpu_frac() * 100.0)></div></div>
+                </div>
+                <div class="metric">
+                    <div class="label">"PREDICTION (t+10 s)"</div>
+                    <div class="value" data-testid="prediction">{move || assessed().filter(|a| !a.warming_up).map(|a| format::pct(a.cpu.value)).unwrap_or_else(|| "learning…".into())}</div>
+                </div>
+                <div class="metric">
+                    <div class="label">"RISK"</div>
+                    <div class="value" data-testid="risk">{move || assessed().map(|a| format!("{:.0} %", a.failure_probability)).unwrap_or_else(|| "—".into())}</div>
+                </div>
+                <div class="metric wide">
+                    <div class="label">"MEMORY"</div>
+                    <div class="value" data-testid="memory">{get(|c| c.sample.map(|s| format!(
+                        "{} / {}{}",
+                        format::bytes(s.mem_bytes as f64),
+                        format::bytes(s.mem_limit_bytes as f64),
+                        if c.info.mem_limited { "" } else { " (host)" }
+                    )).unwrap_or_else(|| "—".into()))}</div>
+                    <div class="bar"><div class="fill mem" style=move || format!("width:{:.1}%", mem_frac() * 100.0)></div></div>
+                    {move || assessed().and_then(|a| a.time_to_limit_s).map(|t| view! {
+                        <div class="ttl" data-testid="time-to-limit">{format!("limit in ~{}", format::duration_s(t))}</div>
+                    })}
+                </div>
+            </div>
+            <Sparkline values=cpu_values max=Signal::derive(cpu_max) class="cpu".to_string() />
+            <div class="io">
+                <span title="network receive / transmit">{get(|c| c.sample.map(|s| format!("net ↓{} ↑{}", format::rate(s.net_rx_bps), format::rate(s.net_tx_bps))).unwrap_or_default())}</span>
+                <span title="block read / write">{get(|c| c.sample.map(|s| format!("disk r{} w{}", format::rate(s.blk_read_bps), format::rate(s.blk_write_bps))).unwrap_or_default())}</span>
+                <span title="processes">{get(|c| c.sample.map(|s| format!("pids {}", s.pids)).unwrap_or_default())}</span>
+            </div>
+            {move || assessed().and_then(|a| a.reasons.first().cloned()).map(|r| view! {
+                <div class="reason" data-testid="reason">{r.text}</div>
+            })}
+        </article>
+    }
+}

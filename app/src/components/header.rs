@@ -1,0 +1,93 @@
+//! The top bar: host metrics, engine status, connection indicator, and the banners that must
+//! not be missed (SIMULATED data, engine unreachable).
+
+use crate::format;
+use crate::live::{Connection, Live};
+use crate::wire::{EngineState, SourceKind};
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let live = expect_context::<Live>();
+    let frame = live.frame;
+    let conn = move || match live.connection.get() {
+        Connection::Connecting => ("conn connecting", "◌ CONNECTING".to_string()),
+        Connection::Live => ("conn live", "● LIVE".to_string()),
+        Connection::Reconnecting { attempt } => {
+            ("conn lost", format!("◌ RECONNECTING (try {attempt})"))
+        }
+    };
+    let engine = move || {
+        frame.with(|f| {
+            let Some(f) = f else {
+                return ("engine", "engine: —".to_string());
+            };
+            let e = &f.engine;
+            let version = e.version.clone().unwrap_or_default();
+            match e.state {
+                EngineState::Connected => (
+                    "engine ok",
+                    format!(
+                        "engine: Docker {version} · API {} · stats via {}",
+                        e.api_version.clone().unwrap_or_default(),
+                        e.stats_via.clone().unwrap_or_default()
+                    ),
+                ),
+                EngineState::Connecting => ("engine", "engine: connecting…".into()),
+                EngineState::Unreachable => ("engine bad", "engine: UNREACHABLE".into()),
+                EngineState::Simulated => ("engine sim", "engine: SIMULATED demo fleet".into()),
+            }
+        })
+    };
+    let host = move || {
+        frame.with(|f| {
+            f.as_ref().and_then(|f| f.host.clone()).map(|h| {
+                format!(
+                    "{} · CPU {} of {} cores · mem {} / {} · load {:.2} {:.2} {:.2}",
+                    h.hostname,
+                    format::pct(h.cpu_pct),
+                    h.cpus,
+                    format::bytes(h.mem_used_bytes as f64),
+                    format::bytes(h.mem_total_bytes as f64),
+                    h.load1,
+                    h.load5,
+                    h.load15
+                )
+            })
+        })
+    };
+    let simulated = move || frame.with(|f| f.as_ref().is_some_and(|f| f.source == SourceKind::Simulated));
+    let unreachable = move || {
+        frame.with(|f| {
+            f.as_ref()
+                .filter(|f| f.engine.state == EngineState::Unreachable)
+                .map(|f| {
+                    format!(
+                        "Docker engine unreachable at {}: {} — reconnecting automatically; figures below are frozen.",
+                        f.engine.endpoint,
+                        f.engine.error.clone().unwrap_or_default()
+                    )
+                })
+        })
+    };
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true">"◆"</span>
+                " DockerPulse"
+            </div>
+            <div class="host" data-testid="host">{host}</div>
+            <div class=move || engine().0 data-testid="engine">{move || engine().1}</div>
+            <div class=move || conn().0 data-testid="connection">{move || conn().1}</div>
+        </header>
+        <Show when=simulated>
+            <div class="banner simulated" data-testid="simulated-banner" role="status">
+                "SIMULATED — you are watching DockerPulse's built-in demo fleet, not real containers. "
+                "Start it next to a Docker engine to watch your own."
+            </div>
+        </Show>
+        {move || unreachable().map(|msg| view! {
+            <div class="banner unreachable" data-testid="engine-unreachable" role="alert">{msg}</div>
+        })}
+    }
+}

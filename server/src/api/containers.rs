@@ -1,0 +1,136 @@
+//! `GET /api/health`, `/api/containers`, `/api/containers/{id}` and its history.
+
+use super::error::ApiError;
+use crate::collect::LifecycleEvent;
+use crate::state::AppState;
+use crate::store::live::{HistoryPoint, LiveContainer};
+use app::wire::{Assessment, ContainerInfo, EngineStatus, HostSample, Sample, SourceKind};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub source: SourceKind,
+    pub simulated: bool,
+    pub engine: EngineStatus,
+    pub host: Option<HostSample>,
+    pub containers: usize,
+    pub viewers: usize,
+    pub uptime_s: f64,
+    pub last_tick_ms: i64,
+}
+
+pub async fn health(State(st): State<AppState>) -> Json<Health> {
+    let live = st.live.read();
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        source: live.source,
+        simulated: live.source.is_simulated(),
+        engine: live.engine.clone(),
+        host: live.host.clone(),
+        containers: live.len(),
+        viewers: st.hub.viewers(),
+        uptime_s: (crate::collect::now_ms() - st.started_ms) as f64 / 1000.0,
+        last_tick_ms: live.ts_ms,
+    })
+}
+
+/// A container as the REST API shows it.
+#[derive(Serialize)]
+pub struct ContainerView {
+    pub simulated: bool,
+    pub info: ContainerInfo,
+    pub sample: Option<Sample>,
+    pub assessment: Option<Assessment>,
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub ts_ms: i64,
+    pub event: String,
+}
+
+#[derive(Serialize)]
+pub struct ContainerDetail {
+    #[serde(flatten)]
+    pub view: ContainerView,
+    pub events: Vec<EventView>,
+}
+
+fn view(c: &LiveContainer, source: SourceKind) -> ContainerView {
+    ContainerView {
+        simulated: source.is_simulated(),
+        info: c.info.clone(),
+        sample: c.sample,
+        assessment: c.assessment.clone(),
+    }
+}
+
+fn event_view(e: &LifecycleEvent) -> EventView {
+    EventView {
+        ts_ms: e.ts_ms,
+        event: e.kind.label(),
+    }
+}
+
+pub async fn list(State(st): State<AppState>) -> Json<Vec<ContainerView>> {
+    let live = st.live.read();
+    Json(live.containers().into_iter().map(|c| view(c, live.source)).collect())
+}
+
+pub async fn detail(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ContainerDetail>, ApiError> {
+    let live = st.live.read();
+    let c = live.find(&id)?;
+    Ok(Json(ContainerDetail {
+        view: view(c, live.source),
+        events: c.events.iter().map(event_view).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct HistoryView {
+    pub id: String,
+    pub name: String,
+    pub simulated: bool,
+    pub seconds: u64,
+    pub points: Vec<HistoryPoint>,
+}
+
+pub async fn history(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<HistoryView>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let max = st.cfg.history.as_secs();
+    let seconds = q.seconds.unwrap_or(300);
+    if seconds == 0 || seconds > max {
+        return Err(ApiError::BadRequest(format!(
+            "seconds must be between 1 and {max} (the history kept), got {seconds}"
+        )));
+    }
+    let live = st.live.read();
+    let c = live.find(&id)?;
+    let since = live.ts_ms - i64::try_from(seconds).unwrap_or(i64::MAX / 2) * 1000;
+    Ok(Json(HistoryView {
+        id: c.info.id.clone(),
+        name: c.info.name.clone(),
+        simulated: live.source.is_simulated(),
+        seconds,
+        points: c.since(since).copied().collect(),
+    }))
+}

@@ -1,0 +1,36 @@
+//! The HTTP surface: REST endpoints under `/api`, the websocket at `/ws`, and the dashboard
+//! pages rendered by leptos.
+
+pub mod containers;
+pub mod error;
+pub mod ws;
+
+use crate::state::AppState;
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// The REST and websocket routes.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/health", get(containers::health))
+        .route("/api/containers", get(containers::list))
+        .route("/api/containers/{id}", get(containers::detail))
+        .route("/api/containers/{id}/history", get(containers::history))
+        .route("/api/{*rest}", get(error::unknown_route).fallback(error::unknown_route))
+        .route("/ws", get(ws::upgrade))
+}
+
+/// The whole application: API, websocket, dashboard pages and static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos = state.leptos.clone();
+    Router::new()
+        .merge(api_routes())
+        .leptos_routes(&state, routes, {
+            let leptos = leptos.clone();
+            move || app::shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+}

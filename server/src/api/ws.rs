@@ -1,0 +1,74 @@
+//! `GET /ws`: the live feed. A viewer first receives a snapshot (current frame plus recent
+//! history of every container), then one frame per tick.
+
+use crate::state::AppState;
+use app::wire::ServerMsg;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
+/// A viewer that accepts nothing for this long is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(st): State<AppState>) -> Response {
+    ws.on_upgrade(move |socket| viewer(socket, st))
+}
+
+async fn viewer(socket: WebSocket, st: AppState) {
+    // Subscribe before taking the snapshot so no frame falls between the two.
+    let mut frames = st.hub.subscribe();
+    frames.borrow_and_update();
+    let (snapshot, seq) = {
+        let live = st.live.read();
+        (live.snapshot(st.cfg.snapshot_len()), live.seq)
+    };
+    let text = match serde_json::to_string(&ServerMsg::Snapshot(snapshot)) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "snapshot could not be serialised");
+            return;
+        }
+    };
+    let (mut sink, mut incoming) = socket.split();
+    if send(&mut sink, Utf8Bytes::from(text)).await.is_err() {
+        return;
+    }
+    let mut sender = tokio::spawn(async move {
+        let mut last = seq;
+        while frames.changed().await.is_ok() {
+            let latest = frames.borrow_and_update().clone();
+            let Some(text) = latest.text else { continue };
+            if latest.seq <= last {
+                continue;
+            }
+            last = latest.seq;
+            if send(&mut sink, text).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Reading keeps control frames (ping/close) flowing; viewers send nothing else we need.
+    let mut receiver = tokio::spawn(async move {
+        while let Some(Ok(msg)) = incoming.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    tokio::select! {
+        _ = &mut sender => receiver.abort(),
+        _ = &mut receiver => sender.abort(),
+    }
+}
+
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    text: Utf8Bytes,
+) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}

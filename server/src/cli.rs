@@ -1,0 +1,118 @@
+//! Command-line interface: the subcommands and flags of the `dockerpulse` binary.
+//!
+//! Flags only override what the config file and environment set (see [`crate::config`]), so
+//! every flag is optional here and has its documented default in the config.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dockerpulse",
+    version,
+    about = "Watches every container on a Docker host, predicts failures, heals and audits.",
+    long_about = "DockerPulse samples every container on a Docker host each second, forecasts CPU \
+and memory, scores anomalies against each container's own baseline, and serves a live dashboard \
+over a websocket.\n\nSettings are layered: built-in defaults, then the TOML config file, then \
+DOCKERPULSE_* environment variables, then flags."
+)]
+pub struct Cli {
+    /// TOML config file (default: ./dockerpulse.toml when present).
+    #[arg(long, short = 'c', global = true, env = "DOCKERPULSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the collector, the brain and the dashboard server.
+    Serve(ServeArgs),
+    /// Write per-container traces from the live engine as CSV files, one per container.
+    Record(RecordArgs),
+    /// Print the effective configuration (defaults + file + environment + flags) as TOML.
+    Config(ServeArgs),
+}
+
+/// Flags shared by `serve` and `config`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to serve the dashboard and API on [default: 127.0.0.1:3000].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// Docker engine to watch, e.g. unix:///var/run/docker.sock or tcp://host:2375
+    /// [default: $DOCKER_HOST, else the local socket].
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    /// Sampling interval, e.g. 1s or 500ms [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<std::time::Duration>,
+
+    /// Run on the built-in simulated fleet instead of a Docker engine.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    /// How long to record, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+
+    /// Directory to write `<container-name>.csv` files into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Docker engine to record from [default: as for `serve`].
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (try 1s, 500ms)"))?;
+    if d < std::time::Duration::from_millis(100) {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "dockerpulse",
+            "serve",
+            "--bind",
+            "0.0.0.0:8080",
+            "--interval",
+            "500ms",
+            "--demo",
+        ])
+        .expect("valid flags");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.bind.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(args.interval, Some(std::time::Duration::from_millis(500)));
+        assert!(args.demo);
+    }
+
+    #[test]
+    fn too_short_interval_is_refused_with_a_reason() {
+        let err = Cli::try_parse_from(["dockerpulse", "serve", "--interval", "1ms"])
+            .expect_err("1ms is too short");
+        assert!(err.to_string().contains("at least 100ms"), "{err}");
+    }
+}

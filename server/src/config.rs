@@ -1,0 +1,232 @@
+//! Configuration: one struct with serde defaults, layered defaults → TOML file → environment
+//! (`DOCKERPULSE_*`, nested keys with `__`) → command-line flags, using figment.
+
+use crate::cli::ServeArgs;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The config file read when `--config` is not given and the file exists.
+pub const DEFAULT_CONFIG_FILE: &str = "dockerpulse.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("invalid bind address {addr:?}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("interval must be between 100ms and 60s, got {0:?}")]
+    Interval(Duration),
+}
+
+/// How container metrics are read.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StatsMode {
+    /// cgroup files where they are readable (local engine), the engine's stats API otherwise.
+    #[default]
+    Auto,
+    /// Only cgroup files; containers whose cgroup cannot be found get no metrics.
+    Cgroup,
+    /// Only the engine's stats API (what `docker stats` uses; costs the engine more CPU).
+    Engine,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the dashboard and API listen on.
+    pub bind: String,
+    /// Docker engine URL; `None` means `$DOCKER_HOST`, else the local socket.
+    pub docker_host: Option<String>,
+    /// Sampling interval.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Run the built-in simulated fleet instead of watching an engine.
+    pub demo: bool,
+    /// Fall back to the demo fleet when no engine answers at start.
+    pub demo_when_no_engine: bool,
+    /// How long per-container history is kept in memory.
+    #[serde(with = "humantime_serde")]
+    pub history: Duration,
+    /// How much history a newly connected viewer receives first.
+    #[serde(with = "humantime_serde")]
+    pub snapshot: Duration,
+    pub stats: StatsMode,
+    /// Where cgroup file systems are mounted (change when running in a container with the host's
+    /// `/sys/fs/cgroup` mounted elsewhere).
+    pub cgroup_root: PathBuf,
+    /// The host's `/proc` (for container network counters).
+    pub proc_root: PathBuf,
+    /// Directory holding the built site (`pkg/` with the wasm bundle and CSS).
+    pub site_root: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:3000".into(),
+            docker_host: None,
+            interval: Duration::from_secs(1),
+            demo: false,
+            demo_when_no_engine: true,
+            history: Duration::from_secs(3600),
+            snapshot: Duration::from_secs(300),
+            stats: StatsMode::Auto,
+            cgroup_root: "/sys/fs/cgroup".into(),
+            proc_root: "/proc".into(),
+            site_root: "target/site".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` is `--config`; without it `dockerpulse.toml` in
+    /// the working directory is read when present.
+    pub fn load(file: Option<&Path>, flags: &ServeArgs) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => fig = fig.merge(Toml::file(path)),
+            None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        fig = fig.merge(
+            Env::prefixed("DOCKERPULSE_")
+                .split("__")
+                .ignore(&["config", "admin_token"]),
+        );
+        fig = fig.merge(Serialized::defaults(FlagOverrides::from(flags)));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&self.interval) {
+            return Err(ConfigError::Interval(self.interval));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|e: std::net::AddrParseError| ConfigError::Bind {
+            addr: self.bind.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The engine URL after applying `$DOCKER_HOST` and the platform default.
+    pub fn docker_endpoint(&self) -> String {
+        self.docker_host
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    }
+
+    /// Number of samples per container kept in memory.
+    pub fn history_len(&self) -> usize {
+        samples_in(self.history, self.interval)
+    }
+
+    /// Number of samples per container sent to a new viewer.
+    pub fn snapshot_len(&self) -> usize {
+        samples_in(self.snapshot, self.interval)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+fn samples_in(span: Duration, interval: Duration) -> usize {
+    let n = span.as_millis() / interval.as_millis().max(1);
+    usize::try_from(n).unwrap_or(usize::MAX).max(1)
+}
+
+/// Only the flags the user actually gave, so absent flags don't mask file or environment values.
+#[derive(Serialize)]
+struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docker_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "humantime_serde::option")]
+    interval: Option<Duration>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    demo: bool,
+}
+
+impl From<&ServeArgs> for FlagOverrides {
+    fn from(a: &ServeArgs) -> Self {
+        Self {
+            bind: a.bind.clone(),
+            docker_host: a.docker_host.clone(),
+            interval: a.interval,
+            demo: a.demo,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let cfg = Config::default();
+        assert_eq!(cfg.bind, "127.0.0.1:3000");
+        assert_eq!(cfg.interval, Duration::from_secs(1));
+        assert_eq!(cfg.history_len(), 3600);
+        assert_eq!(cfg.snapshot_len(), 300);
+    }
+
+    #[test]
+    fn layers_file_then_env_then_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "dp.toml",
+                "bind = \"127.0.0.1:4000\"\ninterval = \"2s\"\nhistory = \"10m\"\n",
+            )?;
+            jail.set_env("DOCKERPULSE_INTERVAL", "500ms");
+            let flags = ServeArgs {
+                bind: Some("127.0.0.1:5000".into()),
+                ..ServeArgs::default()
+            };
+            let cfg = Config::load(Some(Path::new("dp.toml")), &flags).expect("valid config");
+            assert_eq!(cfg.bind, "127.0.0.1:5000", "flag wins over file");
+            assert_eq!(cfg.interval, Duration::from_millis(500), "env wins over file");
+            assert_eq!(cfg.history, Duration::from_secs(600), "file wins over default");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused_with_a_message() {
+        Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "bnid = \"127.0.0.1:1\"\n")?;
+            let err = Config::load(Some(Path::new("typo.toml")), &ServeArgs::default())
+                .expect_err("unknown key");
+            assert!(err.to_string().contains("bnid"), "{err}");
+
+            jail.create_file("bad.toml", "bind = \"nowhere\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")), &ServeArgs::default())
+                .expect_err("bad address");
+            assert!(err.to_string().contains("nowhere"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/dp.toml")), &ServeArgs::default())
+            .expect_err("missing file");
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+}

@@ -1,0 +1,284 @@
+//! The live store: the current state of the fleet and a bounded ring of recent history per
+//! container, in memory. Written by the pipeline once per tick; read by the API and the hub.
+
+use crate::collect::LifecycleEvent;
+use app::wire::{
+    Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HostSample, Sample,
+    SeriesHistory, Snapshot, SourceKind, PROTOCOL_VERSION,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// Lifecycle events kept per container for the detail view.
+const EVENTS_KEPT: usize = 50;
+
+/// One point of a container's history: the sample and what the brain said of it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct HistoryPoint {
+    #[serde(flatten)]
+    pub sample: Sample,
+    pub cpu_forecast: Option<f64>,
+    pub cpu_lo95: Option<f64>,
+    pub cpu_hi95: Option<f64>,
+    pub mem_forecast: Option<f64>,
+    pub failure_probability: Option<f64>,
+    pub level: Option<app::wire::RiskLevel>,
+}
+
+impl HistoryPoint {
+    pub fn new(sample: Sample, a: Option<&Assessment>) -> Self {
+        Self {
+            sample,
+            cpu_forecast: a.map(|a| a.cpu.value),
+            cpu_lo95: a.map(|a| a.cpu.lo95),
+            cpu_hi95: a.map(|a| a.cpu.hi95),
+            mem_forecast: a.map(|a| a.mem.value),
+            failure_probability: a.map(|a| a.failure_probability),
+            level: a.map(|a| a.level),
+        }
+    }
+}
+
+/// Everything known about one container.
+#[derive(Debug, Clone)]
+pub struct LiveContainer {
+    pub info: ContainerInfo,
+    pub sample: Option<Sample>,
+    pub assessment: Option<Assessment>,
+    pub history: VecDeque<HistoryPoint>,
+    pub events: VecDeque<LifecycleEvent>,
+}
+
+impl LiveContainer {
+    fn new(info: ContainerInfo) -> Self {
+        Self {
+            info,
+            sample: None,
+            assessment: None,
+            history: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The last `n` history points, oldest first.
+    pub fn recent(&self, n: usize) -> impl Iterator<Item = &HistoryPoint> {
+        self.history.iter().skip(self.history.len().saturating_sub(n))
+    }
+
+    /// Points not older than `since_ms`, oldest first.
+    pub fn since(&self, since_ms: i64) -> impl Iterator<Item = &HistoryPoint> {
+        let start = self.history.partition_point(|p| p.sample.ts_ms < since_ms);
+        self.history.range(start..)
+    }
+
+    fn frame(&self) -> ContainerFrame {
+        let mut info = self.info.clone();
+        // Frames go to every viewer every second: keep only our own labels there.
+        info.labels.retain(|k, _| k.starts_with("dockerpulse."));
+        ContainerFrame {
+            info,
+            sample: self.sample,
+            assessment: self.assessment.clone(),
+        }
+    }
+
+    fn series(&self, n: usize) -> SeriesHistory {
+        let mut s = SeriesHistory {
+            id: self.info.id.clone(),
+            ..SeriesHistory::default()
+        };
+        for p in self.recent(n) {
+            s.ts_ms.push(p.sample.ts_ms);
+            s.cpu_pct.push(p.sample.cpu_pct as f32);
+            s.mem_bytes.push(p.sample.mem_bytes);
+            s.mem_limit_bytes.push(p.sample.mem_limit_bytes);
+            s.cpu_forecast.push(p.cpu_forecast.unwrap_or(0.0) as f32);
+            s.cpu_lo95.push(p.cpu_lo95.unwrap_or(0.0) as f32);
+            s.cpu_hi95.push(p.cpu_hi95.unwrap_or(0.0) as f32);
+            s.failure_probability
+                .push(p.failure_probability.unwrap_or(0.0) as f32);
+        }
+        s
+    }
+}
+
+/// Why a container lookup failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("no container matches {0:?}")]
+    NotFound(String),
+    #[error("{0:?} matches several containers; use more of the id")]
+    Ambiguous(String),
+}
+
+/// The fleet as of the last tick.
+#[derive(Debug)]
+pub struct LiveStore {
+    capacity: usize,
+    pub source: SourceKind,
+    pub engine: EngineStatus,
+    pub host: Option<HostSample>,
+    pub seq: u64,
+    pub ts_ms: i64,
+    containers: HashMap<String, LiveContainer>,
+}
+
+impl LiveStore {
+    /// `capacity`: history points kept per container.
+    pub fn new(capacity: usize, source: SourceKind) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            source,
+            engine: EngineStatus::default(),
+            host: None,
+            seq: 0,
+            ts_ms: 0,
+            containers: HashMap::new(),
+        }
+    }
+
+    /// Replaces the tracked set with `present` (by id): containers that are gone are dropped.
+    pub fn retain_present(&mut self, present: &[&str]) {
+        self.containers.retain(|id, _| present.contains(&id.as_str()));
+    }
+
+    /// Records one container's reading and the brain's assessment of it.
+    pub fn record(&mut self, info: ContainerInfo, sample: Option<Sample>, a: Option<Assessment>) {
+        let c = self
+            .containers
+            .entry(info.id.clone())
+            .or_insert_with(|| LiveContainer::new(info.clone()));
+        c.info = info;
+        c.sample = sample;
+        if let Some(s) = sample {
+            if c.history.len() == self.capacity {
+                c.history.pop_front();
+            }
+            c.history.push_back(HistoryPoint::new(s, a.as_ref()));
+        }
+        c.assessment = a;
+    }
+
+    pub fn push_event(&mut self, ev: LifecycleEvent) {
+        if let Some(c) = self.containers.get_mut(&ev.id) {
+            if c.events.len() == EVENTS_KEPT {
+                c.events.pop_front();
+            }
+            c.events.push_back(ev);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.containers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+    }
+
+    /// Containers ordered by name.
+    pub fn containers(&self) -> Vec<&LiveContainer> {
+        let mut v: Vec<&LiveContainer> = self.containers.values().collect();
+        v.sort_by(|a, b| a.info.name.cmp(&b.info.name).then(a.info.id.cmp(&b.info.id)));
+        v
+    }
+
+    /// Finds a container by full id, name, or unambiguous id prefix (as the docker CLI does).
+    pub fn find(&self, key: &str) -> Result<&LiveContainer, LookupError> {
+        if let Some(c) = self.containers.get(key) {
+            return Ok(c);
+        }
+        let key_trim = key.trim_start_matches('/');
+        if let Some(c) = self.containers.values().find(|c| c.info.name == key_trim) {
+            return Ok(c);
+        }
+        let mut prefixed = self.containers.values().filter(|c| c.info.id.starts_with(key));
+        match (prefixed.next(), prefixed.next()) {
+            (Some(c), None) if !key.is_empty() => Ok(c),
+            (Some(_), Some(_)) => Err(LookupError::Ambiguous(key.into())),
+            _ => Err(LookupError::NotFound(key.into())),
+        }
+    }
+
+    /// The frame of the current tick.
+    pub fn frame(&self) -> Frame {
+        Frame {
+            v: PROTOCOL_VERSION,
+            seq: self.seq,
+            ts_ms: self.ts_ms,
+            source: self.source,
+            engine: self.engine.clone(),
+            host: self.host.clone(),
+            containers: self.containers().into_iter().map(LiveContainer::frame).collect(),
+        }
+    }
+
+    /// What a newly connected viewer gets first: the frame and the last `n` points of each.
+    pub fn snapshot(&self, n: usize) -> Snapshot {
+        Snapshot {
+            v: PROTOCOL_VERSION,
+            frame: self.frame(),
+            history: self.containers().into_iter().map(|c| c.series(n)).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str, name: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            name: name.into(),
+            ..ContainerInfo::default()
+        }
+    }
+
+    fn sample(ts_ms: i64) -> Sample {
+        Sample {
+            ts_ms,
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn history_is_a_bounded_ring() {
+        let mut s = LiveStore::new(3, SourceKind::Docker);
+        for t in 0..10 {
+            s.record(info("a1", "a"), Some(sample(t)), None);
+        }
+        let c = s.find("a").expect("by name");
+        let ts: Vec<i64> = c.history.iter().map(|p| p.sample.ts_ms).collect();
+        assert_eq!(ts, [7, 8, 9]);
+        assert_eq!(c.since(8).count(), 2);
+        assert_eq!(c.recent(1).next().map(|p| p.sample.ts_ms), Some(9));
+    }
+
+    #[test]
+    fn lookup_by_id_name_and_prefix() {
+        let mut s = LiveStore::new(3, SourceKind::Docker);
+        s.record(info("abc123", "web"), None, None);
+        s.record(info("abd456", "db"), None, None);
+        assert_eq!(s.find("abc123").map(|c| c.info.name.as_str()), Ok("web"));
+        assert_eq!(s.find("/db").map(|c| c.info.name.as_str()), Ok("db"));
+        assert_eq!(s.find("abd").map(|c| c.info.name.as_str()), Ok("db"));
+        assert_eq!(s.find("ab").err(), Some(LookupError::Ambiguous("ab".into())));
+        assert_eq!(s.find("zzz").err(), Some(LookupError::NotFound("zzz".into())));
+        assert!(s.find("").is_err());
+    }
+
+    #[test]
+    fn gone_containers_are_dropped_and_frames_carry_only_our_labels() {
+        let mut s = LiveStore::new(3, SourceKind::Docker);
+        let mut i = info("a1", "a");
+        i.labels.insert("dockerpulse.heal".into(), "restart".into());
+        i.labels.insert("maintainer".into(), "x".into());
+        s.record(i, Some(sample(1)), None);
+        s.record(info("b1", "b"), Some(sample(1)), None);
+        s.retain_present(&["a1"]);
+        let f = s.frame();
+        assert_eq!(f.containers.len(), 1);
+        assert_eq!(f.containers[0].info.labels.len(), 1);
+        assert_eq!(s.snapshot(10).history[0].len(), 1);
+    }
+}

@@ -1,0 +1,3 @@
+//! Stores: the in-memory live view of the fleet.
+
+pub mod live;
