@@ -64,28 +64,32 @@ async fn choose_source(cfg: &Config) -> SourceKind {
 
 /// Starts the collector, the pipeline and the HTTP server; returns once it is listening.
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
+    match choose_source(&cfg).await {
+        SourceKind::Simulated => {
+            let demo = DemoSource::new(cfg.interval, 0xD0C4E4);
+            start_with(cfg, demo).await
+        }
+        SourceKind::Docker => {
+            let docker = DockerSource::new(DockerSourceConfig::from(&cfg));
+            start_with(cfg, docker).await
+        }
+    }
+}
+
+/// Like [`start`], with a given source.
+pub async fn start_with<S: Source>(cfg: Config, source: S) -> anyhow::Result<Running> {
     let addr = cfg.bind_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let source = choose_source(&cfg).await;
+    let kind = source.kind();
 
     let shutdown = CancellationToken::new();
-    let live = Shared::new(LiveStore::new(cfg.history_len(), source));
+    let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
     let hub = Hub::new();
     let (tx, rx) = mpsc::channel(256);
-    let mut tasks = Vec::new();
-    match source {
-        SourceKind::Simulated => {
-            let demo = DemoSource::new(cfg.interval, 0xD0C4E4);
-            tasks.push(tokio::spawn(demo.run(tx, shutdown.clone())));
-        }
-        SourceKind::Docker => {
-            let docker = DockerSource::new(DockerSourceConfig::from(&cfg));
-            tasks.push(tokio::spawn(docker.run(tx, shutdown.clone())));
-        }
-    }
+    let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
     let pipeline = Pipeline::new(live.clone(), hub.clone());
     tasks.push(tokio::spawn(pipeline.run(rx, shutdown.clone())));
 
@@ -114,7 +118,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     }));
     Ok(Running {
         addr,
-        source,
+        source: kind,
         state,
         shutdown,
         tasks,

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up (idempotently) and runs every test: formatting and lints, unit tests, integration
+# tests against a real Docker engine, and the browser end-to-end suite in headless Chromium.
+#
+#   scripts/test.sh
+#
+# Starts a Docker engine when none answers (and stops it afterwards). Exits non-zero on any
+# failure. Set DOCKERPULSE_REQUIRE_ENGINE=1 (CI does) to fail rather than skip when no engine
+# can be started.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium
+ensure_node
+ensure_rust_tools
+
+trap stop_started_docker_engine EXIT
+if ensure_docker_engine; then
+  ensure_test_image
+  export DOCKERPULSE_TEST_IMAGE="$TEST_IMAGE"
+else
+  [ "${DOCKERPULSE_REQUIRE_ENGINE:-0}" = 1 ] && die "no Docker engine could be started"
+  warn "NO DOCKER ENGINE: the engine tests will be SKIPPED"
+fi
+
+cd "$ROOT"
+say "formatting"
+cargo fmt --all --check
+
+say "lints (server and app)"
+cargo clippy --workspace --all-targets -- -D warnings
+say "lints (browser bundle)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+say "unit and integration tests"
+cargo test --workspace
+
+say "engine loss and recovery (serial, on a private second engine)"
+cargo test -p server --test engine_restart -- --ignored --test-threads=1
+
+say "end-to-end tests in Chromium"
+build_site debug
+cd "$ROOT/end2end"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+export DOCKERPULSE_BIN="$CARGO_TARGET_DIR/debug/dockerpulse"
+export DOCKERPULSE_SITE_ROOT="$ROOT/target/site"
+npx playwright test
+
+say "all tests passed"

@@ -1,0 +1,88 @@
+//! REST API behaviour: lookups, the 404 and 400 cases, and the SIMULATED label. Runs on the
+//! demo fleet, which needs no engine.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+#[tokio::test]
+async fn lookups_errors_and_labels() {
+    let running = start_demo(Duration::from_millis(100)).await;
+    eventually(Duration::from_secs(5), || async {
+        (running.state.live.read().len() == 7).then_some(())
+    })
+    .await
+    .expect("the seven demo services appear");
+
+    let (status, health) = get_json(&running, "/api/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["simulated"], true, "{health}");
+    assert_eq!(health["engine"]["state"], "simulated");
+    assert_eq!(health["containers"], 7);
+
+    let (status, list) = get_json(&running, "/api/containers").await;
+    assert_eq!(status, 200);
+    let list = list.as_array().expect("array").clone();
+    assert_eq!(list.len(), 7);
+    assert!(list.iter().all(|c| c["simulated"] == true));
+    let id = list[0]["info"]["id"].as_str().expect("id").to_string();
+    let name = list[0]["info"]["name"].as_str().expect("name").to_string();
+
+    for key in [&id, &name] {
+        let (status, c) = get_json(&running, &format!("/api/containers/{key}")).await;
+        assert_eq!(status, 200, "{key}: {c}");
+        assert_eq!(c["info"]["id"], id.as_str());
+    }
+
+    let (status, err) = get_json(&running, "/api/containers/no-such-container").await;
+    assert_eq!(status, 404);
+    assert_eq!(err["error"], "not found");
+    assert!(err["detail"].as_str().is_some_and(|d| d.contains("no-such-container")), "{err}");
+
+    let (status, err) = get_json(&running, "/api/containers/no-such-container/history").await;
+    assert_eq!(status, 404, "{err}");
+
+    let (status, err) = get_json(&running, "/api/nothing-here").await;
+    assert_eq!(status, 404, "{err}");
+    assert!(err["detail"].as_str().is_some_and(|d| d.contains("/api/nothing-here")));
+
+    for bad in ["seconds=abc", "seconds=0", "seconds=999999", "seconds=-5", "secs=10"] {
+        let (status, err) = get_json(&running, &format!("/api/containers/{name}/history?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert_eq!(err["error"], "bad request");
+        assert!(err["detail"].as_str().is_some_and(|d| !d.is_empty()), "{bad}: {err}");
+    }
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, h) = get_json(&running, &format!("/api/containers/{name}/history?seconds=60")).await;
+    assert_eq!(status, 200, "{h}");
+    let points = h["points"].as_array().expect("points");
+    assert!(points.len() >= 3, "{h}");
+    assert_eq!(h["simulated"], true);
+    let ts: Vec<i64> = points.iter().filter_map(|p| p["ts_ms"].as_i64()).collect();
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "history is in time order");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_is_rendered_on_the_server() {
+    let running = start_demo(Duration::from_millis(200)).await;
+    let app = dockerpulse::api::router(running.state.clone());
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = app
+        .oneshot(
+            axum::http::Request::get("/")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("router answers");
+    assert_eq!(res.status(), 200);
+    let html = String::from_utf8(res.into_body().collect().await.expect("body").to_bytes().to_vec())
+        .expect("utf-8");
+    assert!(html.contains("DockerPulse"), "{html}");
+    assert!(html.contains("/pkg/dockerpulse.js"), "hydration script is linked");
+    running.stop().await;
+}
