@@ -1,0 +1,400 @@
+//! Short-horizon forecast of one metric, with prediction intervals that are measured, not assumed.
+//!
+//! On bursty container metrics a 60-second OLS line extrapolated 10 s ahead is usually worse than
+//! repeating the last value, yet on a memory leak the line is exactly right. So the forecaster
+//! keeps several candidate forecasts, all O(1) per sample from the same sliding regression:
+//!
+//! * last value, window mean, an EWMA level,
+//! * last value plus a *shrunk* slope (`b·t²/(t²+4)`, t the slope's t statistic, so a slope that
+//!   is mostly noise contributes little),
+//! * the plain OLS line extrapolated to the horizon (the textbook forecast).
+//!
+//! Every forecast waits in a queue until its target time arrives; the realised errors update an
+//! exponentially weighted MSE per candidate, and the published forecast is the inverse-MSE
+//! weighted combination — "choosing by recent error", smoothly. The 80 % / 95 % intervals start
+//! from the regression's residual prediction interval and, once errors have been realised, follow
+//! the empirical error quantiles with an online quantile tracker (adaptive conformal style), so
+//! their coverage converges to the nominal level even when errors are far from normal.
+
+use std::collections::VecDeque;
+
+use super::regression::{Fit, SlidingOls};
+use super::stats::{t_for_level, z_for_level};
+
+/// Number of candidate forecasts.
+pub const N_CANDIDATES: usize = 5;
+/// Names of the candidates, in order (for diagnostics and evaluation output).
+pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] =
+    ["last", "window_mean", "ewma", "last+shrunk_slope", "ols_line"];
+
+/// Tunables of one forecaster; times are in the caller's unit (seconds in the brain, samples in
+/// offline evaluation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForecastConfig {
+    pub horizon: f64,
+    pub window: f64,
+    /// Hard cap on points in the regression window.
+    pub max_points: usize,
+    /// Memory of the per-candidate error averages, in realised forecasts.
+    pub error_memory: f64,
+    /// EWMA smoothing factor of the level candidate.
+    pub ewma_alpha: f64,
+    /// Exponent of the inverse-MSE weights (1 = classic combination, larger = closer to picking
+    /// the single best candidate).
+    pub weight_power: f64,
+    /// Step size of the interval quantile trackers, relative to the mean absolute error.
+    pub interval_step: f64,
+    /// Realised errors needed before the empirical intervals replace the model-based ones.
+    pub min_errors: usize,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            horizon: 10.0,
+            window: 60.0,
+            max_points: 4096,
+            error_memory: 50.0,
+            ewma_alpha: 0.3,
+            weight_power: 2.0,
+            interval_step: 0.1,
+            min_errors: 10,
+        }
+    }
+}
+
+/// A forecast for `horizon` ahead of the latest sample.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Prediction {
+    pub value: f64,
+    /// Half-widths of the central 80 % and 95 % intervals.
+    pub half80: f64,
+    pub half95: f64,
+    /// Value of each candidate (for evaluation).
+    pub candidates: [f64; N_CANDIDATES],
+}
+
+impl Prediction {
+    /// Standard deviation of a normal law at least as wide as both intervals (for tail
+    /// probabilities: conservative when errors are heavy-tailed).
+    pub fn sigma(&self) -> f64 {
+        (self.half80 / z_for_level(0.8)).max(self.half95 / z_for_level(0.95))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    target: f64,
+    candidates: [f64; N_CANDIDATES],
+    combined: f64,
+}
+
+/// Streaming forecaster of one metric.
+#[derive(Clone, Debug)]
+pub struct Forecaster {
+    cfg: ForecastConfig,
+    ols: SlidingOls,
+    last: Option<(f64, f64)>,
+    ewma: f64,
+    pending: VecDeque<Pending>,
+    mse: [f64; N_CANDIDATES],
+    errors_seen: usize,
+    mae: f64,
+    q80: f64,
+    q95: f64,
+    current: Option<Prediction>,
+}
+
+impl Forecaster {
+    pub fn new(cfg: ForecastConfig) -> Self {
+        let mut cfg = cfg;
+        if !(cfg.horizon.is_finite() && cfg.horizon >= 0.0) {
+            cfg.horizon = 10.0;
+        }
+        if !(cfg.error_memory.is_finite() && cfg.error_memory >= 1.0) {
+            cfg.error_memory = 50.0;
+        }
+        if !(cfg.ewma_alpha > 0.0 && cfg.ewma_alpha <= 1.0) {
+            cfg.ewma_alpha = 0.3;
+        }
+        if !cfg.weight_power.is_finite() {
+            cfg.weight_power = 1.0;
+        }
+        if !(cfg.interval_step.is_finite() && cfg.interval_step > 0.0) {
+            cfg.interval_step = 0.1;
+        }
+        Self {
+            ols: SlidingOls::new(cfg.window, cfg.max_points),
+            cfg,
+            last: None,
+            ewma: 0.0,
+            pending: VecDeque::new(),
+            mse: [0.0; N_CANDIDATES],
+            errors_seen: 0,
+            mae: 0.0,
+            q80: 0.0,
+            q95: 0.0,
+            current: None,
+        }
+    }
+
+    pub fn horizon(&self) -> f64 {
+        self.cfg.horizon
+    }
+
+    /// The latest prediction (`None` before the first sample).
+    pub fn prediction(&self) -> Option<Prediction> {
+        self.current
+    }
+
+    /// The regression over the current window.
+    pub fn fit(&self) -> Option<Fit> {
+        self.ols.fit()
+    }
+
+    /// The latest `(time, value)`.
+    pub fn last(&self) -> Option<(f64, f64)> {
+        self.last
+    }
+
+    /// Realised forecast errors so far.
+    pub fn errors_seen(&self) -> usize {
+        self.errors_seen
+    }
+
+    /// Feeds the sample `y` at time `x` (non-decreasing; callers clamp) and returns the forecast
+    /// for `x + horizon`. Non-finite `y` is skipped and the previous forecast returned.
+    pub fn observe(&mut self, x: f64, y: f64) -> Option<Prediction> {
+        if !x.is_finite() || !y.is_finite() {
+            return self.current;
+        }
+        self.settle(x, y);
+        self.ols.push(x, y);
+        self.ewma = match self.last {
+            None => y,
+            Some(_) => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
+        };
+        self.last = Some((x, y));
+        let pred = self.predict(x, y);
+        if self.cfg.horizon > 0.0 {
+            self.pending.push_back(Pending {
+                target: x + self.cfg.horizon,
+                candidates: pred.candidates,
+                combined: pred.value,
+            });
+            // Bound the queue whatever the sample rate (oldest forecasts are least useful).
+            while self.pending.len() > self.cfg.max_points {
+                self.pending.pop_front();
+            }
+        }
+        self.current = Some(pred);
+        self.current
+    }
+
+    /// Scores every pending forecast whose target time has come.
+    fn settle(&mut self, x: f64, y: f64) {
+        let alpha = 1.0 / self.cfg.error_memory;
+        while let Some(p) = self.pending.front().copied() {
+            if p.target > x {
+                break;
+            }
+            self.pending.pop_front();
+            if x - p.target > self.cfg.horizon.max(1e-9) {
+                continue; // a gap: the outcome at the target time was never seen
+            }
+            for (m, c) in self.mse.iter_mut().zip(p.candidates) {
+                let e2 = (y - c).powi(2);
+                *m = if self.errors_seen == 0 {
+                    e2
+                } else {
+                    *m + alpha * (e2 - *m)
+                };
+            }
+            let e = (y - p.combined).abs();
+            self.mae = if self.errors_seen == 0 {
+                e
+            } else {
+                self.mae + alpha * (e - self.mae)
+            };
+            if self.errors_seen == 0 {
+                // Start the trackers where the model-based interval was, or at this error.
+                let (h80, h95) = (self.q80, self.q95);
+                self.q80 = if h80 > 0.0 { h80 } else { e };
+                self.q95 = if h95 > 0.0 { h95 } else { 1.5 * e };
+            }
+            let step = self.cfg.interval_step * self.mae.max(1e-12);
+            for (q, level) in [(&mut self.q80, 0.8), (&mut self.q95, 0.95)] {
+                let miss = if e > *q { 1.0 } else { 0.0 };
+                *q = (*q + step * (miss - (1.0 - level))).max(0.0);
+            }
+            self.errors_seen += 1;
+        }
+    }
+
+    fn predict(&mut self, x: f64, y: f64) -> Prediction {
+        let h = self.cfg.horizon;
+        let fit = self.ols.fit();
+        let (mean, line, shrunk) = match fit {
+            Some(f) if f.n >= 3 => {
+                let t = f.slope_t();
+                let t2 = (t * t).min(1e12);
+                let b = f.slope * t2 / (t2 + 4.0);
+                (f.mean_y, f.at(x + h), y + b * h)
+            }
+            Some(f) => (f.mean_y, y, y),
+            None => (y, y, y),
+        };
+        let candidates = [y, mean, self.ewma, shrunk, line];
+        let value = self.combine(&candidates);
+        // Model-based interval from the regression residuals (used until errors are realised).
+        let (m80, m95) = match fit {
+            Some(f) if f.n >= 3 => {
+                let se = f.prediction_se(x + h);
+                let dof = f.n as f64 - 2.0;
+                (t_for_level(0.8, dof) * se, t_for_level(0.95, dof) * se)
+            }
+            _ => (0.0, 0.0),
+        };
+        let (half80, half95) = if self.errors_seen >= self.cfg.min_errors {
+            (self.q80, self.q95.max(self.q80))
+        } else {
+            if self.errors_seen == 0 {
+                self.q80 = m80;
+                self.q95 = m95;
+            }
+            (m80.max(self.q80), m95.max(self.q95))
+        };
+        let ok = |v: f64| if v.is_finite() { v } else { 0.0 };
+        Prediction {
+            value: if value.is_finite() { value } else { y },
+            half80: ok(half80),
+            half95: ok(half95),
+            candidates,
+        }
+    }
+
+    fn combine(&self, candidates: &[f64; N_CANDIDATES]) -> f64 {
+        if self.errors_seen == 0 {
+            // No evidence yet: the last value is the safest guess on bursty metrics.
+            return candidates[0];
+        }
+        let best = self.mse.iter().copied().fold(f64::INFINITY, f64::min);
+        let floor = (best * 1e-6).max(1e-300);
+        let (mut num, mut den) = (0.0, 0.0);
+        for (c, m) in candidates.iter().zip(self.mse) {
+            let w = (best.max(floor) / m.max(floor)).powf(self.cfg.weight_power);
+            if w.is_finite() && c.is_finite() {
+                num += w * c;
+                den += w;
+            }
+        }
+        if den > 0.0 {
+            num / den
+        } else {
+            candidates[0]
+        }
+    }
+}
+
+/// Seconds until `level` reaches `limit` at `slope` per second; `Some(0)` when already there,
+/// `None` when not rising or without a usable limit.
+pub fn time_to_limit(level: f64, slope: f64, limit: Option<f64>) -> Option<f64> {
+    let limit = limit.filter(|l| l.is_finite() && *l > 0.0)?;
+    if !level.is_finite() {
+        return None;
+    }
+    if level >= limit {
+        return Some(0.0);
+    }
+    if !(slope.is_finite() && slope > 0.0) {
+        return None;
+    }
+    let t = (limit - level) / slope;
+    t.is_finite().then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(h: f64, w: f64) -> ForecastConfig {
+        ForecastConfig {
+            horizon: h,
+            window: w,
+            ..ForecastConfig::default()
+        }
+    }
+
+    #[test]
+    fn linear_climb_is_extrapolated() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        let mut p = None;
+        for i in 0..200 {
+            p = f.observe(i as f64, 1000.0 + 5.0 * i as f64);
+        }
+        let p = p.expect("prediction");
+        let truth = 1000.0 + 5.0 * 209.0;
+        assert!((p.value - truth).abs() < 1.0, "{} vs {truth}", p.value);
+    }
+
+    #[test]
+    fn flat_noisy_series_is_not_extrapolated_wildly() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        let mut s = 7u64;
+        let mut worst: f64 = 0.0;
+        for i in 0..2000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let y = 50.0 + ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 20.0;
+            if let Some(p) = f.observe(i as f64, y) {
+                if i > 100 {
+                    worst = worst.max((p.value - 50.0).abs());
+                }
+            }
+        }
+        assert!(worst < 10.0, "{worst}");
+    }
+
+    #[test]
+    fn intervals_cover_about_as_promised() {
+        let mut f = Forecaster::new(cfg(5.0, 60.0));
+        let mut s = 99u64;
+        let mut hist = Vec::new();
+        let (mut in80, mut in95, mut n) = (0, 0, 0);
+        for i in 0..20_000usize {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            // Heavy-tailed noise (Laplace) around a slow sine.
+            let noise = if u < 0.5 { (2.0 * u).ln() } else { -(2.0 - 2.0 * u).ln() };
+            let y = 40.0 + 10.0 * (i as f64 / 300.0).sin() + 3.0 * noise;
+            if i >= 5 && i > 1000 {
+                let p: Prediction = hist[i - 5];
+                n += 1;
+                in80 += usize::from((y - p.value).abs() <= p.half80);
+                in95 += usize::from((y - p.value).abs() <= p.half95);
+            }
+            hist.push(f.observe(i as f64, y).expect("prediction"));
+        }
+        let c80 = in80 as f64 / n as f64;
+        let c95 = in95 as f64 / n as f64;
+        assert!((c80 - 0.8).abs() < 0.03, "80% interval covers {c80}");
+        assert!((c95 - 0.95).abs() < 0.02, "95% interval covers {c95}");
+    }
+
+    #[test]
+    fn non_finite_samples_are_skipped() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        assert!(f.observe(0.0, f64::NAN).is_none());
+        let p = f.observe(1.0, 5.0).expect("prediction");
+        assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
+    }
+
+    #[test]
+    fn time_to_limit_cases() {
+        assert_eq!(time_to_limit(50.0, 5.0, Some(100.0)), Some(10.0));
+        assert_eq!(time_to_limit(50.0, 0.0, Some(100.0)), None);
+        assert_eq!(time_to_limit(50.0, -1.0, Some(100.0)), None);
+        assert_eq!(time_to_limit(50.0, 5.0, None), None);
+        assert_eq!(time_to_limit(120.0, -1.0, Some(100.0)), Some(0.0));
+        assert_eq!(time_to_limit(50.0, 5.0, Some(f64::NAN)), None);
+    }
+}
