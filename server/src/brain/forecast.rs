@@ -12,14 +12,16 @@
 //! Every forecast waits in a queue until its target time arrives; the realised errors update an
 //! exponentially weighted MSE per candidate, and the published forecast is the inverse-MSE
 //! weighted combination — "choosing by recent error", smoothly. The 80 % / 95 % intervals start
-//! from the regression's residual prediction interval and, once errors have been realised, follow
-//! the empirical error quantiles with an online quantile tracker (adaptive conformal style), so
-//! their coverage converges to the nominal level even when errors are far from normal.
+//! from the regression's residual prediction interval and, once errors have been realised, are
+//! the empirical quantiles of the last `error_window` signed errors (split-conformal style), so
+//! they are honest — and asymmetric where errors are skewed — even when errors are far from
+//! normal. The same error sample gives tail probabilities (`prob_at_least`) for the risk model.
 
 use std::collections::VecDeque;
 
+use super::baseline::RollingQuantiles;
 use super::regression::{Fit, SlidingOls};
-use super::stats::{t_for_level, z_for_level};
+use super::stats::{normal_sf, t_for_level, z_for_level};
 
 /// Number of candidate forecasts.
 pub const N_CANDIDATES: usize = 5;
@@ -42,8 +44,8 @@ pub struct ForecastConfig {
     /// Exponent of the inverse-MSE weights (1 = classic combination, larger = closer to picking
     /// the single best candidate).
     pub weight_power: f64,
-    /// Step size of the interval quantile trackers, relative to the mean absolute error.
-    pub interval_step: f64,
+    /// Number of recent realised errors whose empirical quantiles give the intervals.
+    pub error_window: usize,
     /// Realised errors needed before the empirical intervals replace the model-based ones.
     pub min_errors: usize,
 }
@@ -57,8 +59,8 @@ impl Default for ForecastConfig {
             error_memory: 50.0,
             ewma_alpha: 0.3,
             weight_power: 2.0,
-            interval_step: 0.1,
-            min_errors: 10,
+            error_window: 100,
+            min_errors: 20,
         }
     }
 }
@@ -67,18 +69,29 @@ impl Default for ForecastConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Prediction {
     pub value: f64,
-    /// Half-widths of the central 80 % and 95 % intervals.
-    pub half80: f64,
-    pub half95: f64,
+    /// Central 80 % and 95 % prediction intervals (absolute bounds; not necessarily symmetric).
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
     /// Value of each candidate (for evaluation).
     pub candidates: [f64; N_CANDIDATES],
 }
 
 impl Prediction {
-    /// Standard deviation of a normal law at least as wide as both intervals (for tail
-    /// probabilities: conservative when errors are heavy-tailed).
+    /// Standard deviation of a normal law at least as wide as both intervals.
     pub fn sigma(&self) -> f64 {
-        (self.half80 / z_for_level(0.8)).max(self.half95 / z_for_level(0.95))
+        let h80 = (self.hi80 - self.lo80) / 2.0;
+        let h95 = (self.hi95 - self.lo95) / 2.0;
+        (h80 / z_for_level(0.8)).max(h95 / z_for_level(0.95))
+    }
+
+    /// Whether `y` lies inside the 80 % / 95 % interval.
+    pub fn covers(&self, y: f64) -> (bool, bool) {
+        (
+            (self.lo80..=self.hi80).contains(&y),
+            (self.lo95..=self.hi95).contains(&y),
+        )
     }
 }
 
@@ -99,9 +112,12 @@ pub struct Forecaster {
     pending: VecDeque<Pending>,
     mse: [f64; N_CANDIDATES],
     errors_seen: usize,
-    mae: f64,
-    q80: f64,
-    q95: f64,
+    /// Recent signed errors (outcome − combined forecast), sorted.
+    errors: RollingQuantiles,
+    /// Model-based standard error of the latest forecast (regression residuals).
+    model_se: f64,
+    /// Range the metric can take (see [`Self::observe_bounded`]).
+    bounds: (f64, f64),
     current: Option<Prediction>,
 }
 
@@ -120,20 +136,19 @@ impl Forecaster {
         if !cfg.weight_power.is_finite() {
             cfg.weight_power = 1.0;
         }
-        if !(cfg.interval_step.is_finite() && cfg.interval_step > 0.0) {
-            cfg.interval_step = 0.1;
-        }
+        cfg.error_window = cfg.error_window.max(5);
+        cfg.min_errors = cfg.min_errors.clamp(1, cfg.error_window);
         Self {
             ols: SlidingOls::new(cfg.window, cfg.max_points),
+            errors: RollingQuantiles::new(cfg.error_window),
             cfg,
             last: None,
             ewma: 0.0,
             pending: VecDeque::new(),
             mse: [0.0; N_CANDIDATES],
             errors_seen: 0,
-            mae: 0.0,
-            q80: 0.0,
-            q95: 0.0,
+            model_se: 0.0,
+            bounds: (f64::NEG_INFINITY, f64::INFINITY),
             current: None,
         }
     }
@@ -162,12 +177,43 @@ impl Forecaster {
         self.errors_seen
     }
 
+    /// Probability that the value at the horizon is at least `threshold` if the forecast were
+    /// `center`: the share of recent realised errors that would carry `center` there (smoothed
+    /// so it is never exactly 0 or 1), or a normal law on the regression's standard error before
+    /// enough errors have been seen.
+    pub fn prob_at_least(&self, center: f64, threshold: f64) -> f64 {
+        if !(center.is_finite() && threshold.is_finite()) {
+            return 0.0;
+        }
+        let need = threshold - center;
+        if self.errors.len() >= self.cfg.min_errors {
+            let n = self.errors.len() as f64;
+            let below = self.errors.rank(need).unwrap_or(0.5) * n;
+            return ((n - below + 0.5) / (n + 1.0)).clamp(0.0, 1.0);
+        }
+        if self.model_se > 0.0 && self.model_se.is_finite() {
+            normal_sf(need / self.model_se)
+        } else if need <= 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
     /// Feeds the sample `y` at time `x` (non-decreasing; callers clamp) and returns the forecast
     /// for `x + horizon`. Non-finite `y` is skipped and the previous forecast returned.
     pub fn observe(&mut self, x: f64, y: f64) -> Option<Prediction> {
+        self.observe_bounded(x, y, f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// [`Self::observe`] for a metric that cannot leave `[lo, hi]` (CPU cannot exceed its quota:
+    /// it is throttled), so no candidate forecast is allowed outside it.
+    pub fn observe_bounded(&mut self, x: f64, y: f64, lo: f64, hi: f64) -> Option<Prediction> {
         if !x.is_finite() || !y.is_finite() {
             return self.current;
         }
+        let (lo, hi) = if lo <= hi { (lo, hi) } else { (f64::NEG_INFINITY, f64::INFINITY) };
+        self.bounds = (lo, hi);
         self.settle(x, y);
         self.ols.push(x, y);
         self.ewma = match self.last {
@@ -210,23 +256,7 @@ impl Forecaster {
                     *m + alpha * (e2 - *m)
                 };
             }
-            let e = (y - p.combined).abs();
-            self.mae = if self.errors_seen == 0 {
-                e
-            } else {
-                self.mae + alpha * (e - self.mae)
-            };
-            if self.errors_seen == 0 {
-                // Start the trackers where the model-based interval was, or at this error.
-                let (h80, h95) = (self.q80, self.q95);
-                self.q80 = if h80 > 0.0 { h80 } else { e };
-                self.q95 = if h95 > 0.0 { h95 } else { 1.5 * e };
-            }
-            let step = self.cfg.interval_step * self.mae.max(1e-12);
-            for (q, level) in [(&mut self.q80, 0.8), (&mut self.q95, 0.95)] {
-                let miss = if e > *q { 1.0 } else { 0.0 };
-                *q = (*q + step * (miss - (1.0 - level))).max(0.0);
-            }
+            self.errors.push(y - p.combined);
             self.errors_seen += 1;
         }
     }
@@ -244,31 +274,33 @@ impl Forecaster {
             Some(f) => (f.mean_y, y, y),
             None => (y, y, y),
         };
-        let candidates = [y, mean, self.ewma, shrunk, line];
+        let (lo, hi) = self.bounds;
+        let candidates = [y, mean, self.ewma, shrunk, line].map(|c| c.clamp(lo, hi));
         let value = self.combine(&candidates);
-        // Model-based interval from the regression residuals (used until errors are realised).
+        let value = if value.is_finite() { value } else { y };
+        // Model-based standard error from the regression residuals.
         let (m80, m95) = match fit {
             Some(f) if f.n >= 3 => {
                 let se = f.prediction_se(x + h);
+                self.model_se = se;
                 let dof = f.n as f64 - 2.0;
                 (t_for_level(0.8, dof) * se, t_for_level(0.95, dof) * se)
             }
             _ => (0.0, 0.0),
         };
-        let (half80, half95) = if self.errors_seen >= self.cfg.min_errors {
-            (self.q80, self.q95.max(self.q80))
+        let q = |p: f64| self.errors.quantile(p).unwrap_or(0.0);
+        let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
+            (value + q(0.1), value + q(0.9), value + q(0.025), value + q(0.975))
         } else {
-            if self.errors_seen == 0 {
-                self.q80 = m80;
-                self.q95 = m95;
-            }
-            (m80.max(self.q80), m95.max(self.q95))
+            (value - m80, value + m80, value - m95, value + m95)
         };
-        let ok = |v: f64| if v.is_finite() { v } else { 0.0 };
+        let ok = |v: f64| if v.is_finite() { v } else { value };
         Prediction {
-            value: if value.is_finite() { value } else { y },
-            half80: ok(half80),
-            half95: ok(half95),
+            value,
+            lo80: ok(lo80).min(value),
+            hi80: ok(hi80).max(value),
+            lo95: ok(lo95).min(ok(lo80)).min(value),
+            hi95: ok(hi95).max(ok(hi80)).max(value),
             candidates,
         }
     }
@@ -369,8 +401,9 @@ mod tests {
             if i >= 5 && i > 1000 {
                 let p: Prediction = hist[i - 5];
                 n += 1;
-                in80 += usize::from((y - p.value).abs() <= p.half80);
-                in95 += usize::from((y - p.value).abs() <= p.half95);
+                let (a, b) = p.covers(y);
+                in80 += usize::from(a);
+                in95 += usize::from(b);
             }
             hist.push(f.observe(i as f64, y).expect("prediction"));
         }

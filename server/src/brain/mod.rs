@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use anomaly::{AnomalyConfig, AnomalyDetector};
 use events::EventWindow;
 use forecast::{time_to_limit, ForecastConfig, Forecaster, Prediction};
-use risk::{MetricAnomaly, RiskInputs};
+use risk::{CpuRisk, MemRisk, MetricAnomaly, RiskInputs};
 use semaphore::{Semaphore, Thresholds};
 use stats::sanitize_metric;
 
@@ -67,8 +67,8 @@ impl Default for BrainConfig {
         Self {
             horizon_s: 10.0,
             window_s: 60.0,
-            warmup_samples: 30,
-            baseline_samples: 300,
+            warmup_samples: AnomalyConfig::default().warmup_samples,
+            baseline_samples: AnomalyConfig::default().baseline_samples,
             cpu_saturation_frac: 0.95,
             medium_pct: 40.0,
             critical_pct: 85.0,
@@ -185,8 +185,13 @@ impl ContainerBrain {
         let cpu = sanitize_metric(obs.cpu_pct);
         let mem = sanitize_metric(obs.mem_bytes);
         let values = [cpu, mem, sanitize_metric(obs.net_bps), sanitize_metric(obs.pids)];
+        let capacity = Some(obs.cpu_capacity_pct)
+            .filter(|c| c.is_finite() && *c > 0.0)
+            .map(|c| c.min(stats::MAX_MAGNITUDE));
         if let Some(v) = cpu {
-            self.cpu.observe(x, v);
+            // Throttling keeps CPU at or below its capacity; a little measurement jitter above.
+            let ceiling = capacity.map_or(f64::INFINITY, |c| c * 1.02);
+            self.cpu.observe_bounded(x, v, 0.0, ceiling);
         }
         if let Some(v) = mem {
             self.mem.observe(x, v);
@@ -222,7 +227,33 @@ impl ContainerBrain {
             (Some(now), Some(_)) => time_to_limit(now, mem_slope.unwrap_or(0.0), mem_limit),
             _ => None,
         };
-        let capacity = Some(obs.cpu_capacity_pct).filter(|c| c.is_finite() && *c > 0.0);
+        let cpu_risk = match (self.cpu.prediction(), capacity) {
+            (Some(p), Some(cap)) => {
+                let thr = self.cfg.cpu_saturation_frac.clamp(0.1, 1.0) * cap;
+                Some(CpuRisk {
+                    forecast: p,
+                    capacity_pct: cap,
+                    probability: self.cpu.prob_at_least(p.value, thr),
+                })
+            }
+            _ => None,
+        };
+        let mem_risk = match (self.mem.prediction(), mem_now, mem_limit) {
+            (Some(p), Some(now), Some(limit)) => {
+                let by_forecast = self.mem.prob_at_least(p.value, limit);
+                let by_trend = mem_slope.map_or(0.0, |s| self.mem.prob_at_least(now + s * h, limit));
+                // At the limit already: the kernel is reclaiming or about to OOM-kill.
+                let at_limit = if now >= limit { 0.95 } else { 0.0 };
+                Some(MemRisk {
+                    now,
+                    limit,
+                    slope: mem_slope,
+                    time_to_limit_s: ttl,
+                    probability: by_forecast.max(by_trend).max(at_limit),
+                })
+            }
+            _ => None,
+        };
         let warming_up = self.samples < self.cfg.warmup_samples;
 
         let (probability, level, reasons) = if warming_up {
@@ -235,14 +266,8 @@ impl ContainerBrain {
         } else {
             let inputs = RiskInputs {
                 horizon_s: h,
-                cpu: self.cpu.prediction(),
-                cpu_capacity_pct: capacity,
-                saturation_frac: self.cfg.cpu_saturation_frac,
-                mem: self.mem.prediction(),
-                mem_now,
-                mem_limit,
-                mem_slope,
-                time_to_limit_s: ttl,
+                cpu: cpu_risk,
+                mem: mem_risk,
                 anomalies,
                 anomaly_weight: self.cfg.anomaly_weight,
                 z_reason: self.cfg.z_reason,
@@ -289,14 +314,13 @@ fn wire_forecast(p: Option<Prediction>, horizon_s: f64) -> Forecast {
     };
     let f = |v: f64| if v.is_finite() { v } else { 0.0 };
     let v = f(p.value).max(0.0);
-    let (h80, h95) = (f(p.half80), f(p.half95));
     Forecast {
         horizon_s,
         value: v,
-        lo80: (v - h80).max(0.0),
-        hi80: v + h80,
-        lo95: (v - h95).max(0.0),
-        hi95: v + h95,
+        lo80: f(p.lo80).clamp(0.0, v),
+        hi80: f(p.hi80).max(v),
+        lo95: f(p.lo95).clamp(0.0, v),
+        hi95: f(p.hi95).max(v),
     }
 }
 

@@ -4,11 +4,13 @@
 //! as independent causes (`P = 1 − Π(1 − pᵢ)`, a noisy-OR), so the result stays in [0, 1] and a
 //! single certain cause makes the whole certain. The factors:
 //!
-//! * **CPU saturation**: P(CPU at t+h ≥ `saturation_frac` × capacity) under the forecast's
-//!   predictive law (a normal as wide as both published intervals). A container pinned at its
-//!   quota with a rising forecast gets close to 1; a steady moderately busy one close to 0.
+//! * **CPU saturation**: P(CPU at t+h ≥ saturation × capacity), computed by the forecaster from
+//!   the forecast and its recent realised errors. A container pinned at its quota with a rising
+//!   forecast gets close to 1; a steady moderately busy one close to 0.
 //! * **Memory exhaustion**: P(memory at t+h ≥ limit), from the forecast and from the current
 //!   significant trend (whichever is higher), so a leak a few seconds from its limit is near 1.
+//!
+//! The brain computes those two probabilities (it owns the forecasters) and passes them in.
 //! * **Anomaly**: `anomaly_weight` × the strongest metric's anomaly level (0–1). Unusual is not
 //!   failing, so this alone stays below the healing threshold by default.
 //! * **Restarts / OOM kills** in the event window: `1 − 0.6ⁿ` and `1 − 0.4ⁿ`, capped at 0.9.
@@ -18,6 +20,7 @@ use app::wire::Reason;
 use super::forecast::Prediction;
 use super::stats::normal_sf;
 
+
 /// One metric's anomaly reading.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MetricAnomaly {
@@ -26,19 +29,33 @@ pub struct MetricAnomaly {
     pub level: f64,
 }
 
+/// CPU saturation factor: the forecast, the capacity it is measured against, and the
+/// probability (computed by the forecaster from its realised errors) of reaching saturation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuRisk {
+    pub forecast: Prediction,
+    pub capacity_pct: f64,
+    pub probability: f64,
+}
+
+/// Memory exhaustion factor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemRisk {
+    pub now: f64,
+    pub limit: f64,
+    /// Significant upward trend in bytes/s.
+    pub slope: Option<f64>,
+    pub time_to_limit_s: Option<f64>,
+    /// Probability of reaching the limit within the horizon.
+    pub probability: f64,
+}
+
 /// Everything the risk model reads.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RiskInputs {
     pub horizon_s: f64,
-    pub cpu: Option<Prediction>,
-    pub cpu_capacity_pct: Option<f64>,
-    pub saturation_frac: f64,
-    pub mem: Option<Prediction>,
-    pub mem_now: Option<f64>,
-    pub mem_limit: Option<f64>,
-    /// Significant memory trend in bytes/s (None when not significant).
-    pub mem_slope: Option<f64>,
-    pub time_to_limit_s: Option<f64>,
+    pub cpu: Option<CpuRisk>,
+    pub mem: Option<MemRisk>,
     pub anomalies: Vec<MetricAnomaly>,
     pub anomaly_weight: f64,
     /// |z| from which an anomaly is worth a reason.
@@ -99,47 +116,40 @@ pub fn assess(inp: &RiskInputs) -> Risk {
     let mut parts: Vec<(f64, String)> = Vec::new();
     let h = inp.horizon_s;
 
-    if let (Some(p), Some(cap)) = (inp.cpu, inp.cpu_capacity_pct) {
-        if cap.is_finite() && cap > 0.0 {
-            let thr = inp.saturation_frac.clamp(0.1, 1.0) * cap;
-            let pr = prob_at_least(p.value, p.sigma(), thr);
-            parts.push((
-                pr,
-                format!(
-                    "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
-                    fmt_pct(p.value),
-                    fmt_pct((p.value - p.half95).max(0.0)),
-                    fmt_pct(p.value + p.half95),
-                    fmt_pct(cap)
-                ),
-            ));
-        }
+    if let Some(c) = inp.cpu {
+        let p = c.forecast;
+        parts.push((
+            c.probability,
+            format!(
+                "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
+                fmt_pct(p.value),
+                fmt_pct(p.lo95.max(0.0)),
+                fmt_pct(p.hi95),
+                fmt_pct(c.capacity_pct)
+            ),
+        ));
     }
 
-    if let (Some(limit), Some(now)) = (inp.mem_limit, inp.mem_now) {
-        let sigma = inp.mem.map(|p| p.sigma()).unwrap_or(0.0);
-        let by_forecast = inp.mem.map_or(0.0, |p| prob_at_least(p.value, sigma, limit));
-        let by_trend = inp
-            .mem_slope
-            .map_or(0.0, |s| prob_at_least(now + s * h, sigma, limit));
-        let pr = by_forecast.max(by_trend);
-        let text = match (inp.time_to_limit_s, inp.mem_slope) {
-            (Some(t), _) if t <= 0.0 => {
-                format!("memory at its {} limit ({})", fmt_bytes(limit), fmt_bytes(now))
-            }
+    if let Some(m) = inp.mem {
+        let text = match (m.time_to_limit_s, m.slope) {
+            (Some(t), _) if t <= 0.0 => format!(
+                "memory at its {} limit ({})",
+                fmt_bytes(m.limit),
+                fmt_bytes(m.now)
+            ),
             (Some(t), Some(s)) => format!(
                 "memory reaches its {} limit in ~{t:.0} s at +{}/s",
-                fmt_bytes(limit),
+                fmt_bytes(m.limit),
                 fmt_bytes(s)
             ),
             _ => format!(
                 "memory {} of its {} limit ({:.0} %)",
-                fmt_bytes(now),
-                fmt_bytes(limit),
-                100.0 * now / limit
+                fmt_bytes(m.now),
+                fmt_bytes(m.limit),
+                100.0 * m.now / m.limit
             ),
         };
-        parts.push((pr, text));
+        parts.push((m.probability, text));
     }
 
     let weight = inp.anomaly_weight.clamp(0.0, 1.0);
@@ -197,8 +207,10 @@ mod tests {
     fn pred(v: f64, half95: f64) -> Prediction {
         Prediction {
             value: v,
-            half80: half95 * 1.2816 / 1.96,
-            half95,
+            lo80: v - half95 * 0.65,
+            hi80: v + half95 * 0.65,
+            lo95: v - half95,
+            hi95: v + half95,
             candidates: [v; 5],
         }
     }
@@ -207,13 +219,7 @@ mod tests {
         RiskInputs {
             horizon_s: 10.0,
             cpu: None,
-            cpu_capacity_pct: None,
-            saturation_frac: 0.95,
             mem: None,
-            mem_now: None,
-            mem_limit: None,
-            mem_slope: None,
-            time_to_limit_s: None,
             anomalies: vec![],
             anomaly_weight: 0.5,
             z_reason: 3.0,
@@ -224,32 +230,38 @@ mod tests {
     }
 
     #[test]
-    fn pinned_cpu_is_critical_and_moderate_is_low() {
+    fn cpu_reason_reads_like_the_issue() {
         let mut i = base();
-        i.cpu = Some(pred(99.0, 4.0));
-        i.cpu_capacity_pct = Some(100.0);
+        i.cpu = Some(CpuRisk {
+            forecast: pred(97.0, 8.0),
+            capacity_pct: 100.0,
+            probability: 0.9,
+        });
         let r = assess(&i);
-        assert!(r.probability_pct >= 85.0, "{r:?}");
-        assert!(r.reasons[0].text.starts_with("CPU forecast 99 % in 10 s"), "{r:?}");
-        i.cpu = Some(pred(55.0, 15.0));
-        assert!(assess(&i).probability_pct < 5.0);
+        assert!((r.probability_pct - 90.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(
+            r.reasons[0].text,
+            "CPU forecast 97 % in 10 s (95 % interval 89 %–105 %) against a 100 % quota"
+        );
     }
 
     #[test]
-    fn memory_near_limit_with_trend_is_critical() {
+    fn memory_reason_reads_like_the_issue() {
         let mut i = base();
         let mib = 1024.0 * 1024.0;
-        i.mem = Some(pred(60.0 * mib, 2.0 * mib));
-        i.mem_now = Some(58.0 * mib);
-        i.mem_limit = Some(64.0 * mib);
-        i.mem_slope = Some(3.1 * mib);
-        i.time_to_limit_s = Some(6.0 / 3.1);
+        i.mem = Some(MemRisk {
+            now: 42.0 * mib,
+            limit: 64.0 * mib,
+            slope: Some(3.1 * mib),
+            time_to_limit_s: Some(22.0 / 3.1),
+            probability: 0.95,
+        });
         let r = assess(&i);
-        assert!(r.probability_pct >= 85.0, "{r:?}");
         assert_eq!(
             r.reasons[0].text,
-            "memory reaches its 64.0 MiB limit in ~2 s at +3.1 MiB/s"
+            "memory reaches its 64.0 MiB limit in ~7 s at +3.1 MiB/s"
         );
+        assert!(r.probability_pct >= 85.0);
     }
 
     #[test]
@@ -280,11 +292,16 @@ mod tests {
     fn calm_is_zero_and_hostile_is_finite() {
         assert_eq!(assess(&base()).probability_pct, 0.0);
         let mut i = base();
-        i.cpu = Some(pred(f64::NAN, f64::INFINITY));
-        i.cpu_capacity_pct = Some(f64::INFINITY);
-        i.mem = Some(pred(f64::INFINITY, f64::NAN));
-        i.mem_now = Some(f64::NAN);
-        i.mem_limit = Some(0.0);
+        i.cpu = Some(CpuRisk {
+            forecast: pred(f64::NAN, f64::INFINITY),
+            capacity_pct: f64::INFINITY,
+            probability: f64::NAN,
+        });
+        i.anomalies = vec![MetricAnomaly {
+            name: "CPU",
+            z: f64::INFINITY,
+            level: f64::NAN,
+        }];
         let r = assess(&i);
         assert!(r.probability_pct.is_finite());
     }

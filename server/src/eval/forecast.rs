@@ -200,9 +200,9 @@ pub fn evaluate_series(
             stats.abs[k] += e.abs();
             stats.sq[k] += e * e;
         }
-        let e = (truth - p.value).abs();
-        stats.in80 += usize::from(e <= p.half80);
-        stats.in95 += usize::from(e <= p.half95);
+        let (c80, c95) = p.covers(truth);
+        stats.in80 += usize::from(c80);
+        stats.in95 += usize::from(c95);
     }
     stats
 }
