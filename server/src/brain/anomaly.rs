@@ -46,6 +46,12 @@ pub struct AnomalyConfig {
     pub suppress_factor: f64,
     /// Scale of the map from likelihood z to score: `score = 1 − exp(−z / score_scale)`.
     pub score_scale: f64,
+    /// Weights of the level and short-mean z-scores in the surprise (the step z has weight 1).
+    pub level_weight: f64,
+    pub short_weight: f64,
+    /// How the score is made from the surprise: 0 = likelihood z (HTM-like), 1 = ratio to the
+    /// decaying maximum of past surprise ("record" novelty), 2 = the product of both.
+    pub score_mode: u8,
 }
 
 impl Default for AnomalyConfig {
@@ -57,9 +63,12 @@ impl Default for AnomalyConfig {
             likelihood_short: 3,
             warmup_samples: 30,
             suppress_samples: 100,
-            alarm_score: 0.5,
+            alarm_score: 0.4,
             suppress_factor: 0.3,
             score_scale: 10.0,
+            level_weight: 1.0,
+            short_weight: 1.0,
+            score_mode: 2,
         }
     }
 }
@@ -96,6 +105,8 @@ pub struct AnomalyDetector {
     surprise_short: VecDeque<f64>,
     surprise_mean: f64,
     surprise_var: f64,
+    /// Decaying maximum of past short-averaged surprise.
+    surprise_max: f64,
     seen: usize,
     suppress_left: usize,
 }
@@ -121,6 +132,7 @@ impl AnomalyDetector {
             surprise_short: VecDeque::with_capacity(cfg.likelihood_short + 1),
             surprise_mean: 0.0,
             surprise_var: 0.0,
+            surprise_max: 0.0,
             seen: 0,
             suppress_left: 0,
             floor: if floor.is_finite() && floor > 0.0 {
@@ -167,7 +179,11 @@ impl AnomalyDetector {
         }
         let short_mean = self.short_sum / self.short.len() as f64;
         let z_short = robust_z(&self.values, short_mean, self.floor);
-        let surprise = z.abs().max(z_step.abs()).max(z_short.abs()).min(SURPRISE_CAP);
+        let surprise = (self.cfg.level_weight * z.abs())
+            .max(z_step.abs())
+            .max(self.cfg.short_weight * z_short.abs())
+            .min(SURPRISE_CAP);
+        let surprise = if surprise.is_finite() { surprise } else { 0.0 };
 
         // 2. Likelihood of the recent surprise under this series' own history of surprise.
         self.surprise_short.push_back(surprise);
@@ -187,11 +203,21 @@ impl AnomalyDetector {
         self.surprise_mean += alpha * d;
         self.surprise_var = (1.0 - alpha) * (self.surprise_var + alpha * d * d);
 
-        // 3. Score, warm-up and suppression.
-        let mut score = if z_like > 0.0 && z_like.is_finite() {
+        let like_score = if z_like > 0.0 && z_like.is_finite() {
             1.0 - (-z_like / self.cfg.score_scale).exp()
         } else {
             0.0
+        };
+        // Novelty: how far the recent surprise exceeds the largest one seen lately.
+        let ratio = recent / self.surprise_max.max(1e-3);
+        let record_score = ratio / (1.0 + ratio);
+        self.surprise_max = recent.max(self.surprise_max * (1.0 - alpha));
+
+        // 3. Score, warm-up and suppression.
+        let mut score = match self.cfg.score_mode {
+            1 => record_score,
+            2 => (record_score * like_score).sqrt(),
+            _ => like_score,
         };
         if self.warming_up() || !score.is_finite() {
             score = 0.0;

@@ -72,9 +72,21 @@ impl RollingQuantiles {
         self.quantile(0.5)
     }
 
-    /// Robust spread: IQR / 1.349 (equals σ for normal data).
+    /// Robust spread: IQR / 1.349 (equals σ for normal data). When more than half the window is
+    /// one value (IQR = 0: counters, idle metrics) it falls back to wider quantile ranges scaled
+    /// the same way — 10–90 %, then 1–99 %, then the full range — so a series that is mostly
+    /// constant still has a meaningful scale.
     pub fn iqr_sigma(&self) -> Option<f64> {
-        Some((self.quantile(0.75)? - self.quantile(0.25)?) / 1.349)
+        let spread = |lo: f64, z: f64| -> Option<f64> {
+            Some((self.quantile(1.0 - lo)? - self.quantile(lo)?) / (2.0 * z))
+        };
+        for (lo, z) in [(0.25, 0.674_49), (0.10, 1.281_55), (0.01, 2.326_35), (0.0, 3.0)] {
+            let s = spread(lo, z)?;
+            if s > 0.0 {
+                return Some(s);
+            }
+        }
+        Some(0.0)
     }
 
     /// Fraction of stored samples strictly below / at-or-below `x` (empirical CDF, mid-rank).
