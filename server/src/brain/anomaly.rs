@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{robust_z, RollingQuantiles};
+use super::baseline::{robust_z, z_against, RollingQuantiles};
 
 /// Tunables, all counts in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,7 +164,9 @@ impl AnomalyDetector {
             return AnomalyOutput::default();
         }
         // 1. Surprise against the past only.
-        let z = robust_z(&self.values, x, self.floor);
+        let center = self.values.center_and_spread();
+        let z_of = |v: f64| center.map_or(0.0, |(m, sd)| z_against(m, sd, v, self.floor));
+        let z = z_of(x);
         let step = self.prev.map(|p| x - p);
         let z_step = match step {
             Some(d) if !self.steps.is_empty() => robust_z(&self.steps, d, self.floor),
@@ -178,7 +180,7 @@ impl AnomalyDetector {
             }
         }
         let short_mean = self.short_sum / self.short.len() as f64;
-        let z_short = robust_z(&self.values, short_mean, self.floor);
+        let z_short = z_of(short_mean);
         let surprise = (self.cfg.level_weight * z.abs())
             .max(z_step.abs())
             .max(self.cfg.short_weight * z_short.abs())

@@ -44,9 +44,19 @@ impl RollingQuantiles {
         }
         if self.arrivals.len() == self.capacity {
             if let Some(old) = self.arrivals.pop_front() {
+                // Replace `old` by `x` with one shift of the elements between their ranks.
                 let i = self.sorted.partition_point(|&v| v < old);
+                let j = self.sorted.partition_point(|&v| v < x);
                 if i < self.sorted.len() {
-                    self.sorted.remove(i);
+                    if j > i {
+                        self.sorted.copy_within(i + 1..j, i);
+                        self.sorted[j - 1] = x;
+                    } else {
+                        self.sorted.copy_within(j..i, j + 1);
+                        self.sorted[j] = x;
+                    }
+                    self.arrivals.push_back(x);
+                    return;
                 }
             }
         }
@@ -89,6 +99,11 @@ impl RollingQuantiles {
         Some(0.0)
     }
 
+    /// Median and robust spread together (`None` when empty).
+    pub fn center_and_spread(&self) -> Option<(f64, f64)> {
+        Some((self.median()?, self.iqr_sigma()?))
+    }
+
     /// Fraction of stored samples strictly below / at-or-below `x` (empirical CDF, mid-rank).
     pub fn rank(&self, x: f64) -> Option<f64> {
         let n = self.sorted.len();
@@ -111,9 +126,14 @@ pub const Z_CAP: f64 = 1000.0;
 /// `floor = 0` the score is invariant to shifting and positive scaling of the whole series. A
 /// baseline with no spread and no floor yields 0 for `x = median` and ±[`Z_CAP`] otherwise.
 pub fn robust_z(base: &RollingQuantiles, x: f64, floor: f64) -> f64 {
-    let (Some(med), Some(sigma)) = (base.median(), base.iqr_sigma()) else {
-        return 0.0;
-    };
+    match base.center_and_spread() {
+        Some((med, sigma)) => z_against(med, sigma, x, floor),
+        None => 0.0,
+    }
+}
+
+/// [`robust_z`] with the baseline's median and spread already computed.
+pub fn z_against(med: f64, sigma: f64, x: f64, floor: f64) -> f64 {
     if !x.is_finite() {
         return 0.0;
     }
@@ -177,6 +197,22 @@ mod tests {
         assert_eq!(robust_z(&q, 13.0, 1.0), 1.0);
         assert_eq!(robust_z(&q, f64::NAN, 1.0), 0.0);
         assert_eq!(robust_z(&RollingQuantiles::new(3), 1.0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn sorted_copy_matches_a_fresh_sort() {
+        let mut q = RollingQuantiles::new(37);
+        let mut s = 5u64;
+        let mut all = Vec::new();
+        for _ in 0..2000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let x = ((s >> 40) % 50) as f64; // many ties
+            q.push(x);
+            all.push(x);
+            let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
+            tail.sort_by(f64::total_cmp);
+            assert_eq!(q.sorted, tail);
+        }
     }
 
     #[test]

@@ -289,8 +289,13 @@ impl Forecaster {
             _ => (0.0, 0.0),
         };
         let q = |p: f64| self.errors.quantile(p).unwrap_or(0.0);
+        // Finite-sample (split-conformal) correction: with n errors, each tail's level is
+        // widened so that coverage is at least nominal rather than just under it.
+        let n = self.errors.len() as f64;
+        let tail = |alpha: f64| (alpha / 2.0 * (n + 1.0) / n - 1.0 / n).max(0.0);
+        let (t80, t95) = (tail(0.2), tail(0.05));
         let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
-            (value + q(0.1), value + q(0.9), value + q(0.025), value + q(0.975))
+            (value + q(t80), value + q(1.0 - t80), value + q(t95), value + q(1.0 - t95))
         } else {
             (value - m80, value + m80, value - m95, value + m95)
         };
@@ -314,7 +319,12 @@ impl Forecaster {
         let floor = (best * 1e-6).max(1e-300);
         let (mut num, mut den) = (0.0, 0.0);
         for (c, m) in candidates.iter().zip(self.mse) {
-            let w = (best.max(floor) / m.max(floor)).powf(self.cfg.weight_power);
+            let r = best.max(floor) / m.max(floor);
+            let w = if self.cfg.weight_power == 2.0 {
+                r * r
+            } else {
+                r.powf(self.cfg.weight_power)
+            };
             if w.is_finite() && c.is_finite() {
                 num += w * c;
                 den += w;

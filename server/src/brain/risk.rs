@@ -113,25 +113,27 @@ fn plural(n: u64) -> String {
 
 /// Combines the factors into a probability and reasons.
 pub fn assess(inp: &RiskInputs) -> Risk {
-    let mut parts: Vec<(f64, String)> = Vec::new();
+    // Texts are rendered only for reasons that are kept (formatting dominates the cost).
+    type Text<'a> = Box<dyn FnOnce() -> String + 'a>;
+    let mut parts: Vec<(f64, Text)> = Vec::with_capacity(8);
     let h = inp.horizon_s;
 
     if let Some(c) = inp.cpu {
         let p = c.forecast;
         parts.push((
             c.probability,
-            format!(
+            Box::new(move || format!(
                 "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
                 fmt_pct(p.value),
                 fmt_pct(p.lo95.max(0.0)),
                 fmt_pct(p.hi95),
                 fmt_pct(c.capacity_pct)
-            ),
+            )),
         ));
     }
 
     if let Some(m) = inp.mem {
-        let text = match (m.time_to_limit_s, m.slope) {
+        let text = move || match (m.time_to_limit_s, m.slope) {
             (Some(t), _) if t <= 0.0 => format!(
                 "memory at its {} limit ({})",
                 fmt_bytes(m.limit),
@@ -149,7 +151,7 @@ pub fn assess(inp: &RiskInputs) -> Risk {
                 100.0 * m.now / m.limit
             ),
         };
-        parts.push((m.probability, text));
+        parts.push((m.probability, Box::new(text)));
     }
 
     let weight = inp.anomaly_weight.clamp(0.0, 1.0);
@@ -158,7 +160,7 @@ pub fn assess(inp: &RiskInputs) -> Risk {
             let dir = if a.z > 0.0 { "above" } else { "below" };
             parts.push((
                 weight * a.level.clamp(0.0, 1.0),
-                format!("{} {:.1}σ {dir} its baseline", a.name, a.z.abs()),
+                Box::new(move || format!("{} {:.1}σ {dir} its baseline", a.name, a.z.abs())),
             ));
         }
     }
@@ -168,14 +170,16 @@ pub fn assess(inp: &RiskInputs) -> Risk {
         let pr = (1.0 - 0.6f64.powf(inp.restarts as f64)).min(0.9);
         parts.push((
             pr,
-            format!("restarted {} in the last {mins:.0} min", plural(inp.restarts)),
+            Box::new(move || {
+                format!("restarted {} in the last {mins:.0} min", plural(inp.restarts))
+            }),
         ));
     }
     if inp.ooms > 0 {
         let pr = (1.0 - 0.4f64.powf(inp.ooms as f64)).min(0.9);
         parts.push((
             pr,
-            format!("OOM-killed {} in the last {mins:.0} min", plural(inp.ooms)),
+            Box::new(move || format!("OOM-killed {} in the last {mins:.0} min", plural(inp.ooms))),
         ));
     }
 
@@ -192,7 +196,10 @@ pub fn assess(inp: &RiskInputs) -> Risk {
     let reasons = parts
         .into_iter()
         .filter(|(p, _)| *p >= 0.01)
-        .map(|(weight, text)| Reason { weight, text })
+        .map(|(weight, text)| Reason {
+            weight,
+            text: text(),
+        })
         .collect();
     Risk {
         probability_pct,
