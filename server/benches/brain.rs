@@ -8,7 +8,9 @@ use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
 use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
 
 fn noise(s: &mut u64) -> f64 {
-    *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
 }
 

@@ -192,9 +192,12 @@ impl AnomalyDetector {
         if self.surprise_short.len() > self.cfg.likelihood_short {
             self.surprise_short.pop_front();
         }
-        let recent =
-            self.surprise_short.iter().sum::<f64>() / self.surprise_short.len() as f64;
-        let sd = self.surprise_var.max(0.0).sqrt().max(0.05 + 0.1 * self.surprise_mean);
+        let recent = self.surprise_short.iter().sum::<f64>() / self.surprise_short.len() as f64;
+        let sd = self
+            .surprise_var
+            .max(0.0)
+            .sqrt()
+            .max(0.05 + 0.1 * self.surprise_mean);
         let z_like = if self.seen > 1 {
             (recent - self.surprise_mean) / sd
         } else {
@@ -253,7 +256,9 @@ mod tests {
     use super::*;
 
     fn noise(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
     }
 
@@ -282,7 +287,16 @@ mod tests {
     #[test]
     fn hostile_inputs_stay_finite() {
         let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
-        for x in [f64::NAN, 0.0, 1e300, -1e300, f64::INFINITY, 5.0, 5.0, f64::MIN_POSITIVE] {
+        for x in [
+            f64::NAN,
+            0.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            5.0,
+            5.0,
+            f64::MIN_POSITIVE,
+        ] {
             let o = d.observe(x);
             assert!(o.score.is_finite() && o.z.is_finite() && o.surprise.is_finite());
             assert!((0.0..=1.0).contains(&o.score));

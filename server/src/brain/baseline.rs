@@ -90,7 +90,12 @@ impl RollingQuantiles {
         let spread = |lo: f64, z: f64| -> Option<f64> {
             Some((self.quantile(1.0 - lo)? - self.quantile(lo)?) / (2.0 * z))
         };
-        for (lo, z) in [(0.25, 0.674_49), (0.10, 1.281_55), (0.01, 2.326_35), (0.0, 3.0)] {
+        for (lo, z) in [
+            (0.25, 0.674_49),
+            (0.10, 1.281_55),
+            (0.01, 2.326_35),
+            (0.0, 3.0),
+        ] {
             let s = spread(lo, z)?;
             if s > 0.0 {
                 return Some(s);
@@ -205,7 +210,9 @@ mod tests {
         let mut s = 5u64;
         let mut all = Vec::new();
         for _ in 0..2000 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let x = ((s >> 40) % 50) as f64; // many ties
             q.push(x);
             all.push(x);

@@ -26,8 +26,13 @@ use super::stats::{normal_sf, t_for_level, z_for_level};
 /// Number of candidate forecasts.
 pub const N_CANDIDATES: usize = 5;
 /// Names of the candidates, in order (for diagnostics and evaluation output).
-pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] =
-    ["last", "window_mean", "ewma", "last+shrunk_slope", "ols_line"];
+pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] = [
+    "last",
+    "window_mean",
+    "ewma",
+    "last+shrunk_slope",
+    "ols_line",
+];
 
 /// Tunables of one forecaster; times are in the caller's unit (seconds in the brain, samples in
 /// offline evaluation).
@@ -212,7 +217,11 @@ impl Forecaster {
         if !x.is_finite() || !y.is_finite() {
             return self.current;
         }
-        let (lo, hi) = if lo <= hi { (lo, hi) } else { (f64::NEG_INFINITY, f64::INFINITY) };
+        let (lo, hi) = if lo <= hi {
+            (lo, hi)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY)
+        };
         self.bounds = (lo, hi);
         self.settle(x, y);
         self.ols.push(x, y);
@@ -295,7 +304,12 @@ impl Forecaster {
         let tail = |alpha: f64| (alpha / 2.0 * (n + 1.0) / n - 1.0 / n).max(0.0);
         let (t80, t95) = (tail(0.2), tail(0.05));
         let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
-            (value + q(t80), value + q(1.0 - t80), value + q(t95), value + q(1.0 - t95))
+            (
+                value + q(t80),
+                value + q(1.0 - t80),
+                value + q(t95),
+                value + q(1.0 - t95),
+            )
         } else {
             (value - m80, value + m80, value - m95, value + m95)
         };
@@ -403,12 +417,18 @@ mod tests {
         let mut hist = Vec::new();
         let (mut in80, mut in95, mut n) = (0, 0, 0);
         for i in 0..20_000usize {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (s >> 11) as f64 / (1u64 << 53) as f64;
             // Heavy-tailed noise (Laplace) around a slow sine.
-            let noise = if u < 0.5 { (2.0 * u).ln() } else { -(2.0 - 2.0 * u).ln() };
+            let noise = if u < 0.5 {
+                (2.0 * u).ln()
+            } else {
+                -(2.0 - 2.0 * u).ln()
+            };
             let y = 40.0 + 10.0 * (i as f64 / 300.0).sin() + 3.0 * noise;
-            if i >= 5 && i > 1000 {
+            if i > 1000 {
                 let p: Prediction = hist[i - 5];
                 n += 1;
                 let (a, b) = p.covers(y);

@@ -184,7 +184,12 @@ impl ContainerBrain {
 
         let cpu = sanitize_metric(obs.cpu_pct);
         let mem = sanitize_metric(obs.mem_bytes);
-        let values = [cpu, mem, sanitize_metric(obs.net_bps), sanitize_metric(obs.pids)];
+        let values = [
+            cpu,
+            mem,
+            sanitize_metric(obs.net_bps),
+            sanitize_metric(obs.pids),
+        ];
         let capacity = Some(obs.cpu_capacity_pct)
             .filter(|c| c.is_finite() && *c > 0.0)
             .map(|c| c.min(stats::MAX_MAGNITUDE));
@@ -241,7 +246,8 @@ impl ContainerBrain {
         let mem_risk = match (self.mem.prediction(), mem_now, mem_limit) {
             (Some(p), Some(now), Some(limit)) => {
                 let by_forecast = self.mem.prob_at_least(p.value, limit);
-                let by_trend = mem_slope.map_or(0.0, |s| self.mem.prob_at_least(now + s * h, limit));
+                let by_trend =
+                    mem_slope.map_or(0.0, |s| self.mem.prob_at_least(now + s * h, limit));
                 // At the limit already: the kernel is reclaiming or about to OOM-kill.
                 let at_limit = if now >= limit { 0.95 } else { 0.0 };
                 Some(MemRisk {

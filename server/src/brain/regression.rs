@@ -296,7 +296,9 @@ mod tests {
         let mut ols = SlidingOls::new(30.0, 1000);
         let mut state = 12345u64;
         for i in 0..500 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let noise = ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5;
             let x = i as f64 * 0.7;
             ols.push(x, 50.0 + 0.2 * x + 10.0 * noise);

@@ -20,7 +20,6 @@ use app::wire::Reason;
 use super::forecast::Prediction;
 use super::stats::normal_sf;
 
-
 /// One metric's anomaly reading.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MetricAnomaly {
@@ -122,13 +121,15 @@ pub fn assess(inp: &RiskInputs) -> Risk {
         let p = c.forecast;
         parts.push((
             c.probability,
-            Box::new(move || format!(
-                "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
-                fmt_pct(p.value),
-                fmt_pct(p.lo95.max(0.0)),
-                fmt_pct(p.hi95),
-                fmt_pct(c.capacity_pct)
-            )),
+            Box::new(move || {
+                format!(
+                    "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
+                    fmt_pct(p.value),
+                    fmt_pct(p.lo95.max(0.0)),
+                    fmt_pct(p.hi95),
+                    fmt_pct(c.capacity_pct)
+                )
+            }),
         ));
     }
 
@@ -171,7 +172,10 @@ pub fn assess(inp: &RiskInputs) -> Risk {
         parts.push((
             pr,
             Box::new(move || {
-                format!("restarted {} in the last {mins:.0} min", plural(inp.restarts))
+                format!(
+                    "restarted {} in the last {mins:.0} min",
+                    plural(inp.restarts)
+                )
             }),
         ));
     }

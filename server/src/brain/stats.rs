@@ -54,7 +54,11 @@ pub fn z_for_level(level: f64) -> f64 {
 
 /// Inverse of Φ (Acklam's rational approximation, relative error < 1.2e-9).
 pub fn inverse_normal_cdf(p: f64) -> f64 {
-    let p = if p.is_nan() { 0.5 } else { p.clamp(1e-300, 1.0 - 1e-16) };
+    let p = if p.is_nan() {
+        0.5
+    } else {
+        p.clamp(1e-300, 1.0 - 1e-16)
+    };
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,

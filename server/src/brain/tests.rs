@@ -20,11 +20,17 @@ fn obs(ts_ms: i64, cpu: f64) -> Observation {
 
 /// Deterministic noise in [-0.5, 0.5).
 fn noise(s: &mut u64) -> f64 {
-    *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
 }
 
-fn run(brain: &mut ContainerBrain, n: usize, mut f: impl FnMut(usize) -> Observation) -> Vec<Assessment> {
+fn run(
+    brain: &mut ContainerBrain,
+    n: usize,
+    mut f: impl FnMut(usize) -> Observation,
+) -> Vec<Assessment> {
     (0..n).map(|i| brain.observe(&f(i))).collect()
 }
 
@@ -43,12 +49,17 @@ fn calm_container_stays_low() {
 fn steady_moderately_busy_container_stays_low() {
     let mut b = ContainerBrain::new(&BrainConfig::default());
     let mut s = 2;
-    let out = run(&mut b, 900, |i| obs(i as i64 * 1000, 55.0 + 20.0 * noise(&mut s)));
+    let out = run(&mut b, 900, |i| {
+        obs(i as i64 * 1000, 55.0 + 20.0 * noise(&mut s))
+    });
     let worst = out[30..]
         .iter()
         .map(|a| a.failure_probability)
         .fold(0.0, f64::max);
-    assert!(out[30..].iter().all(|a| a.level == RiskLevel::Low), "worst {worst}");
+    assert!(
+        out[30..].iter().all(|a| a.level == RiskLevel::Low),
+        "worst {worst}"
+    );
 }
 
 #[test]
@@ -95,7 +106,10 @@ fn memory_leak_near_limit_reaches_85_with_time_to_limit() {
     }
     assert!(last.failure_probability >= 85.0, "{last:?}");
     assert!(last.time_to_limit_s.is_some_and(|t| t < 10.0), "{last:?}");
-    assert!(last.reasons[0].text.contains("64.0 MiB limit in ~"), "{last:?}");
+    assert!(
+        last.reasons[0].text.contains("64.0 MiB limit in ~"),
+        "{last:?}"
+    );
 }
 
 #[test]
@@ -107,8 +121,14 @@ fn restarts_and_oom_kills_raise_risk_and_expire() {
     o.oom_kills = 1;
     let a = b.observe(&o);
     assert!(a.failure_probability >= 85.0, "{a:?}");
-    assert!(a.reasons.iter().any(|r| r.text == "restarted 2× in the last 5 min"));
-    assert!(a.reasons.iter().any(|r| r.text == "OOM-killed 1× in the last 5 min"));
+    assert!(a
+        .reasons
+        .iter()
+        .any(|r| r.text == "restarted 2× in the last 5 min"));
+    assert!(a
+        .reasons
+        .iter()
+        .any(|r| r.text == "OOM-killed 1× in the last 5 min"));
     let a = b.observe(&obs(100_000 + 301_000, 5.0));
     assert!(a.failure_probability < 10.0, "{a:?}");
 }
@@ -128,11 +148,15 @@ fn warm_up_raises_no_alarm() {
 fn cpu_spike_is_reported_in_sigmas() {
     let mut b = ContainerBrain::new(&BrainConfig::default());
     let mut s = 5;
-    run(&mut b, 400, |i| obs(i as i64 * 1000, 20.0 + 4.0 * noise(&mut s)));
+    run(&mut b, 400, |i| {
+        obs(i as i64 * 1000, 20.0 + 4.0 * noise(&mut s))
+    });
     let a = b.observe(&obs(400_000, 70.0));
     assert!(a.z.cpu > 6.0, "{a:?}");
     assert!(
-        a.reasons.iter().any(|r| r.text.starts_with("CPU ") && r.text.ends_with("above its baseline")),
+        a.reasons
+            .iter()
+            .any(|r| r.text.starts_with("CPU ") && r.text.ends_with("above its baseline")),
         "{a:?}"
     );
 }
@@ -188,8 +212,12 @@ fn same_stream_gives_same_assessments() {
     let cfg = BrainConfig::default();
     let mut s1 = 9;
     let mut s2 = 9;
-    let a = run(&mut ContainerBrain::new(&cfg), 300, |i| obs(i as i64 * 1500, 40.0 + 30.0 * noise(&mut s1)));
-    let b = run(&mut ContainerBrain::new(&cfg), 300, |i| obs(i as i64 * 1500, 40.0 + 30.0 * noise(&mut s2)));
+    let a = run(&mut ContainerBrain::new(&cfg), 300, |i| {
+        obs(i as i64 * 1500, 40.0 + 30.0 * noise(&mut s1))
+    });
+    let b = run(&mut ContainerBrain::new(&cfg), 300, |i| {
+        obs(i as i64 * 1500, 40.0 + 30.0 * noise(&mut s2))
+    });
     assert_eq!(a, b);
 }
 

@@ -112,10 +112,7 @@ pub fn read_corpus(data: &Path) -> Result<Vec<Series>, EvalError> {
     if files.is_empty() {
         return Err(EvalError::Empty(data.to_path_buf()));
     }
-    files
-        .iter()
-        .map(|(c, f)| read_series(f, c))
-        .collect()
+    files.iter().map(|(c, f)| read_series(f, c)).collect()
 }
 
 /// Labelled windows per series key, as `[start, end]` epoch seconds.

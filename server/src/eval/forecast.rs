@@ -122,7 +122,11 @@ impl fmt::Display for ForecastReport {
             row(f, &file.key, &file.stats)?;
         }
         row(f, "OVERALL (pooled, all series)", &self.pooled(|_| true))?;
-        row(f, "CPU SERIES (pooled, names containing `cpu`)", &self.cpu())?;
+        row(
+            f,
+            "CPU SERIES (pooled, names containing `cpu`)",
+            &self.cpu(),
+        )?;
         writeln!(
             f,
             "  mean per-file MAE relative to naive: all {:.4}, CPU {:.4}",
@@ -144,7 +148,9 @@ pub fn run_forecast_with(
     cfg: &ForecastConfig,
 ) -> Result<ForecastReport, EvalError> {
     if horizon == 0 {
-        return Err(EvalError::Invalid("horizon must be at least 1 sample".into()));
+        return Err(EvalError::Invalid(
+            "horizon must be at least 1 sample".into(),
+        ));
     }
     let corpus = read_corpus(data)?;
     let window = cfg.window.max(1.0) as usize;
@@ -195,8 +201,8 @@ pub fn evaluate_series(
         }
         let preds = [p.value, y, sum / n_mean];
         stats.n += 1;
-        for k in 0..3 {
-            let e = truth - preds[k];
+        for (k, pred) in preds.iter().enumerate() {
+            let e = truth - pred;
             stats.abs[k] += e.abs();
             stats.sq[k] += e * e;
         }

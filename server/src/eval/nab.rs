@@ -74,7 +74,10 @@ impl fmt::Display for NabReport {
                 p.false_positives
             )?;
         }
-        writeln!(f, "  per series at the standard threshold (windows hit / windows, FPs):")?;
+        writeln!(
+            f,
+            "  per series at the standard threshold (windows hit / windows, FPs):"
+        )?;
         for s in &self.series {
             writeln!(
                 f,
@@ -86,7 +89,11 @@ impl fmt::Display for NabReport {
             writeln!(f, "  results written under {}", dir.display())?;
         }
         if !self.unlabelled.is_empty() {
-            writeln!(f, "  not scored (no labels): {}", self.unlabelled.join(", "))?;
+            writeln!(
+                f,
+                "  not scored (no labels): {}",
+                self.unlabelled.join(", ")
+            )?;
         }
         Ok(())
     }

@@ -90,7 +90,10 @@ fn forecast_beats_naive_on_cpu_series() {
     assert!(mae[0] < mae[1], "MAE {mae:?}");
     assert!(rmse[0] < rmse[1], "RMSE {rmse:?}");
     let (c80, c95) = cpu.coverage();
-    assert!((c80 - 0.8).abs() < 0.05 && (c95 - 0.95).abs() < 0.03, "{c80} {c95}");
+    assert!(
+        (c80 - 0.8).abs() < 0.05 && (c95 - 0.95).abs() < 0.03,
+        "{c80} {c95}"
+    );
 }
 
 /// Prints scores for a few detector variants (run with `--ignored --nocapture` when tuning).
@@ -105,7 +108,9 @@ fn explore_detector_variants() {
         for variant in spec.split(';') {
             let mut c = base;
             for part in variant.split(',') {
-                let Some((key, v)) = part.split_once('=') else { continue };
+                let Some((key, v)) = part.split_once('=') else {
+                    continue;
+                };
                 let f: f64 = v.trim().parse().unwrap_or(0.0);
                 match key.trim() {
                     "baseline_samples" => c.baseline_samples = f as usize,
@@ -152,9 +157,9 @@ fn explore_detector_variants() {
             .iter()
             .map(|&(l, r)| {
                 let (mut best, mut at) = (0.0f64, l);
-                for i in l..=r {
-                    if scores[i] > best {
-                        best = scores[i];
+                for (i, &v) in scores.iter().enumerate().take(r + 1).skip(l) {
+                    if v > best {
+                        best = v;
                         at = i;
                     }
                 }
@@ -171,7 +176,10 @@ fn explore_detector_variants() {
             "{:<58} in {:?} out {:?}",
             s.key,
             inside,
-            outside.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>()
+            outside
+                .iter()
+                .map(|v| format!("{v:.3}"))
+                .collect::<Vec<_>>()
         );
     }
 }

@@ -62,7 +62,10 @@ fn single_detection_mid_window() {
     assert_eq!((s.windows_detected, s.false_positives), (1, 0));
     // Reward-low-FN: null −2, perfect 1.
     let fnp = &score_corpus(&[series(&[1049])])[2];
-    assert!(close(fnp.normalized, 100.0 * (0.866_749 + 2.0) / 3.0), "{fnp:?}");
+    assert!(
+        close(fnp.normalized, 100.0 * (0.866_749 + 2.0) / 3.0),
+        "{fnp:?}"
+    );
 }
 
 #[test]
