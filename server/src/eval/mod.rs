@@ -1,1 +1,55 @@
 //! Offline evaluation of the brain: NAB scoring and forecast error.
+//!
+//! Entry points for the CLI (one line each):
+//! * [`run_nab`]`(data, windows, out) -> Result<NabReport, EvalError>` — `eval nab`;
+//! * [`run_forecast`]`(data, horizon) -> Result<ForecastReport, EvalError>` — `eval forecast`.
+//!
+//! Both reports implement `Display`.
+
+pub mod corpus;
+pub mod forecast;
+pub mod nab;
+pub mod scorer;
+
+use std::path::{Path, PathBuf};
+
+pub use forecast::{run_forecast, ForecastReport};
+pub use nab::{run_nab, NabReport};
+
+/// Why an evaluation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {msg}")]
+    Format {
+        path: PathBuf,
+        line: usize,
+        msg: String,
+    },
+    #[error("no `<category>/<name>.csv` series under {0}")]
+    Empty(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl EvalError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The NAB dev set shipped with the repository (`server/tests/data/nab-dev`).
+pub fn bundled_nab_dev() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nab-dev")
+}
+
+#[cfg(test)]
+mod tests;

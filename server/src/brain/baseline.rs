@@ -1,0 +1,235 @@
+//! A metric's own robust baseline: median and interquartile range of its last N samples.
+//!
+//! The window is counted in samples, not seconds, so the same code serves 1-second container
+//! metrics and 5-minute NAB series. Median and IQR ignore a short spike (it moves them by at most
+//! a rank or two), so a spike is measured against the baseline rather than absorbed by it.
+//! Kept as a ring of arrivals plus a sorted copy: O(log N) search, O(N) memmove of a few KB.
+
+use std::collections::VecDeque;
+
+/// Rolling order statistics over the last `capacity` finite samples.
+#[derive(Clone, Debug)]
+pub struct RollingQuantiles {
+    capacity: usize,
+    arrivals: VecDeque<f64>,
+    sorted: Vec<f64>,
+}
+
+impl RollingQuantiles {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            capacity,
+            arrivals: VecDeque::with_capacity(capacity),
+            sorted: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Adds a sample (non-finite ones are ignored), evicting the oldest when full.
+    pub fn push(&mut self, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        if self.arrivals.len() == self.capacity {
+            if let Some(old) = self.arrivals.pop_front() {
+                // Replace `old` by `x` with one shift of the elements between their ranks.
+                let i = self.sorted.partition_point(|&v| v < old);
+                let j = self.sorted.partition_point(|&v| v < x);
+                if i < self.sorted.len() {
+                    if j > i {
+                        self.sorted.copy_within(i + 1..j, i);
+                        self.sorted[j - 1] = x;
+                    } else {
+                        self.sorted.copy_within(j..i, j + 1);
+                        self.sorted[j] = x;
+                    }
+                    self.arrivals.push_back(x);
+                    return;
+                }
+            }
+        }
+        self.arrivals.push_back(x);
+        let i = self.sorted.partition_point(|&v| v < x);
+        self.sorted.insert(i, x);
+    }
+
+    /// Linear-interpolated quantile `q` in [0, 1]; `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.sorted.len();
+        if n == 0 {
+            return None;
+        }
+        let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+        let lo = pos.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        let frac = pos - lo as f64;
+        Some(self.sorted[lo] + (self.sorted[hi] - self.sorted[lo]) * frac)
+    }
+
+    pub fn median(&self) -> Option<f64> {
+        self.quantile(0.5)
+    }
+
+    /// Robust spread: IQR / 1.349 (equals σ for normal data). When more than half the window is
+    /// one value (IQR = 0: counters, idle metrics) it falls back to wider quantile ranges scaled
+    /// the same way — 10–90 %, then 1–99 %, then the full range — so a series that is mostly
+    /// constant still has a meaningful scale.
+    pub fn iqr_sigma(&self) -> Option<f64> {
+        let spread = |lo: f64, z: f64| -> Option<f64> {
+            Some((self.quantile(1.0 - lo)? - self.quantile(lo)?) / (2.0 * z))
+        };
+        for (lo, z) in [
+            (0.25, 0.674_49),
+            (0.10, 1.281_55),
+            (0.01, 2.326_35),
+            (0.0, 3.0),
+        ] {
+            let s = spread(lo, z)?;
+            if s > 0.0 {
+                return Some(s);
+            }
+        }
+        Some(0.0)
+    }
+
+    /// Median and robust spread together (`None` when empty).
+    pub fn center_and_spread(&self) -> Option<(f64, f64)> {
+        Some((self.median()?, self.iqr_sigma()?))
+    }
+
+    /// Fraction of stored samples strictly below / at-or-below `x` (empirical CDF, mid-rank).
+    pub fn rank(&self, x: f64) -> Option<f64> {
+        let n = self.sorted.len();
+        if n == 0 || !x.is_finite() {
+            return None;
+        }
+        let below = self.sorted.partition_point(|&v| v < x);
+        let at_or_below = self.sorted.partition_point(|&v| v <= x);
+        Some((below + at_or_below) as f64 / (2.0 * n as f64))
+    }
+}
+
+/// Largest |z| reported; keeps the wire finite when the baseline has no spread at all.
+pub const Z_CAP: f64 = 1000.0;
+
+/// Robust z-score of `x` against a baseline: `(x − median) / max(IQR/1.349, floor)`.
+///
+/// `floor` is an absolute lower bound on the spread in the metric's own units (1 CPU-% point,
+/// 1 MiB, ...), so a metric that never moved does not turn a tiny change into thousands of σ. With
+/// `floor = 0` the score is invariant to shifting and positive scaling of the whole series. A
+/// baseline with no spread and no floor yields 0 for `x = median` and ±[`Z_CAP`] otherwise.
+pub fn robust_z(base: &RollingQuantiles, x: f64, floor: f64) -> f64 {
+    match base.center_and_spread() {
+        Some((med, sigma)) => z_against(med, sigma, x, floor),
+        None => 0.0,
+    }
+}
+
+/// [`robust_z`] with the baseline's median and spread already computed.
+pub fn z_against(med: f64, sigma: f64, x: f64, floor: f64) -> f64 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    let scale = sigma.max(if floor.is_finite() { floor } else { 0.0 });
+    let d = x - med;
+    if scale > 0.0 {
+        let z = d / scale;
+        if z.is_nan() {
+            0.0
+        } else {
+            z.clamp(-Z_CAP, Z_CAP)
+        }
+    } else if d == 0.0 || d.is_nan() {
+        0.0
+    } else {
+        Z_CAP * d.signum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_of_a_known_window() {
+        let mut q = RollingQuantiles::new(5);
+        for x in [5.0, 1.0, 4.0, 2.0, 3.0] {
+            q.push(x);
+        }
+        assert_eq!(q.median(), Some(3.0));
+        assert_eq!(q.quantile(0.25), Some(2.0));
+        assert_eq!(q.quantile(1.0), Some(5.0));
+        q.push(100.0); // evicts 5
+        assert_eq!(q.len(), 5);
+        assert_eq!(q.median(), Some(3.0));
+        assert_eq!(q.quantile(1.0), Some(100.0));
+        assert_eq!(q.rank(3.0), Some(0.5));
+    }
+
+    #[test]
+    fn spike_is_not_absorbed() {
+        let mut q = RollingQuantiles::new(100);
+        for i in 0..100 {
+            q.push(10.0 + (i % 5) as f64);
+        }
+        let before = robust_z(&q, 60.0, 0.0);
+        q.push(60.0);
+        q.push(60.0);
+        let after = robust_z(&q, 60.0, 0.0);
+        assert!(before > 20.0 && after > 0.9 * before, "{before} {after}");
+    }
+
+    #[test]
+    fn flat_baseline_uses_floor_or_cap() {
+        let mut q = RollingQuantiles::new(10);
+        for _ in 0..10 {
+            q.push(12.0);
+        }
+        assert_eq!(robust_z(&q, 12.0, 0.0), 0.0);
+        assert_eq!(robust_z(&q, 13.0, 0.0), Z_CAP);
+        assert_eq!(robust_z(&q, 13.0, 1.0), 1.0);
+        assert_eq!(robust_z(&q, f64::NAN, 1.0), 0.0);
+        assert_eq!(robust_z(&RollingQuantiles::new(3), 1.0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn sorted_copy_matches_a_fresh_sort() {
+        let mut q = RollingQuantiles::new(37);
+        let mut s = 5u64;
+        let mut all = Vec::new();
+        for _ in 0..2000 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let x = ((s >> 40) % 50) as f64; // many ties
+            q.push(x);
+            all.push(x);
+            let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
+            tail.sort_by(f64::total_cmp);
+            assert_eq!(q.sorted, tail);
+        }
+    }
+
+    #[test]
+    fn duplicates_are_evicted_one_at_a_time() {
+        let mut q = RollingQuantiles::new(3);
+        for x in [1.0, 1.0, 1.0, 2.0, 2.0] {
+            q.push(x);
+        }
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.quantile(0.0), Some(1.0));
+        assert_eq!(q.quantile(1.0), Some(2.0));
+    }
+}

@@ -1,0 +1,463 @@
+//! Short-horizon forecast of one metric, with prediction intervals that are measured, not assumed.
+//!
+//! On bursty container metrics a 60-second OLS line extrapolated 10 s ahead is usually worse than
+//! repeating the last value, yet on a memory leak the line is exactly right. So the forecaster
+//! keeps several candidate forecasts, all O(1) per sample from the same sliding regression:
+//!
+//! * last value, window mean, an EWMA level,
+//! * last value plus a *shrunk* slope (`b·t²/(t²+4)`, t the slope's t statistic, so a slope that
+//!   is mostly noise contributes little),
+//! * the plain OLS line extrapolated to the horizon (the textbook forecast).
+//!
+//! Every forecast waits in a queue until its target time arrives; the realised errors update an
+//! exponentially weighted MSE per candidate, and the published forecast is the inverse-MSE
+//! weighted combination — "choosing by recent error", smoothly. The 80 % / 95 % intervals start
+//! from the regression's residual prediction interval and, once errors have been realised, are
+//! the empirical quantiles of the last `error_window` signed errors (split-conformal style), so
+//! they are honest — and asymmetric where errors are skewed — even when errors are far from
+//! normal. The same error sample gives tail probabilities (`prob_at_least`) for the risk model.
+
+use std::collections::VecDeque;
+
+use super::baseline::RollingQuantiles;
+use super::regression::{Fit, SlidingOls};
+use super::stats::{normal_sf, t_for_level, z_for_level};
+
+/// Number of candidate forecasts.
+pub const N_CANDIDATES: usize = 5;
+/// Names of the candidates, in order (for diagnostics and evaluation output).
+pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] = [
+    "last",
+    "window_mean",
+    "ewma",
+    "last+shrunk_slope",
+    "ols_line",
+];
+
+/// Tunables of one forecaster; times are in the caller's unit (seconds in the brain, samples in
+/// offline evaluation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForecastConfig {
+    pub horizon: f64,
+    pub window: f64,
+    /// Hard cap on points in the regression window.
+    pub max_points: usize,
+    /// Memory of the per-candidate error averages, in realised forecasts.
+    pub error_memory: f64,
+    /// EWMA smoothing factor of the level candidate.
+    pub ewma_alpha: f64,
+    /// Exponent of the inverse-MSE weights (1 = classic combination, larger = closer to picking
+    /// the single best candidate).
+    pub weight_power: f64,
+    /// Number of recent realised errors whose empirical quantiles give the intervals.
+    pub error_window: usize,
+    /// Realised errors needed before the empirical intervals replace the model-based ones.
+    pub min_errors: usize,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            horizon: 10.0,
+            window: 60.0,
+            max_points: 4096,
+            error_memory: 50.0,
+            ewma_alpha: 0.3,
+            weight_power: 2.0,
+            error_window: 100,
+            min_errors: 20,
+        }
+    }
+}
+
+/// A forecast for `horizon` ahead of the latest sample.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Prediction {
+    pub value: f64,
+    /// Central 80 % and 95 % prediction intervals (absolute bounds; not necessarily symmetric).
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
+    /// Value of each candidate (for evaluation).
+    pub candidates: [f64; N_CANDIDATES],
+}
+
+impl Prediction {
+    /// Standard deviation of a normal law at least as wide as both intervals.
+    pub fn sigma(&self) -> f64 {
+        let h80 = (self.hi80 - self.lo80) / 2.0;
+        let h95 = (self.hi95 - self.lo95) / 2.0;
+        (h80 / z_for_level(0.8)).max(h95 / z_for_level(0.95))
+    }
+
+    /// Whether `y` lies inside the 80 % / 95 % interval.
+    pub fn covers(&self, y: f64) -> (bool, bool) {
+        (
+            (self.lo80..=self.hi80).contains(&y),
+            (self.lo95..=self.hi95).contains(&y),
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    target: f64,
+    candidates: [f64; N_CANDIDATES],
+    combined: f64,
+}
+
+/// Streaming forecaster of one metric.
+#[derive(Clone, Debug)]
+pub struct Forecaster {
+    cfg: ForecastConfig,
+    ols: SlidingOls,
+    last: Option<(f64, f64)>,
+    ewma: f64,
+    pending: VecDeque<Pending>,
+    mse: [f64; N_CANDIDATES],
+    errors_seen: usize,
+    /// Recent signed errors (outcome − combined forecast), sorted.
+    errors: RollingQuantiles,
+    /// Model-based standard error of the latest forecast (regression residuals).
+    model_se: f64,
+    /// Range the metric can take (see [`Self::observe_bounded`]).
+    bounds: (f64, f64),
+    current: Option<Prediction>,
+}
+
+impl Forecaster {
+    pub fn new(cfg: ForecastConfig) -> Self {
+        let mut cfg = cfg;
+        if !(cfg.horizon.is_finite() && cfg.horizon >= 0.0) {
+            cfg.horizon = 10.0;
+        }
+        if !(cfg.error_memory.is_finite() && cfg.error_memory >= 1.0) {
+            cfg.error_memory = 50.0;
+        }
+        if !(cfg.ewma_alpha > 0.0 && cfg.ewma_alpha <= 1.0) {
+            cfg.ewma_alpha = 0.3;
+        }
+        if !cfg.weight_power.is_finite() {
+            cfg.weight_power = 1.0;
+        }
+        cfg.error_window = cfg.error_window.max(5);
+        cfg.min_errors = cfg.min_errors.clamp(1, cfg.error_window);
+        Self {
+            ols: SlidingOls::new(cfg.window, cfg.max_points),
+            errors: RollingQuantiles::new(cfg.error_window),
+            cfg,
+            last: None,
+            ewma: 0.0,
+            pending: VecDeque::new(),
+            mse: [0.0; N_CANDIDATES],
+            errors_seen: 0,
+            model_se: 0.0,
+            bounds: (f64::NEG_INFINITY, f64::INFINITY),
+            current: None,
+        }
+    }
+
+    pub fn horizon(&self) -> f64 {
+        self.cfg.horizon
+    }
+
+    /// The latest prediction (`None` before the first sample).
+    pub fn prediction(&self) -> Option<Prediction> {
+        self.current
+    }
+
+    /// The regression over the current window.
+    pub fn fit(&self) -> Option<Fit> {
+        self.ols.fit()
+    }
+
+    /// The latest `(time, value)`.
+    pub fn last(&self) -> Option<(f64, f64)> {
+        self.last
+    }
+
+    /// Realised forecast errors so far.
+    pub fn errors_seen(&self) -> usize {
+        self.errors_seen
+    }
+
+    /// Probability that the value at the horizon is at least `threshold` if the forecast were
+    /// `center`: the share of recent realised errors that would carry `center` there (smoothed
+    /// so it is never exactly 0 or 1), or a normal law on the regression's standard error before
+    /// enough errors have been seen.
+    pub fn prob_at_least(&self, center: f64, threshold: f64) -> f64 {
+        if !(center.is_finite() && threshold.is_finite()) {
+            return 0.0;
+        }
+        let need = threshold - center;
+        if self.errors.len() >= self.cfg.min_errors {
+            let n = self.errors.len() as f64;
+            let below = self.errors.rank(need).unwrap_or(0.5) * n;
+            return ((n - below + 0.5) / (n + 1.0)).clamp(0.0, 1.0);
+        }
+        if self.model_se > 0.0 && self.model_se.is_finite() {
+            normal_sf(need / self.model_se)
+        } else if need <= 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// Feeds the sample `y` at time `x` (non-decreasing; callers clamp) and returns the forecast
+    /// for `x + horizon`. Non-finite `y` is skipped and the previous forecast returned.
+    pub fn observe(&mut self, x: f64, y: f64) -> Option<Prediction> {
+        self.observe_bounded(x, y, f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// [`Self::observe`] for a metric that cannot leave `[lo, hi]` (CPU cannot exceed its quota:
+    /// it is throttled), so no candidate forecast is allowed outside it.
+    pub fn observe_bounded(&mut self, x: f64, y: f64, lo: f64, hi: f64) -> Option<Prediction> {
+        if !x.is_finite() || !y.is_finite() {
+            return self.current;
+        }
+        let (lo, hi) = if lo <= hi {
+            (lo, hi)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY)
+        };
+        self.bounds = (lo, hi);
+        self.settle(x, y);
+        self.ols.push(x, y);
+        self.ewma = match self.last {
+            None => y,
+            Some(_) => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
+        };
+        self.last = Some((x, y));
+        let pred = self.predict(x, y);
+        if self.cfg.horizon > 0.0 {
+            self.pending.push_back(Pending {
+                target: x + self.cfg.horizon,
+                candidates: pred.candidates,
+                combined: pred.value,
+            });
+            // Bound the queue whatever the sample rate (oldest forecasts are least useful).
+            while self.pending.len() > self.cfg.max_points {
+                self.pending.pop_front();
+            }
+        }
+        self.current = Some(pred);
+        self.current
+    }
+
+    /// Scores every pending forecast whose target time has come.
+    fn settle(&mut self, x: f64, y: f64) {
+        let alpha = 1.0 / self.cfg.error_memory;
+        while let Some(p) = self.pending.front().copied() {
+            if p.target > x {
+                break;
+            }
+            self.pending.pop_front();
+            if x - p.target > self.cfg.horizon.max(1e-9) {
+                continue; // a gap: the outcome at the target time was never seen
+            }
+            for (m, c) in self.mse.iter_mut().zip(p.candidates) {
+                let e2 = (y - c).powi(2);
+                *m = if self.errors_seen == 0 {
+                    e2
+                } else {
+                    *m + alpha * (e2 - *m)
+                };
+            }
+            self.errors.push(y - p.combined);
+            self.errors_seen += 1;
+        }
+    }
+
+    fn predict(&mut self, x: f64, y: f64) -> Prediction {
+        let h = self.cfg.horizon;
+        let fit = self.ols.fit();
+        let (mean, line, shrunk) = match fit {
+            Some(f) if f.n >= 3 => {
+                let t = f.slope_t();
+                let t2 = (t * t).min(1e12);
+                let b = f.slope * t2 / (t2 + 4.0);
+                (f.mean_y, f.at(x + h), y + b * h)
+            }
+            Some(f) => (f.mean_y, y, y),
+            None => (y, y, y),
+        };
+        let (lo, hi) = self.bounds;
+        let candidates = [y, mean, self.ewma, shrunk, line].map(|c| c.clamp(lo, hi));
+        let value = self.combine(&candidates);
+        let value = if value.is_finite() { value } else { y };
+        // Model-based standard error from the regression residuals.
+        let (m80, m95) = match fit {
+            Some(f) if f.n >= 3 => {
+                let se = f.prediction_se(x + h);
+                self.model_se = se;
+                let dof = f.n as f64 - 2.0;
+                (t_for_level(0.8, dof) * se, t_for_level(0.95, dof) * se)
+            }
+            _ => (0.0, 0.0),
+        };
+        let q = |p: f64| self.errors.quantile(p).unwrap_or(0.0);
+        // Finite-sample (split-conformal) correction: with n errors, each tail's level is
+        // widened so that coverage is at least nominal rather than just under it.
+        let n = self.errors.len() as f64;
+        let tail = |alpha: f64| (alpha / 2.0 * (n + 1.0) / n - 1.0 / n).max(0.0);
+        let (t80, t95) = (tail(0.2), tail(0.05));
+        let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
+            (
+                value + q(t80),
+                value + q(1.0 - t80),
+                value + q(t95),
+                value + q(1.0 - t95),
+            )
+        } else {
+            (value - m80, value + m80, value - m95, value + m95)
+        };
+        let ok = |v: f64| if v.is_finite() { v } else { value };
+        Prediction {
+            value,
+            lo80: ok(lo80).min(value),
+            hi80: ok(hi80).max(value),
+            lo95: ok(lo95).min(ok(lo80)).min(value),
+            hi95: ok(hi95).max(ok(hi80)).max(value),
+            candidates,
+        }
+    }
+
+    fn combine(&self, candidates: &[f64; N_CANDIDATES]) -> f64 {
+        if self.errors_seen == 0 {
+            // No evidence yet: the last value is the safest guess on bursty metrics.
+            return candidates[0];
+        }
+        let best = self.mse.iter().copied().fold(f64::INFINITY, f64::min);
+        let floor = (best * 1e-6).max(1e-300);
+        let (mut num, mut den) = (0.0, 0.0);
+        for (c, m) in candidates.iter().zip(self.mse) {
+            let r = best.max(floor) / m.max(floor);
+            let w = if self.cfg.weight_power == 2.0 {
+                r * r
+            } else {
+                r.powf(self.cfg.weight_power)
+            };
+            if w.is_finite() && c.is_finite() {
+                num += w * c;
+                den += w;
+            }
+        }
+        if den > 0.0 {
+            num / den
+        } else {
+            candidates[0]
+        }
+    }
+}
+
+/// Seconds until `level` reaches `limit` at `slope` per second; `Some(0)` when already there,
+/// `None` when not rising or without a usable limit.
+pub fn time_to_limit(level: f64, slope: f64, limit: Option<f64>) -> Option<f64> {
+    let limit = limit.filter(|l| l.is_finite() && *l > 0.0)?;
+    if !level.is_finite() {
+        return None;
+    }
+    if level >= limit {
+        return Some(0.0);
+    }
+    if !(slope.is_finite() && slope > 0.0) {
+        return None;
+    }
+    let t = (limit - level) / slope;
+    t.is_finite().then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(h: f64, w: f64) -> ForecastConfig {
+        ForecastConfig {
+            horizon: h,
+            window: w,
+            ..ForecastConfig::default()
+        }
+    }
+
+    #[test]
+    fn linear_climb_is_extrapolated() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        let mut p = None;
+        for i in 0..200 {
+            p = f.observe(i as f64, 1000.0 + 5.0 * i as f64);
+        }
+        let p = p.expect("prediction");
+        let truth = 1000.0 + 5.0 * 209.0;
+        assert!((p.value - truth).abs() < 1.0, "{} vs {truth}", p.value);
+    }
+
+    #[test]
+    fn flat_noisy_series_is_not_extrapolated_wildly() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        let mut s = 7u64;
+        let mut worst: f64 = 0.0;
+        for i in 0..2000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let y = 50.0 + ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 20.0;
+            if let Some(p) = f.observe(i as f64, y) {
+                if i > 100 {
+                    worst = worst.max((p.value - 50.0).abs());
+                }
+            }
+        }
+        assert!(worst < 10.0, "{worst}");
+    }
+
+    #[test]
+    fn intervals_cover_about_as_promised() {
+        let mut f = Forecaster::new(cfg(5.0, 60.0));
+        let mut s = 99u64;
+        let mut hist = Vec::new();
+        let (mut in80, mut in95, mut n) = (0, 0, 0);
+        for i in 0..20_000usize {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            // Heavy-tailed noise (Laplace) around a slow sine.
+            let noise = if u < 0.5 {
+                (2.0 * u).ln()
+            } else {
+                -(2.0 - 2.0 * u).ln()
+            };
+            let y = 40.0 + 10.0 * (i as f64 / 300.0).sin() + 3.0 * noise;
+            if i > 1000 {
+                let p: Prediction = hist[i - 5];
+                n += 1;
+                let (a, b) = p.covers(y);
+                in80 += usize::from(a);
+                in95 += usize::from(b);
+            }
+            hist.push(f.observe(i as f64, y).expect("prediction"));
+        }
+        let c80 = in80 as f64 / n as f64;
+        let c95 = in95 as f64 / n as f64;
+        assert!((c80 - 0.8).abs() < 0.03, "80% interval covers {c80}");
+        assert!((c95 - 0.95).abs() < 0.02, "95% interval covers {c95}");
+    }
+
+    #[test]
+    fn non_finite_samples_are_skipped() {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        assert!(f.observe(0.0, f64::NAN).is_none());
+        let p = f.observe(1.0, 5.0).expect("prediction");
+        assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
+    }
+
+    #[test]
+    fn time_to_limit_cases() {
+        assert_eq!(time_to_limit(50.0, 5.0, Some(100.0)), Some(10.0));
+        assert_eq!(time_to_limit(50.0, 0.0, Some(100.0)), None);
+        assert_eq!(time_to_limit(50.0, -1.0, Some(100.0)), None);
+        assert_eq!(time_to_limit(50.0, 5.0, None), None);
+        assert_eq!(time_to_limit(120.0, -1.0, Some(100.0)), Some(0.0));
+        assert_eq!(time_to_limit(50.0, 5.0, Some(f64::NAN)), None);
+    }
+}

@@ -1,0 +1,326 @@
+//! Failure probability for the next horizon, and the plain-words reasons behind it.
+//!
+//! Each risk factor yields its own probability of failing within the horizon; they are combined
+//! as independent causes (`P = 1 − Π(1 − pᵢ)`, a noisy-OR), so the result stays in [0, 1] and a
+//! single certain cause makes the whole certain. The factors:
+//!
+//! * **CPU saturation**: P(CPU at t+h ≥ saturation × capacity), computed by the forecaster from
+//!   the forecast and its recent realised errors. A container pinned at its quota with a rising
+//!   forecast gets close to 1; a steady moderately busy one close to 0.
+//! * **Memory exhaustion**: P(memory at t+h ≥ limit), from the forecast and from the current
+//!   significant trend (whichever is higher), so a leak a few seconds from its limit is near 1.
+//!
+//! The brain computes those two probabilities (it owns the forecasters) and passes them in.
+//! * **Anomaly**: `anomaly_weight` × the strongest metric's anomaly level (0–1). Unusual is not
+//!   failing, so this alone stays below the healing threshold by default.
+//! * **Restarts / OOM kills** in the event window: `1 − 0.6ⁿ` and `1 − 0.4ⁿ`, capped at 0.9.
+
+use app::wire::Reason;
+
+use super::forecast::Prediction;
+use super::stats::normal_sf;
+
+/// One metric's anomaly reading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricAnomaly {
+    pub name: &'static str,
+    pub z: f64,
+    pub level: f64,
+}
+
+/// CPU saturation factor: the forecast, the capacity it is measured against, and the
+/// probability (computed by the forecaster from its realised errors) of reaching saturation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuRisk {
+    pub forecast: Prediction,
+    pub capacity_pct: f64,
+    pub probability: f64,
+}
+
+/// Memory exhaustion factor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemRisk {
+    pub now: f64,
+    pub limit: f64,
+    /// Significant upward trend in bytes/s.
+    pub slope: Option<f64>,
+    pub time_to_limit_s: Option<f64>,
+    /// Probability of reaching the limit within the horizon.
+    pub probability: f64,
+}
+
+/// Everything the risk model reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskInputs {
+    pub horizon_s: f64,
+    pub cpu: Option<CpuRisk>,
+    pub mem: Option<MemRisk>,
+    pub anomalies: Vec<MetricAnomaly>,
+    pub anomaly_weight: f64,
+    /// |z| from which an anomaly is worth a reason.
+    pub z_reason: f64,
+    pub restarts: u64,
+    pub ooms: u64,
+    pub event_window_s: f64,
+}
+
+/// The verdict: probability in percent and reasons ordered by weight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Risk {
+    pub probability_pct: f64,
+    pub reasons: Vec<Reason>,
+}
+
+/// P(Y ≥ threshold) for Y ~ N(mean, sigma²); a step function when sigma is 0.
+pub fn prob_at_least(mean: f64, sigma: f64, threshold: f64) -> f64 {
+    if !(mean.is_finite() && threshold.is_finite()) {
+        return 0.0;
+    }
+    if sigma.is_finite() && sigma > 0.0 {
+        normal_sf((threshold - mean) / sigma).clamp(0.0, 1.0)
+    } else if mean >= threshold {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Human-readable bytes (binary units).
+pub fn fmt_bytes(b: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b.abs();
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    let sign = if b < 0.0 { "-" } else { "" };
+    if v >= 100.0 || i == 0 {
+        format!("{sign}{v:.0} {}", units[i])
+    } else {
+        format!("{sign}{v:.1} {}", units[i])
+    }
+}
+
+fn fmt_pct(x: f64) -> String {
+    format!("{x:.0} %")
+}
+
+fn plural(n: u64) -> String {
+    format!("{n}×")
+}
+
+/// Combines the factors into a probability and reasons.
+pub fn assess(inp: &RiskInputs) -> Risk {
+    // Texts are rendered only for reasons that are kept (formatting dominates the cost).
+    type Text<'a> = Box<dyn FnOnce() -> String + 'a>;
+    let mut parts: Vec<(f64, Text)> = Vec::with_capacity(8);
+    let h = inp.horizon_s;
+
+    if let Some(c) = inp.cpu {
+        let p = c.forecast;
+        parts.push((
+            c.probability,
+            Box::new(move || {
+                format!(
+                    "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
+                    fmt_pct(p.value),
+                    fmt_pct(p.lo95.max(0.0)),
+                    fmt_pct(p.hi95),
+                    fmt_pct(c.capacity_pct)
+                )
+            }),
+        ));
+    }
+
+    if let Some(m) = inp.mem {
+        let text = move || match (m.time_to_limit_s, m.slope) {
+            (Some(t), _) if t <= 0.0 => format!(
+                "memory at its {} limit ({})",
+                fmt_bytes(m.limit),
+                fmt_bytes(m.now)
+            ),
+            (Some(t), Some(s)) => format!(
+                "memory reaches its {} limit in ~{t:.0} s at +{}/s",
+                fmt_bytes(m.limit),
+                fmt_bytes(s)
+            ),
+            _ => format!(
+                "memory {} of its {} limit ({:.0} %)",
+                fmt_bytes(m.now),
+                fmt_bytes(m.limit),
+                100.0 * m.now / m.limit
+            ),
+        };
+        parts.push((m.probability, Box::new(text)));
+    }
+
+    let weight = inp.anomaly_weight.clamp(0.0, 1.0);
+    for a in &inp.anomalies {
+        if a.z.abs() >= inp.z_reason && a.z.is_finite() {
+            let dir = if a.z > 0.0 { "above" } else { "below" };
+            parts.push((
+                weight * a.level.clamp(0.0, 1.0),
+                Box::new(move || format!("{} {:.1}σ {dir} its baseline", a.name, a.z.abs())),
+            ));
+        }
+    }
+
+    let mins = inp.event_window_s / 60.0;
+    if inp.restarts > 0 {
+        let pr = (1.0 - 0.6f64.powf(inp.restarts as f64)).min(0.9);
+        parts.push((
+            pr,
+            Box::new(move || {
+                format!(
+                    "restarted {} in the last {mins:.0} min",
+                    plural(inp.restarts)
+                )
+            }),
+        ));
+    }
+    if inp.ooms > 0 {
+        let pr = (1.0 - 0.4f64.powf(inp.ooms as f64)).min(0.9);
+        parts.push((
+            pr,
+            Box::new(move || format!("OOM-killed {} in the last {mins:.0} min", plural(inp.ooms))),
+        ));
+    }
+
+    let mut survive = 1.0;
+    for (p, _) in &mut parts {
+        if !p.is_finite() {
+            *p = 0.0;
+        }
+        *p = p.clamp(0.0, 1.0);
+        survive *= 1.0 - *p;
+    }
+    let probability_pct = (100.0 * (1.0 - survive)).clamp(0.0, 100.0);
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let reasons = parts
+        .into_iter()
+        .filter(|(p, _)| *p >= 0.01)
+        .map(|(weight, text)| Reason {
+            weight,
+            text: text(),
+        })
+        .collect();
+    Risk {
+        probability_pct,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pred(v: f64, half95: f64) -> Prediction {
+        Prediction {
+            value: v,
+            lo80: v - half95 * 0.65,
+            hi80: v + half95 * 0.65,
+            lo95: v - half95,
+            hi95: v + half95,
+            candidates: [v; 5],
+        }
+    }
+
+    fn base() -> RiskInputs {
+        RiskInputs {
+            horizon_s: 10.0,
+            cpu: None,
+            mem: None,
+            anomalies: vec![],
+            anomaly_weight: 0.5,
+            z_reason: 3.0,
+            restarts: 0,
+            ooms: 0,
+            event_window_s: 300.0,
+        }
+    }
+
+    #[test]
+    fn cpu_reason_reads_like_the_issue() {
+        let mut i = base();
+        i.cpu = Some(CpuRisk {
+            forecast: pred(97.0, 8.0),
+            capacity_pct: 100.0,
+            probability: 0.9,
+        });
+        let r = assess(&i);
+        assert!((r.probability_pct - 90.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(
+            r.reasons[0].text,
+            "CPU forecast 97 % in 10 s (95 % interval 89 %–105 %) against a 100 % quota"
+        );
+    }
+
+    #[test]
+    fn memory_reason_reads_like_the_issue() {
+        let mut i = base();
+        let mib = 1024.0 * 1024.0;
+        i.mem = Some(MemRisk {
+            now: 42.0 * mib,
+            limit: 64.0 * mib,
+            slope: Some(3.1 * mib),
+            time_to_limit_s: Some(22.0 / 3.1),
+            probability: 0.95,
+        });
+        let r = assess(&i);
+        assert_eq!(
+            r.reasons[0].text,
+            "memory reaches its 64.0 MiB limit in ~7 s at +3.1 MiB/s"
+        );
+        assert!(r.probability_pct >= 85.0);
+    }
+
+    #[test]
+    fn events_and_anomalies_have_reasons_in_weight_order() {
+        let mut i = base();
+        i.restarts = 2;
+        i.ooms = 1;
+        i.anomalies = vec![MetricAnomaly {
+            name: "CPU",
+            z: 6.2,
+            level: 0.8,
+        }];
+        let r = assess(&i);
+        let texts: Vec<_> = r.reasons.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "restarted 2× in the last 5 min",
+                "OOM-killed 1× in the last 5 min",
+                "CPU 6.2σ above its baseline"
+            ]
+        );
+        assert!(r.reasons.windows(2).all(|w| w[0].weight >= w[1].weight));
+        assert!(r.probability_pct > 80.0 && r.probability_pct <= 100.0);
+    }
+
+    #[test]
+    fn calm_is_zero_and_hostile_is_finite() {
+        assert_eq!(assess(&base()).probability_pct, 0.0);
+        let mut i = base();
+        i.cpu = Some(CpuRisk {
+            forecast: pred(f64::NAN, f64::INFINITY),
+            capacity_pct: f64::INFINITY,
+            probability: f64::NAN,
+        });
+        i.anomalies = vec![MetricAnomaly {
+            name: "CPU",
+            z: f64::INFINITY,
+            level: f64::NAN,
+        }];
+        let r = assess(&i);
+        assert!(r.probability_pct.is_finite());
+    }
+
+    #[test]
+    fn bytes_format() {
+        assert_eq!(fmt_bytes(64.0 * 1024.0 * 1024.0), "64.0 MiB");
+        assert_eq!(fmt_bytes(512.0), "512 B");
+        assert_eq!(fmt_bytes(3.0 * 1024.0 * 1024.0 * 1024.0 * 200.0), "600 GiB");
+    }
+}

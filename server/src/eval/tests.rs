@@ -1,0 +1,185 @@
+//! End-to-end evaluation on the bundled NAB dev set (`server/tests/data/nab-dev`).
+
+use super::corpus::{read_corpus, read_windows, window_indices};
+use super::scorer::{score_corpus, ScoredSeries};
+use super::*;
+use crate::brain::anomaly::AnomalyConfig;
+use crate::brain::stats::normal_cdf;
+
+fn dev() -> (PathBuf, PathBuf) {
+    let d = bundled_nab_dev();
+    (d.join("data"), d.join("windows.json"))
+}
+
+/// NAB's "Windowed Gaussian" baseline: Φ(|z|) of each value against the mean and standard
+/// deviation of the previous 1000 values.
+fn windowed_gaussian(values: &[f64]) -> Vec<f64> {
+    let w = 1000;
+    let mut out = Vec::with_capacity(values.len());
+    let (mut s, mut s2) = (0.0, 0.0);
+    for (i, &x) in values.iter().enumerate() {
+        let n = i.min(w);
+        let score = if n == 0 {
+            0.0
+        } else {
+            let mean = s / n as f64;
+            let sd = (s2 / n as f64 - mean * mean).max(0.0).sqrt().max(1e-6);
+            normal_cdf(((x - mean) / sd).abs())
+        };
+        out.push(score);
+        s += x;
+        s2 += x * x;
+        if i >= w {
+            s -= values[i - w];
+            s2 -= values[i - w] * values[i - w];
+        }
+    }
+    out
+}
+
+#[test]
+fn windowed_gaussian_lands_near_the_published_reference() {
+    let (data, windows) = dev();
+    let corpus = read_corpus(&data).expect("corpus");
+    let labels = read_windows(&windows).expect("windows");
+    assert_eq!(corpus.len(), 35);
+    let scored: Vec<ScoredSeries> = corpus
+        .iter()
+        .map(|s| ScoredSeries {
+            scores: windowed_gaussian(&s.values),
+            windows: window_indices(&s.timestamps, &labels[&s.key]),
+        })
+        .collect();
+    assert_eq!(scored.iter().map(|s| s.windows.len()).sum::<usize>(), 55);
+    let p = score_corpus(&scored);
+    eprintln!(
+        "windowed gaussian: {:.1} / {:.1} / {:.1}",
+        p[0].normalized, p[1].normalized, p[2].normalized
+    );
+    // Reference on this subset: 22.0 / 4.9 / 29.8.
+    assert!((p[0].normalized - 22.0).abs() < 8.0, "{p:?}");
+    assert!((p[2].normalized - 29.8).abs() < 10.0, "{p:?}");
+}
+
+#[test]
+fn nab_dev_score_stays_above_floor() {
+    let (data, windows) = dev();
+    let out = std::env::temp_dir().join(format!("dockerpulse-nab-test-{}", std::process::id()));
+    let report = run_nab(&data, &windows, &out).expect("nab run");
+    eprintln!("{report}");
+    let std_score = report.score("standard").expect("standard");
+    // One result file per series in NAB's layout.
+    let f = out.join("dockerpulse/realKnownCause/dockerpulse_nyc_taxi.csv");
+    let text = std::fs::read_to_string(&f).expect("result file");
+    assert!(text.starts_with("timestamp,value,anomaly_score,label\n"));
+    assert_eq!(text.lines().count(), 10_321);
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(std_score > NAB_STANDARD_FLOOR, "standard score {std_score}");
+}
+
+/// Floor just below what the detector reaches on the dev set (regressions are caught).
+const NAB_STANDARD_FLOOR: f64 = 31.0;
+
+#[test]
+fn forecast_beats_naive_on_cpu_series() {
+    let (data, _) = dev();
+    let report = run_forecast(&data, 1).expect("forecast");
+    eprintln!("{report}");
+    let cpu = report.cpu();
+    let (mae, rmse) = (cpu.mae(), cpu.rmse());
+    assert!(mae[0] < mae[1], "MAE {mae:?}");
+    assert!(rmse[0] < rmse[1], "RMSE {rmse:?}");
+    let (c80, c95) = cpu.coverage();
+    assert!(
+        (c80 - 0.8).abs() < 0.05 && (c95 - 0.95).abs() < 0.03,
+        "{c80} {c95}"
+    );
+}
+
+/// Prints scores for a few detector variants (run with `--ignored --nocapture` when tuning).
+#[test]
+#[ignore]
+fn explore_detector_variants() {
+    let (data, windows) = dev();
+    let base = AnomalyConfig::default();
+    let mut variants: Vec<(String, AnomalyConfig)> = vec![("default".into(), base)];
+    if let Ok(spec) = std::env::var("NAB_VARIANTS") {
+        // e.g. NAB_VARIANTS="baseline_samples=200,alarm_score=0.3;suppress_samples=50"
+        for variant in spec.split(';') {
+            let mut c = base;
+            for part in variant.split(',') {
+                let Some((key, v)) = part.split_once('=') else {
+                    continue;
+                };
+                let f: f64 = v.trim().parse().unwrap_or(0.0);
+                match key.trim() {
+                    "baseline_samples" => c.baseline_samples = f as usize,
+                    "short_samples" => c.short_samples = f as usize,
+                    "likelihood_samples" => c.likelihood_samples = f as usize,
+                    "likelihood_short" => c.likelihood_short = f as usize,
+                    "warmup_samples" => c.warmup_samples = f as usize,
+                    "suppress_samples" => c.suppress_samples = f as usize,
+                    "alarm_score" => c.alarm_score = f,
+                    "suppress_factor" => c.suppress_factor = f,
+                    "score_scale" => c.score_scale = f,
+                    "level_weight" => c.level_weight = f,
+                    "short_weight" => c.short_weight = f,
+                    "score_mode" => c.score_mode = f as u8,
+                    _ => {}
+                }
+            }
+            variants.push((variant.to_string(), c));
+        }
+    }
+    for (name, cfg) in variants {
+        let r = nab::run_nab_with(&data, &windows, None, &cfg).expect("run");
+        eprintln!(
+            "{name:<30} {:.1} / {:.1} / {:.1}   hits {} fps {} thr {:.4}",
+            r.profiles[0].normalized,
+            r.profiles[1].normalized,
+            r.profiles[2].normalized,
+            r.profiles[0].windows_detected,
+            r.profiles[0].false_positives,
+            r.profiles[0].threshold
+        );
+    }
+    if std::env::var("NAB_DIAG").is_err() {
+        return;
+    }
+    // Separability diagnostics of the default detector.
+    let corpus = read_corpus(&data).expect("corpus");
+    let labels = read_windows(&windows).expect("windows");
+    for s in &corpus {
+        let scores = nab::detect(&s.values, &base);
+        let ws = window_indices(&s.timestamps, &labels[&s.key]);
+        let prob = scorer::probation_len(scores.len());
+        let inside: Vec<String> = ws
+            .iter()
+            .map(|&(l, r)| {
+                let (mut best, mut at) = (0.0f64, l);
+                for (i, &v) in scores.iter().enumerate().take(r + 1).skip(l) {
+                    if v > best {
+                        best = v;
+                        at = i;
+                    }
+                }
+                format!("{best:.3}@{:.2}", (at - l) as f64 / (r - l + 1) as f64)
+            })
+            .collect();
+        let mut outside: Vec<f64> = (prob..scores.len())
+            .filter(|i| !ws.iter().any(|&(l, r)| (l..=r).contains(i)))
+            .map(|i| scores[i])
+            .collect();
+        outside.sort_by(|a, b| b.total_cmp(a));
+        outside.truncate(4);
+        eprintln!(
+            "{:<58} in {:?} out {:?}",
+            s.key,
+            inside,
+            outside
+                .iter()
+                .map(|v| format!("{v:.3}"))
+                .collect::<Vec<_>>()
+        );
+    }
+}
