@@ -1,7 +1,7 @@
 //! The browser's live state: the latest frame, a short history per container for charts, and
 //! the connection to the server's websocket (which reconnects by itself).
 
-use crate::wire::{Frame, ServerMsg, SeriesHistory, Snapshot};
+use crate::wire::{Frame, SeriesHistory, ServerMsg, Snapshot};
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -157,12 +157,18 @@ mod browser {
 
     fn url() -> Option<String> {
         let loc = window().location();
-        let scheme = if loc.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        let scheme = if loc.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
         Some(format!("{scheme}://{}/ws", loc.host().ok()?))
     }
 
     fn retry(live: Live, attempt: u32) {
-        live.connection.set(Connection::Reconnecting { attempt: attempt + 1 });
+        live.connection.set(Connection::Reconnecting {
+            attempt: attempt + 1,
+        });
         let delay = Duration::from_millis((1000u64 << attempt.min(4)).min(10_000));
         set_timeout(move || open(live, attempt + 1), delay);
     }
@@ -173,7 +179,9 @@ mod browser {
             return;
         };
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else { return };
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
             match serde_json::from_str::<ServerMsg>(&text) {
                 Ok(msg) => {
                     live.connection.set(Connection::Live);

@@ -18,7 +18,13 @@ DOCKERPULSE_* environment variables, then flags."
 )]
 pub struct Cli {
     /// TOML config file (default: ./dockerpulse.toml when present).
-    #[arg(long, short = 'c', global = true, env = "DOCKERPULSE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "DOCKERPULSE_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -33,6 +39,36 @@ pub enum Command {
     Record(RecordArgs),
     /// Print the effective configuration (defaults + file + environment + flags) as TOML.
     Config(ServeArgs),
+    /// Evaluate the brain offline on recorded series.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Score the anomaly detector on NAB-format series with NAB's published method, and write
+    /// NAB-format results (one file per series, in the layout NAB's scorer reads).
+    Nab {
+        /// Directory of `<category>/<name>.csv` series (`timestamp,value`).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// NAB `windows.json` with the labelled anomaly windows.
+        #[arg(long, value_name = "FILE")]
+        windows: PathBuf,
+        /// Directory to write results into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// MAE and RMSE of the forecast N samples ahead against naive last-value and the window
+    /// mean, per file and overall, with the intervals' measured coverage.
+    Forecast {
+        /// Directory of NAB-format series or recorded traces.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Forecast horizon in samples.
+        #[arg(long, default_value_t = 10)]
+        horizon: usize,
+    },
 }
 
 /// Flags shared by `serve` and `config`.

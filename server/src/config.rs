@@ -1,6 +1,7 @@
 //! Configuration: one struct with serde defaults, layered defaults → TOML file → environment
 //! (`DOCKERPULSE_*`, nested keys with `__`) → command-line flags, using figment.
 
+use crate::brain::BrainConfig;
 use crate::cli::ServeArgs;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -65,6 +66,8 @@ pub struct Config {
     pub proc_root: PathBuf,
     /// Directory holding the built site (`pkg/` with the wasm bundle and CSS).
     pub site_root: PathBuf,
+    /// Forecasting, anomaly and risk tunables.
+    pub brain: BrainConfig,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             cgroup_root: "/sys/fs/cgroup".into(),
             proc_root: "/proc".into(),
             site_root: "target/site".into(),
+            brain: BrainConfig::default(),
         }
     }
 }
@@ -101,7 +105,9 @@ impl Config {
                 .ignore(&["config", "admin_token"]),
         );
         fig = fig.merge(Serialized::defaults(FlagOverrides::from(flags)));
-        let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -115,10 +121,12 @@ impl Config {
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.bind.parse().map_err(|e: std::net::AddrParseError| ConfigError::Bind {
-            addr: self.bind.clone(),
-            reason: e.to_string(),
-        })
+        self.bind
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError::Bind {
+                addr: self.bind.clone(),
+                reason: e.to_string(),
+            })
     }
 
     /// The engine URL after applying `$DOCKER_HOST` and the platform default.
@@ -156,7 +164,10 @@ struct FlagOverrides {
     bind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     docker_host: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "humantime_serde::option")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "humantime_serde::option"
+    )]
     interval: Option<Duration>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     demo: bool,
@@ -201,8 +212,16 @@ mod tests {
             };
             let cfg = Config::load(Some(Path::new("dp.toml")), &flags).expect("valid config");
             assert_eq!(cfg.bind, "127.0.0.1:5000", "flag wins over file");
-            assert_eq!(cfg.interval, Duration::from_millis(500), "env wins over file");
-            assert_eq!(cfg.history, Duration::from_secs(600), "file wins over default");
+            assert_eq!(
+                cfg.interval,
+                Duration::from_millis(500),
+                "env wins over file"
+            );
+            assert_eq!(
+                cfg.history,
+                Duration::from_secs(600),
+                "file wins over default"
+            );
             Ok(())
         });
     }
@@ -225,8 +244,11 @@ mod tests {
 
     #[test]
     fn missing_explicit_file_is_an_error() {
-        let err = Config::load(Some(Path::new("/nonexistent/dp.toml")), &ServeArgs::default())
-            .expect_err("missing file");
+        let err = Config::load(
+            Some(Path::new("/nonexistent/dp.toml")),
+            &ServeArgs::default(),
+        )
+        .expect_err("missing file");
         assert!(matches!(err, ConfigError::MissingFile(_)));
     }
 }

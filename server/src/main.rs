@@ -1,7 +1,7 @@
 //! The `dockerpulse` binary: parses the command line and runs the chosen command.
 
 use clap::Parser;
-use dockerpulse::cli::{Cli, Command, ServeArgs};
+use dockerpulse::cli::{Cli, Command, EvalCommand, ServeArgs};
 use dockerpulse::collect::docker::DockerSourceConfig;
 use dockerpulse::config::Config;
 use std::process::ExitCode;
@@ -34,14 +34,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", cfg.to_toml());
             Ok(())
         }
+        Command::Eval(EvalCommand::Nab { data, windows, out }) => {
+            print!("{}", dockerpulse::eval::run_nab(&data, &windows, &out)?);
+            Ok(())
+        }
+        Command::Eval(EvalCommand::Forecast { data, horizon }) => {
+            print!("{}", dockerpulse::eval::run_forecast(&data, horizon)?);
+            Ok(())
+        }
         Command::Record(args) => {
             let flags = ServeArgs {
                 docker_host: args.docker_host.clone(),
                 ..ServeArgs::default()
             };
             let cfg = Config::load(cli.config.as_deref(), &flags)?;
-            let n = dockerpulse::record::record(DockerSourceConfig::from(&cfg), args.seconds, &args.out)
-                .await?;
+            let n = dockerpulse::record::record(
+                DockerSourceConfig::from(&cfg),
+                args.seconds,
+                &args.out,
+            )
+            .await?;
             println!("wrote {n} samples to {}", args.out.display());
             Ok(())
         }

@@ -77,7 +77,10 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
                         format!("{:.1}", s.blk_read_bps),
                         format!("{:.1}", s.blk_write_bps),
                         s.pids.to_string(),
-                        r.info.cpu_quota_pct.map(|q| format!("{q:.1}")).unwrap_or_default(),
+                        r.info
+                            .cpu_quota_pct
+                            .map(|q| format!("{q:.1}"))
+                            .unwrap_or_default(),
                     ])?;
                     w.flush()?;
                     written += 1;
@@ -93,7 +96,13 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
 /// A file name from a container name (names may hold characters unsafe in paths).
 fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

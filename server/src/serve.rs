@@ -90,7 +90,7 @@ pub async fn start_with<S: Source>(cfg: Config, source: S) -> anyhow::Result<Run
     let hub = Hub::new();
     let (tx, rx) = mpsc::channel(256);
     let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
-    let pipeline = Pipeline::new(live.clone(), hub.clone());
+    let pipeline = Pipeline::new(live.clone(), hub.clone(), cfg.brain.clone());
     tasks.push(tokio::spawn(pipeline.run(rx, shutdown.clone())));
 
     let leptos = LeptosOptions::builder()
@@ -130,10 +130,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let running = start(cfg).await?;
     let what = match running.source {
         SourceKind::Simulated => "the SIMULATED demo fleet".to_string(),
-        SourceKind::Docker => format!("the Docker engine at {}", running.state.cfg.docker_endpoint()),
+        SourceKind::Docker => format!(
+            "the Docker engine at {}",
+            running.state.cfg.docker_endpoint()
+        ),
     };
     tracing::info!("DockerPulse is watching {what}");
-    println!("DockerPulse is watching {what}: open http://{}", running.addr);
+    println!(
+        "DockerPulse is watching {what}: open http://{}",
+        running.addr
+    );
     let token = running.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

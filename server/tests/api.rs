@@ -38,30 +38,54 @@ async fn lookups_errors_and_labels() {
     let (status, err) = get_json(&running, "/api/containers/no-such-container").await;
     assert_eq!(status, 404);
     assert_eq!(err["error"], "not found");
-    assert!(err["detail"].as_str().is_some_and(|d| d.contains("no-such-container")), "{err}");
+    assert!(
+        err["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no-such-container")),
+        "{err}"
+    );
 
     let (status, err) = get_json(&running, "/api/containers/no-such-container/history").await;
     assert_eq!(status, 404, "{err}");
 
     let (status, err) = get_json(&running, "/api/nothing-here").await;
     assert_eq!(status, 404, "{err}");
-    assert!(err["detail"].as_str().is_some_and(|d| d.contains("/api/nothing-here")));
+    assert!(err["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("/api/nothing-here")));
 
-    for bad in ["seconds=abc", "seconds=0", "seconds=999999", "seconds=-5", "secs=10"] {
-        let (status, err) = get_json(&running, &format!("/api/containers/{name}/history?{bad}")).await;
+    for bad in [
+        "seconds=abc",
+        "seconds=0",
+        "seconds=999999",
+        "seconds=-5",
+        "secs=10",
+    ] {
+        let (status, err) =
+            get_json(&running, &format!("/api/containers/{name}/history?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {err}");
         assert_eq!(err["error"], "bad request");
-        assert!(err["detail"].as_str().is_some_and(|d| !d.is_empty()), "{bad}: {err}");
+        assert!(
+            err["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{bad}: {err}"
+        );
     }
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (status, h) = get_json(&running, &format!("/api/containers/{name}/history?seconds=60")).await;
+    let (status, h) = get_json(
+        &running,
+        &format!("/api/containers/{name}/history?seconds=60"),
+    )
+    .await;
     assert_eq!(status, 200, "{h}");
     let points = h["points"].as_array().expect("points");
     assert!(points.len() >= 3, "{h}");
     assert_eq!(h["simulated"], true);
     let ts: Vec<i64> = points.iter().filter_map(|p| p["ts_ms"].as_i64()).collect();
-    assert!(ts.windows(2).all(|w| w[0] < w[1]), "history is in time order");
+    assert!(
+        ts.windows(2).all(|w| w[0] < w[1]),
+        "history is in time order"
+    );
     running.stop().await;
 }
 
@@ -80,9 +104,19 @@ async fn the_page_is_rendered_on_the_server() {
         .await
         .expect("router answers");
     assert_eq!(res.status(), 200);
-    let html = String::from_utf8(res.into_body().collect().await.expect("body").to_bytes().to_vec())
-        .expect("utf-8");
+    let html = String::from_utf8(
+        res.into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf-8");
     assert!(html.contains("DockerPulse"), "{html}");
-    assert!(html.contains("/pkg/dockerpulse.js"), "hydration script is linked");
+    assert!(
+        html.contains("/pkg/dockerpulse.js"),
+        "hydration script is linked"
+    );
     running.stop().await;
 }

@@ -34,7 +34,10 @@ async fn burner_idle_and_limited_containers_read_like_the_cli() {
         (n >= 6).then_some(())
     })
     .await;
-    assert!(enough.is_some(), "six samples of each container within 20 s");
+    assert!(
+        enough.is_some(),
+        "six samples of each container within 20 s"
+    );
 
     let last = |name: &str| {
         let v = cpu_samples(&running, name);
@@ -47,14 +50,24 @@ async fn burner_idle_and_limited_containers_read_like_the_cli() {
         "burner reads one full core: {:?}",
         last(&burner.name)
     );
-    assert!(idle_cpu < 5.0, "idle container under 5 %: {:?}", last(&idle.name));
+    assert!(
+        idle_cpu < 5.0,
+        "idle container under 5 %: {:?}",
+        last(&idle.name)
+    );
 
     let (status, body) = get_json(&running, &format!("/api/containers/{}", limited.name)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["info"]["mem_limited"], true);
-    assert_eq!(body["sample"]["mem_limit_bytes"], 64 * 1024 * 1024, "{body}");
+    assert_eq!(
+        body["sample"]["mem_limit_bytes"],
+        64 * 1024 * 1024,
+        "{body}"
+    );
     assert_eq!(body["simulated"], false);
-    assert!(body["sample"]["ts_ms"].as_i64().is_some_and(|t| t > 1_700_000_000_000));
+    assert!(body["sample"]["ts_ms"]
+        .as_i64()
+        .is_some_and(|t| t > 1_700_000_000_000));
 
     let (_, health) = get_json(&running, "/api/health").await;
     assert_eq!(health["engine"]["state"], "connected", "{health}");
@@ -73,7 +86,13 @@ async fn containers_appear_and_disappear_within_two_seconds() {
 
     let late = TestContainer::run("late", &[], &["sleep", "3600"]);
     let appeared = eventually(Duration::from_secs(5), || async {
-        running.state.live.read().find(&late.name).is_ok().then_some(())
+        running
+            .state
+            .live
+            .read()
+            .find(&late.name)
+            .is_ok()
+            .then_some(())
     })
     .await;
     let (_, took) = appeared.expect("a new container appears");
@@ -91,7 +110,13 @@ async fn containers_appear_and_disappear_within_two_seconds() {
     let events: Vec<String> = {
         let c = TestContainer::run("events", &[], &["sleep", "3600"]);
         eventually(Duration::from_secs(5), || async {
-            running.state.live.read().find(&c.name).is_ok().then_some(())
+            running
+                .state
+                .live
+                .read()
+                .find(&c.name)
+                .is_ok()
+                .then_some(())
         })
         .await
         .expect("tracked");
@@ -105,6 +130,9 @@ async fn containers_appear_and_disappear_within_two_seconds() {
         .await;
         seen.map(|(e, _)| e).unwrap_or_default()
     };
-    assert!(events.iter().any(|e| e == "restart"), "restart event recorded: {events:?}");
+    assert!(
+        events.iter().any(|e| e == "restart"),
+        "restart event recorded: {events:?}"
+    );
     running.stop().await;
 }

@@ -39,7 +39,9 @@ impl PrivateEngine {
 
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
             let _ = c.wait();
         }
     }
@@ -53,14 +55,23 @@ impl Drop for PrivateEngine {
 }
 
 fn can_run_private_engine() -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
-    let dockerd = Command::new("dockerd").arg("--version").output().is_ok_and(|o| o.status.success());
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let dockerd = Command::new("dockerd")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     root && dockerd
 }
 
 async fn engine_state(running: &dockerpulse::serve::Running) -> String {
     let (_, h) = get_json(running, "/api/health").await;
-    h["engine"]["state"].as_str().unwrap_or_default().to_string()
+    h["engine"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +95,9 @@ async fn engine_loss_is_a_state_and_recovery_is_automatic() {
         ..test_config()
     };
     // The engine may still be starting: DockerPulse must simply wait for it.
-    let running = dockerpulse::serve::start(cfg).await.expect("DockerPulse starts");
+    let running = dockerpulse::serve::start(cfg)
+        .await
+        .expect("DockerPulse starts");
     let up = eventually(Duration::from_secs(30), || async {
         (engine_state(&running).await == "connected").then_some(())
     })
@@ -98,7 +111,12 @@ async fn engine_loss_is_a_state_and_recovery_is_automatic() {
     })
     .await;
     let (health, took) = down.expect("reports the engine as unreachable");
-    assert!(health["engine"]["error"].as_str().is_some_and(|e| !e.is_empty()), "{health}");
+    assert!(
+        health["engine"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{health}"
+    );
     eprintln!("engine loss noticed after {took:?}");
 
     // Still serving while the engine is away.

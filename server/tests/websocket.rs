@@ -6,14 +6,14 @@ mod common;
 use app::wire::{ContainerInfo, Sample, ServerMsg, SourceKind};
 use common::*;
 use dockerpulse::collect::{Reading, Source, SourceMsg, Tick};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpSocket;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -69,10 +69,22 @@ async fn two_viewers_receive_identical_frames() {
             frames[i].insert(seq_of(&msg), text);
         }
     }
-    let common: Vec<u64> = frames[0].keys().filter(|k| frames[1].contains_key(k)).copied().collect();
-    assert!(common.len() >= 6, "both saw the same ticks: {:?} vs {:?}", frames[0].keys(), frames[1].keys());
+    let common: Vec<u64> = frames[0]
+        .keys()
+        .filter(|k| frames[1].contains_key(k))
+        .copied()
+        .collect();
+    assert!(
+        common.len() >= 6,
+        "both saw the same ticks: {:?} vs {:?}",
+        frames[0].keys(),
+        frames[1].keys()
+    );
     for seq in common {
-        assert_eq!(frames[0][&seq], frames[1][&seq], "frame {seq} differs between viewers");
+        assert_eq!(
+            frames[0][&seq], frames[1][&seq],
+            "frame {seq} differs between viewers"
+        );
     }
     running.stop().await;
 }
@@ -105,10 +117,18 @@ impl Source for BigFleet {
                         image: "synthetic/image:latest".into(),
                         ..ContainerInfo::default()
                     },
-                    sample: Some(Sample { ts_ms, cpu_pct: (i % 100) as f64, ..Sample::default() }),
+                    sample: Some(Sample {
+                        ts_ms,
+                        cpu_pct: (i % 100) as f64,
+                        ..Sample::default()
+                    }),
                 })
                 .collect();
-            let tick = Tick { ts_ms, host: None, containers: Some(containers) };
+            let tick = Tick {
+                ts_ms,
+                host: None,
+                containers: Some(containers),
+            };
             if out.send(SourceMsg::Tick(tick)).await.is_err() {
                 return;
             }
@@ -118,8 +138,13 @@ impl Source for BigFleet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_that_never_reads_does_not_delay_the_others() {
-    let source = BigFleet { n: 400, interval: Duration::from_millis(100) };
-    let running = dockerpulse::serve::start_with(test_config(), source).await.expect("starts");
+    let source = BigFleet {
+        n: 400,
+        interval: Duration::from_millis(100),
+    };
+    let running = dockerpulse::serve::start_with(test_config(), source)
+        .await
+        .expect("starts");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut stalled = connect(running.addr, Some(2048)).await;
     let mut healthy = connect(running.addr, None).await;
@@ -130,10 +155,11 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     let window = tokio::time::Instant::now();
     while window.elapsed() < Duration::from_secs(6) {
         let (msg, _) = next_msg(&mut healthy).await;
-        let lag = dockerpulse::collect::now_ms() - match &msg {
-            ServerMsg::Frame(f) => f.ts_ms,
-            ServerMsg::Snapshot(s) => s.frame.ts_ms,
-        };
+        let lag = dockerpulse::collect::now_ms()
+            - match &msg {
+                ServerMsg::Frame(f) => f.ts_ms,
+                ServerMsg::Snapshot(s) => s.frame.ts_ms,
+            };
         assert!(lag < 1000, "the healthy viewer is {lag} ms behind");
         seqs.push(seq_of(&msg));
     }
@@ -154,7 +180,10 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
         got += 1;
         last_seq = seq_of(&msg);
     }
-    assert!(last_seq >= target, "the stalled viewer caught up to the newest frame");
+    assert!(
+        last_seq >= target,
+        "the stalled viewer caught up to the newest frame"
+    );
     assert!(
         got < published / 2,
         "the stalled viewer skipped frames ({got} delivered while {published} were published)"
@@ -178,6 +207,9 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
         assert!(h.ts_ms.windows(2).all(|w| w[0] < w[1]));
     }
     let (next, _) = next_msg(&mut late).await;
-    assert!(matches!(next, ServerMsg::Frame(f) if f.seq > snap.frame.seq), "then live frames");
+    assert!(
+        matches!(next, ServerMsg::Frame(f) if f.seq > snap.frame.seq),
+        "then live frames"
+    );
     running.stop().await;
 }

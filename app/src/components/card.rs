@@ -16,8 +16,15 @@ pub fn Card(id: String) -> impl IntoView {
                 .and_then(|f| f.containers.iter().find(|c| c.info.id == key).cloned())
         })
     });
-    let get = move |f: fn(&ContainerFrame) -> String| move || c.with(|c| c.as_ref().map(f).unwrap_or_default());
-    let status = move || c.with(|c| c.as_ref().map_or(ContainerStatus::Created, |c| c.info.status));
+    let get = move |f: fn(&ContainerFrame) -> String| {
+        move || c.with(|c| c.as_ref().map(f).unwrap_or_default())
+    };
+    let status = move || {
+        c.with(|c| {
+            c.as_ref()
+                .map_or(ContainerStatus::Created, |c| c.info.status)
+        })
+    };
     let level = move || {
         c.with(|c| {
             c.as_ref()
@@ -35,14 +42,19 @@ pub fn Card(id: String) -> impl IntoView {
     let spark_id = id.clone();
     let cpu_values = Signal::derive(move || {
         live.histories_rev.track();
-        live.points(&spark_id, 60).iter().map(|p| p.cpu_pct).collect::<Vec<_>>()
+        live.points(&spark_id, 60)
+            .iter()
+            .map(|p| p.cpu_pct)
+            .collect::<Vec<_>>()
     });
     let mem_frac = move || {
         c.with(|c| {
             c.as_ref()
                 .and_then(|c| c.sample)
                 .filter(|s| s.mem_limit_bytes > 0)
-                .map_or(0.0, |s| (s.mem_bytes as f64 / s.mem_limit_bytes as f64).min(1.0))
+                .map_or(0.0, |s| {
+                    (s.mem_bytes as f64 / s.mem_limit_bytes as f64).min(1.0)
+                })
         })
     };
     let cpu_frac = move || {

@@ -10,11 +10,19 @@ pub fn Fleet() -> impl IntoView {
     let ids = Memo::new(move |_| {
         live.frame.with(|f| {
             f.as_ref()
-                .map(|f| f.containers.iter().map(|c| c.info.id.clone()).collect::<Vec<_>>())
+                .map(|f| {
+                    f.containers
+                        .iter()
+                        .map(|c| c.info.id.clone())
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         })
     });
-    let empty = move || live.frame.with(|f| f.as_ref().is_some_and(|f| f.containers.is_empty()));
+    let empty = move || {
+        live.frame
+            .with(|f| f.as_ref().is_some_and(|f| f.containers.is_empty()))
+    };
     let waiting = move || live.frame.with(Option::is_none);
     view! {
         <Show when=waiting>

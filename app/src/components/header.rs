@@ -56,7 +56,12 @@ pub fn Header() -> impl IntoView {
             })
         })
     };
-    let simulated = move || frame.with(|f| f.as_ref().is_some_and(|f| f.source == SourceKind::Simulated));
+    let simulated = move || {
+        frame.with(|f| {
+            f.as_ref()
+                .is_some_and(|f| f.source == SourceKind::Simulated)
+        })
+    };
     let unreachable = move || {
         frame.with(|f| {
             f.as_ref()

@@ -10,7 +10,11 @@ pub fn path(values: &[f64], w: f64, h: f64, max: f64) -> String {
     let step = w / (values.len() - 1) as f64;
     let mut d = String::with_capacity(values.len() * 12);
     for (i, v) in values.iter().enumerate() {
-        let v = if v.is_finite() { v.clamp(0.0, max) } else { 0.0 };
+        let v = if v.is_finite() {
+            v.clamp(0.0, max)
+        } else {
+            0.0
+        };
         let x = i as f64 * step;
         let y = h - v / max * h;
         d.push_str(if i == 0 { "M" } else { "L" });
@@ -49,6 +53,9 @@ mod tests {
         let d = super::path(&[0.0, 50.0, 100.0], 100.0, 10.0, 100.0);
         assert_eq!(d, "M0.0,10.0L50.0,5.0L100.0,0.0");
         assert_eq!(super::path(&[1.0], 100.0, 10.0, 100.0), "");
-        assert_eq!(super::path(&[f64::NAN, 200.0], 10.0, 10.0, 100.0), "M0.0,10.0L10.0,0.0");
+        assert_eq!(
+            super::path(&[f64::NAN, 200.0], 10.0, 10.0, 100.0),
+            "M0.0,10.0L10.0,0.0"
+        );
     }
 }

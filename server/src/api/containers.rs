@@ -80,7 +80,12 @@ fn event_view(e: &LifecycleEvent) -> EventView {
 
 pub async fn list(State(st): State<AppState>) -> Json<Vec<ContainerView>> {
     let live = st.live.read();
-    Json(live.containers().into_iter().map(|c| view(c, live.source)).collect())
+    Json(
+        live.containers()
+            .into_iter()
+            .map(|c| view(c, live.source))
+            .collect(),
+    )
 }
 
 pub async fn detail(

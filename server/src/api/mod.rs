@@ -17,7 +17,10 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/containers", get(containers::list))
         .route("/api/containers/{id}", get(containers::detail))
         .route("/api/containers/{id}/history", get(containers::history))
-        .route("/api/{*rest}", get(error::unknown_route).fallback(error::unknown_route))
+        .route(
+            "/api/{*rest}",
+            get(error::unknown_route).fallback(error::unknown_route),
+        )
         .route("/ws", get(ws::upgrade))
 }
 
@@ -31,6 +34,8 @@ pub fn router(state: AppState) -> Router {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .with_state(state)
 }

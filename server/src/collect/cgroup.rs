@@ -72,7 +72,9 @@ impl CgroupFs {
     /// to the paths the cgroupfs and systemd drivers use. `None` when nothing readable is found.
     pub fn locate(&self, id: &str, pid: Option<u32>) -> Option<ContainerCgroup> {
         let from_proc = pid
-            .and_then(|p| fs::read_to_string(self.proc_root.join(p.to_string()).join("cgroup")).ok())
+            .and_then(|p| {
+                fs::read_to_string(self.proc_root.join(p.to_string()).join("cgroup")).ok()
+            })
             .map(|text| parse_proc_cgroup(&text))
             .unwrap_or_default();
         let guesses = [
@@ -113,8 +115,12 @@ impl CgroupFs {
                     version: Version::V1,
                     cpu: find("cpuacct", &["cpuacct", "cpu,cpuacct"], "cpuacct.usage")?,
                     memory: find("memory", &["memory"], "memory.usage_in_bytes")?,
-                    blkio: find("blkio", &["blkio"], "blkio.throttle.io_service_bytes_recursive")
-                        .unwrap_or_default(),
+                    blkio: find(
+                        "blkio",
+                        &["blkio"],
+                        "blkio.throttle.io_service_bytes_recursive",
+                    )
+                    .unwrap_or_default(),
                     pids: find("pids", &["pids"], "pids.current").unwrap_or_default(),
                     net_dev,
                 })
@@ -125,10 +131,7 @@ impl CgroupFs {
     /// The first existing `<root>/<mount>/<rel>` among `mounts`, or the first candidate.
     fn under(&self, mounts: &[&str], rel: &str) -> PathBuf {
         let rel = rel.trim_start_matches('/');
-        let candidates: Vec<PathBuf> = mounts
-            .iter()
-            .map(|m| self.root.join(m).join(rel))
-            .collect();
+        let candidates: Vec<PathBuf> = mounts.iter().map(|m| self.root.join(m).join(rel)).collect();
         candidates
             .iter()
             .find(|p| p.is_dir())
@@ -171,12 +174,17 @@ impl ContainerCgroup {
                 let max = fs::read_to_string(self.memory.join("memory.max"))?;
                 r.mem_limit_bytes = max.trim().parse::<u64>().ok();
                 if let Ok(text) = fs::read_to_string(self.blkio.join("io.stat")) {
-                    (r.counters.blk_read_bytes, r.counters.blk_write_bytes) = parse_io_stat_v2(&text);
+                    (r.counters.blk_read_bytes, r.counters.blk_write_bytes) =
+                        parse_io_stat_v2(&text);
                 }
             }
         }
         r.pids = read_u64(&self.pids.join("pids.current")).unwrap_or(0);
-        if let Some(text) = self.net_dev.as_ref().and_then(|p| fs::read_to_string(p).ok()) {
+        if let Some(text) = self
+            .net_dev
+            .as_ref()
+            .and_then(|p| fs::read_to_string(p).ok())
+        {
             (r.counters.net_rx_bytes, r.counters.net_tx_bytes) = parse_net_dev(&text);
         }
         Ok(r)
@@ -185,9 +193,12 @@ impl ContainerCgroup {
 
 fn read_u64(path: &Path) -> io::Result<u64> {
     let text = fs::read_to_string(path)?;
-    text.trim()
-        .parse()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    text.trim().parse().map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
 }
 
 /// `controller → path` from `/proc/<pid>/cgroup`; the v2 unified entry has the key `""`.
@@ -223,7 +234,11 @@ fn parse_flat_keyed(text: &str) -> HashMap<&str, u64> {
 fn parse_blkio_v1(text: &str) -> (u64, u64) {
     text.lines().fold((0u64, 0u64), |(rd, wr), line| {
         let mut it = line.split_whitespace();
-        match (it.next(), it.next(), it.next().and_then(|v| v.parse::<u64>().ok())) {
+        match (
+            it.next(),
+            it.next(),
+            it.next().and_then(|v| v.parse::<u64>().ok()),
+        ) {
             (Some(_dev), Some("Read"), Some(v)) => (rd.saturating_add(v), wr),
             (Some(_dev), Some("Write"), Some(v)) => (rd, wr.saturating_add(v)),
             _ => (rd, wr),
@@ -236,9 +251,15 @@ fn parse_io_stat_v2(text: &str) -> (u64, u64) {
     let mut rd = 0u64;
     let mut wr = 0u64;
     for field in text.split_whitespace() {
-        if let Some(v) = field.strip_prefix("rbytes=").and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(v) = field
+            .strip_prefix("rbytes=")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             rd = rd.saturating_add(v);
-        } else if let Some(v) = field.strip_prefix("wbytes=").and_then(|v| v.parse::<u64>().ok()) {
+        } else if let Some(v) = field
+            .strip_prefix("wbytes=")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             wr = wr.saturating_add(v);
         }
     }
@@ -309,7 +330,9 @@ mod tests {
         fs::write(cg.join("pids.current"), "3\n").expect("write");
         let fsys = CgroupFs::detect(&dir.join("sys"), &dir.join("proc")).expect("v2 detected");
         assert_eq!(fsys.version(), Version::V2);
-        let c = fsys.locate("abc", None).expect("located by systemd-driver path");
+        let c = fsys
+            .locate("abc", None)
+            .expect("located by systemd-driver path");
         let r = c.read().expect("readable");
         assert_eq!(r.counters.cpu_ns, 1_500_000);
         assert_eq!(r.mem_bytes, 700);

@@ -70,7 +70,10 @@ pub fn cli_cpu_percent(stats: &ContainerStatsResponse) -> f64 {
         return 0.0;
     };
     let total = |c: &bollard::models::ContainerCpuStats| {
-        c.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0)
+        c.cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0)
     };
     let cpu_delta = total(cpu).saturating_sub(total(pre));
     let system_delta = cpu

@@ -35,13 +35,90 @@ struct Profile {
 }
 
 const PROFILES: [Profile; 7] = [
-    Profile { name: "oracle-db", image: "gvenzl/oracle-free:23-slim", cpu_base: 32.0, cpu_noise: 5.0, cpu_quota: Some(200.0), mem_base_mib: 1650.0, mem_limit_mib: 2560.0, pids: 62.0, net_bps: 180e3, heal: "off" },
-    Profile { name: "nginx", image: "nginx:1.27-alpine", cpu_base: 3.0, cpu_noise: 1.0, cpu_quota: Some(50.0), mem_base_mib: 11.0, mem_limit_mib: 128.0, pids: 5.0, net_bps: 1.6e6, heal: "restart" },
-    Profile { name: "redis", image: "redis:7-alpine", cpu_base: 5.0, cpu_noise: 1.5, cpu_quota: Some(100.0), mem_base_mib: 38.0, mem_limit_mib: 256.0, pids: 6.0, net_bps: 420e3, heal: "restart" },
-    Profile { name: "postgres", image: "postgres:16-alpine", cpu_base: 11.0, cpu_noise: 3.0, cpu_quota: Some(150.0), mem_base_mib: 175.0, mem_limit_mib: 512.0, pids: 14.0, net_bps: 260e3, heal: "off" },
-    Profile { name: "rabbitmq", image: "rabbitmq:3.13-management-alpine", cpu_base: 7.0, cpu_noise: 2.0, cpu_quota: Some(100.0), mem_base_mib: 138.0, mem_limit_mib: 512.0, pids: 31.0, net_bps: 150e3, heal: "throttle" },
-    Profile { name: "flask-api", image: "dockerpulse-demo/flask-api:latest", cpu_base: 14.0, cpu_noise: 4.0, cpu_quota: Some(100.0), mem_base_mib: 58.0, mem_limit_mib: 256.0, pids: 4.0, net_bps: 90e3, heal: "restart" },
-    Profile { name: "node-service", image: "dockerpulse-demo/node-service:latest", cpu_base: 9.0, cpu_noise: 2.5, cpu_quota: Some(100.0), mem_base_mib: 92.0, mem_limit_mib: 256.0, pids: 11.0, net_bps: 70e3, heal: "restart" },
+    Profile {
+        name: "oracle-db",
+        image: "gvenzl/oracle-free:23-slim",
+        cpu_base: 32.0,
+        cpu_noise: 5.0,
+        cpu_quota: Some(200.0),
+        mem_base_mib: 1650.0,
+        mem_limit_mib: 2560.0,
+        pids: 62.0,
+        net_bps: 180e3,
+        heal: "off",
+    },
+    Profile {
+        name: "nginx",
+        image: "nginx:1.27-alpine",
+        cpu_base: 3.0,
+        cpu_noise: 1.0,
+        cpu_quota: Some(50.0),
+        mem_base_mib: 11.0,
+        mem_limit_mib: 128.0,
+        pids: 5.0,
+        net_bps: 1.6e6,
+        heal: "restart",
+    },
+    Profile {
+        name: "redis",
+        image: "redis:7-alpine",
+        cpu_base: 5.0,
+        cpu_noise: 1.5,
+        cpu_quota: Some(100.0),
+        mem_base_mib: 38.0,
+        mem_limit_mib: 256.0,
+        pids: 6.0,
+        net_bps: 420e3,
+        heal: "restart",
+    },
+    Profile {
+        name: "postgres",
+        image: "postgres:16-alpine",
+        cpu_base: 11.0,
+        cpu_noise: 3.0,
+        cpu_quota: Some(150.0),
+        mem_base_mib: 175.0,
+        mem_limit_mib: 512.0,
+        pids: 14.0,
+        net_bps: 260e3,
+        heal: "off",
+    },
+    Profile {
+        name: "rabbitmq",
+        image: "rabbitmq:3.13-management-alpine",
+        cpu_base: 7.0,
+        cpu_noise: 2.0,
+        cpu_quota: Some(100.0),
+        mem_base_mib: 138.0,
+        mem_limit_mib: 512.0,
+        pids: 31.0,
+        net_bps: 150e3,
+        heal: "throttle",
+    },
+    Profile {
+        name: "flask-api",
+        image: "dockerpulse-demo/flask-api:latest",
+        cpu_base: 14.0,
+        cpu_noise: 4.0,
+        cpu_quota: Some(100.0),
+        mem_base_mib: 58.0,
+        mem_limit_mib: 256.0,
+        pids: 4.0,
+        net_bps: 90e3,
+        heal: "restart",
+    },
+    Profile {
+        name: "node-service",
+        image: "dockerpulse-demo/node-service:latest",
+        cpu_base: 9.0,
+        cpu_noise: 2.5,
+        cpu_quota: Some(100.0),
+        mem_base_mib: 92.0,
+        mem_limit_mib: 256.0,
+        pids: 11.0,
+        net_bps: 70e3,
+        heal: "restart",
+    },
 ];
 
 /// A staged fault on one service.
@@ -133,16 +210,37 @@ impl DemoFleet {
             start(self, "flask-api", Fault::CpuStorm { since: t });
         }
         if t == self.ticks(20.0) {
-            start(self, "node-service", Fault::MemoryLeak { since: t, mib_per_s: 3.0 });
+            start(
+                self,
+                "node-service",
+                Fault::MemoryLeak {
+                    since: t,
+                    mib_per_s: 3.0,
+                },
+            );
         }
         let period = self.ticks(180.0).max(1);
         if t > self.ticks(60.0) && t % period == 0 {
             let round = t / period;
             match round % 4 {
-                0 => start(self, "redis", Fault::MemoryLeak { since: t, mib_per_s: 4.0 }),
+                0 => start(
+                    self,
+                    "redis",
+                    Fault::MemoryLeak {
+                        since: t,
+                        mib_per_s: 4.0,
+                    },
+                ),
                 1 => start(self, "flask-api", Fault::CpuStorm { since: t }),
                 2 => start(self, "rabbitmq", Fault::ForkStorm { since: t }),
-                _ => start(self, "node-service", Fault::MemoryLeak { since: t, mib_per_s: 3.5 }),
+                _ => start(
+                    self,
+                    "node-service",
+                    Fault::MemoryLeak {
+                        since: t,
+                        mib_per_s: 3.5,
+                    },
+                ),
             }
         }
     }
@@ -197,7 +295,13 @@ impl DemoFleet {
             if running && s.mem >= limit {
                 // The kernel OOM-kills the process; the restart policy brings it back.
                 events.push(event(ts_ms, s, LifecycleKind::Oom));
-                events.push(event(ts_ms, s, LifecycleKind::Die { exit_code: Some(137) }));
+                events.push(event(
+                    ts_ms,
+                    s,
+                    LifecycleKind::Die {
+                        exit_code: Some(137),
+                    },
+                ));
                 s.status = ContainerStatus::Restarting;
                 s.restarts += 1;
                 s.fault = None;
@@ -244,13 +348,24 @@ impl DemoFleet {
             | DemoAction::Unpause(id)
             | DemoAction::Throttle(id) => id,
         };
-        let Some(s) = self.services.iter_mut().find(|s| &s.id == id || s.profile.name == id)
+        let Some(s) = self
+            .services
+            .iter_mut()
+            .find(|s| &s.id == id || s.profile.name == id)
         else {
             return (false, Vec::new());
         };
         let mut events = Vec::new();
         match action {
             DemoAction::Restart(_) => {
+                // As the engine reports a restart: the process dies, then restarts.
+                events.push(event(
+                    ts_ms,
+                    s,
+                    LifecycleKind::Die {
+                        exit_code: Some(143),
+                    },
+                ));
                 events.push(event(ts_ms, s, LifecycleKind::Restart));
                 s.fault = None;
                 s.restarts += 1;
@@ -266,7 +381,10 @@ impl DemoFleet {
                 events.push(event(ts_ms, s, LifecycleKind::Unpause));
             }
             DemoAction::Throttle(_) => {
-                if matches!(s.fault, Some(Fault::CpuStorm { .. } | Fault::ForkStorm { .. })) {
+                if matches!(
+                    s.fault,
+                    Some(Fault::CpuStorm { .. } | Fault::ForkStorm { .. })
+                ) {
                     s.fault = None;
                 }
             }
@@ -424,9 +542,19 @@ mod tests {
         assert_eq!(readings.len(), 7);
         assert!(events.is_empty());
         for r in &readings {
-            assert_eq!(r.info.labels.get("dockerpulse.simulated").map(String::as_str), Some("true"));
+            assert_eq!(
+                r.info
+                    .labels
+                    .get("dockerpulse.simulated")
+                    .map(String::as_str),
+                Some("true")
+            );
             let s = r.sample.expect("running services have samples");
-            assert!(s.cpu_pct < 50.0 && s.mem_bytes < s.mem_limit_bytes, "{}: {s:?}", r.info.name);
+            assert!(
+                s.cpu_pct < 50.0 && s.mem_bytes < s.mem_limit_bytes,
+                "{}: {s:?}",
+                r.info.name
+            );
         }
     }
 
@@ -435,13 +563,21 @@ mod tests {
         let mut fleet = DemoFleet::new(7, Duration::from_secs(1), 0);
         let steps = run(&mut fleet, 120);
         let storm_at = steps.iter().position(|(r, _)| {
-            r.iter().any(|r| r.info.name == "flask-api" && r.sample.is_some_and(|s| s.cpu_pct > 90.0))
+            r.iter()
+                .any(|r| r.info.name == "flask-api" && r.sample.is_some_and(|s| s.cpu_pct > 90.0))
         });
-        assert!(storm_at.is_some_and(|t| t < 30), "CPU storm within 30 s: {storm_at:?}");
+        assert!(
+            storm_at.is_some_and(|t| t < 30),
+            "CPU storm within 30 s: {storm_at:?}"
+        );
         let oom_at = steps.iter().position(|(_, ev)| {
-            ev.iter().any(|e| e.name == "node-service" && e.kind == LifecycleKind::Oom)
+            ev.iter()
+                .any(|e| e.name == "node-service" && e.kind == LifecycleKind::Oom)
         });
-        assert!(oom_at.is_some_and(|t| t < 120), "OOM kill of the leak: {oom_at:?}");
+        assert!(
+            oom_at.is_some_and(|t| t < 120),
+            "OOM kill of the leak: {oom_at:?}"
+        );
     }
 
     #[test]
@@ -450,9 +586,11 @@ mod tests {
         run(&mut fleet, 40);
         let (ok, events) = fleet.apply(&DemoAction::Restart("flask-api".into()), 2_000_000);
         assert!(ok);
-        assert_eq!(events[0].kind, LifecycleKind::Restart);
+        assert_eq!(events[1].kind, LifecycleKind::Restart);
         let after = run(&mut fleet, 10);
-        let last = after.last().and_then(|(r, _)| r.iter().find(|r| r.info.name == "flask-api").cloned());
+        let last = after
+            .last()
+            .and_then(|(r, _)| r.iter().find(|r| r.info.name == "flask-api").cloned());
         let last = last.expect("flask-api present");
         assert_eq!(last.info.restart_count, 1);
         assert!(last.sample.is_some_and(|s| s.cpu_pct < 60.0), "{last:?}");

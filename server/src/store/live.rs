@@ -61,7 +61,9 @@ impl LiveContainer {
 
     /// The last `n` history points, oldest first.
     pub fn recent(&self, n: usize) -> impl Iterator<Item = &HistoryPoint> {
-        self.history.iter().skip(self.history.len().saturating_sub(n))
+        self.history
+            .iter()
+            .skip(self.history.len().saturating_sub(n))
     }
 
     /// Points not older than `since_ms`, oldest first.
@@ -138,7 +140,8 @@ impl LiveStore {
 
     /// Replaces the tracked set with `present` (by id): containers that are gone are dropped.
     pub fn retain_present(&mut self, present: &[&str]) {
-        self.containers.retain(|id, _| present.contains(&id.as_str()));
+        self.containers
+            .retain(|id, _| present.contains(&id.as_str()));
     }
 
     /// Records one container's reading and the brain's assessment of it.
@@ -178,7 +181,12 @@ impl LiveStore {
     /// Containers ordered by name.
     pub fn containers(&self) -> Vec<&LiveContainer> {
         let mut v: Vec<&LiveContainer> = self.containers.values().collect();
-        v.sort_by(|a, b| a.info.name.cmp(&b.info.name).then(a.info.id.cmp(&b.info.id)));
+        v.sort_by(|a, b| {
+            a.info
+                .name
+                .cmp(&b.info.name)
+                .then(a.info.id.cmp(&b.info.id))
+        });
         v
     }
 
@@ -191,7 +199,10 @@ impl LiveStore {
         if let Some(c) = self.containers.values().find(|c| c.info.name == key_trim) {
             return Ok(c);
         }
-        let mut prefixed = self.containers.values().filter(|c| c.info.id.starts_with(key));
+        let mut prefixed = self
+            .containers
+            .values()
+            .filter(|c| c.info.id.starts_with(key));
         match (prefixed.next(), prefixed.next()) {
             (Some(c), None) if !key.is_empty() => Ok(c),
             (Some(_), Some(_)) => Err(LookupError::Ambiguous(key.into())),
@@ -208,7 +219,11 @@ impl LiveStore {
             source: self.source,
             engine: self.engine.clone(),
             host: self.host.clone(),
-            containers: self.containers().into_iter().map(LiveContainer::frame).collect(),
+            containers: self
+                .containers()
+                .into_iter()
+                .map(LiveContainer::frame)
+                .collect(),
         }
     }
 
@@ -262,8 +277,14 @@ mod tests {
         assert_eq!(s.find("abc123").map(|c| c.info.name.as_str()), Ok("web"));
         assert_eq!(s.find("/db").map(|c| c.info.name.as_str()), Ok("db"));
         assert_eq!(s.find("abd").map(|c| c.info.name.as_str()), Ok("db"));
-        assert_eq!(s.find("ab").err(), Some(LookupError::Ambiguous("ab".into())));
-        assert_eq!(s.find("zzz").err(), Some(LookupError::NotFound("zzz".into())));
+        assert_eq!(
+            s.find("ab").err(),
+            Some(LookupError::Ambiguous("ab".into()))
+        );
+        assert_eq!(
+            s.find("zzz").err(),
+            Some(LookupError::NotFound("zzz".into()))
+        );
         assert!(s.find("").is_err());
     }
 

@@ -15,7 +15,8 @@ pub const LABEL: &str = "dockerpulse.test";
 
 /// The image of every test container (built by scripts/test.sh from busybox-static).
 pub fn test_image() -> String {
-    std::env::var("DOCKERPULSE_TEST_IMAGE").unwrap_or_else(|_| "dockerpulse-test/busybox:latest".into())
+    std::env::var("DOCKERPULSE_TEST_IMAGE")
+        .unwrap_or_else(|_| "dockerpulse-test/busybox:latest".into())
 }
 
 /// True when a Docker engine answers and the test image exists. Otherwise prints a loud skip
@@ -55,7 +56,10 @@ impl TestContainer {
         all.extend_from_slice(args);
         all.push(&image);
         all.extend_from_slice(cmd);
-        let out = Command::new("docker").args(&all).output().expect("docker CLI runs");
+        let out = Command::new("docker")
+            .args(&all)
+            .output()
+            .expect("docker CLI runs");
         assert!(
             out.status.success(),
             "docker run failed: {}",
@@ -66,14 +70,23 @@ impl TestContainer {
     }
 
     pub fn docker(&self, verb: &str) {
-        let out = Command::new("docker").args([verb, &self.name]).output().expect("docker CLI runs");
-        assert!(out.status.success(), "docker {verb}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("docker")
+            .args([verb, &self.name])
+            .output()
+            .expect("docker CLI runs");
+        assert!(
+            out.status.success(),
+            "docker {verb}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 impl Drop for TestContainer {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.name]).output();
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .output();
     }
 }
 

@@ -21,7 +21,10 @@ impl EngineStats {
         let latest = Arc::new(Mutex::new(None));
         let slot = Arc::clone(&latest);
         let task = tokio::spawn(async move {
-            let opts = StatsOptionsBuilder::new().stream(true).one_shot(false).build();
+            let opts = StatsOptionsBuilder::new()
+                .stream(true)
+                .one_shot(false)
+                .build();
             let mut stream = docker.stats(&id, Some(opts));
             let mut prev: Option<(Instant, (u64, u64, u64, u64))> = None;
             while let Some(Ok(stats)) = stream.next().await {
@@ -32,7 +35,11 @@ impl EngineStats {
                     cpu_pct: cli_cpu_percent(&stats),
                     mem_bytes: mem,
                     mem_limit_bytes: limit,
-                    pids: stats.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+                    pids: stats
+                        .pids_stats
+                        .as_ref()
+                        .and_then(|p| p.current)
+                        .unwrap_or(0),
                     ..Sample::default()
                 };
                 if let Some((then, p)) = prev {

@@ -57,7 +57,10 @@ impl Fleet {
 
     /// Starts or refreshes tracking from a fresh `inspect`.
     pub fn upsert(&mut self, docker: &Docker, info: ContainerInfo, pid: Option<u32>) {
-        let running = matches!(info.status, ContainerStatus::Running | ContainerStatus::Paused);
+        let running = matches!(
+            info.status,
+            ContainerStatus::Running | ContainerStatus::Paused
+        );
         let restarts_seen = self.containers.get(&info.id).map_or(0, |t| t.restarts_seen);
         let reader = if running {
             self.reader_for(docker, &info.id, pid)
@@ -100,7 +103,10 @@ impl Fleet {
     pub fn update(&mut self, id: &str, f: impl FnOnce(&mut ContainerInfo)) {
         if let Some(t) = self.containers.get_mut(id) {
             f(&mut t.info);
-            if matches!(t.info.status, ContainerStatus::Exited | ContainerStatus::Dead) {
+            if matches!(
+                t.info.status,
+                ContainerStatus::Exited | ContainerStatus::Dead
+            ) {
                 t.reader = Reader::None;
                 t.prev = None;
             }
@@ -188,7 +194,10 @@ impl Fleet {
         ts_ms: i64,
         host_memory: u64,
     ) -> Option<Sample> {
-        let cur = Counters { at_ns, ..r.counters };
+        let cur = Counters {
+            at_ns,
+            ..r.counters
+        };
         let prev = t.prev.replace(cur)?;
         let rt = rates(&prev, &cur);
         Some(Sample {

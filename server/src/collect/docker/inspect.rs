@@ -11,7 +11,9 @@ pub fn info_from_inspect(i: &ContainerInspectResponse) -> (ContainerInfo, Option
     let config = i.config.as_ref();
     let status = state
         .and_then(|s| s.status)
-        .map_or(ContainerStatus::Created, |s| ContainerStatus::parse(&s.to_string()));
+        .map_or(ContainerStatus::Created, |s| {
+            ContainerStatus::parse(&s.to_string())
+        });
     let health = state
         .and_then(|s| s.health.as_ref())
         .and_then(|h| h.status)
@@ -132,7 +134,10 @@ mod tests {
         assert_eq!(info.cpu_quota_pct, Some(150.0));
         assert!(info.mem_limited);
         assert_eq!(info.started_at_ms, Some(1_795_683_600_123));
-        assert_eq!(info.labels.get("dockerpulse.heal").map(String::as_str), Some("restart"));
+        assert_eq!(
+            info.labels.get("dockerpulse.heal").map(String::as_str),
+            Some("restart")
+        );
     }
 
     #[test]

@@ -108,7 +108,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(min: Duration, max: Duration) -> Self {
-        Self { next: min, min, max }
+        Self {
+            next: min,
+            min,
+            max,
+        }
     }
 
     pub fn next_delay(&mut self) -> Duration {
@@ -140,7 +144,8 @@ impl Source for DockerSource {
                     backoff.reset();
                     let api = docker.client_version().to_string();
                     tracing::info!(endpoint = %self.cfg.endpoint, %version, %api, "engine connected");
-                    let mut fleet = Fleet::new(cgroups.clone(), self.cfg.stats, self.host.total_memory());
+                    let mut fleet =
+                        Fleet::new(cgroups.clone(), self.cfg.stats, self.host.total_memory());
                     let status = EngineStatus {
                         version: Some(version),
                         api_version: Some(api),
@@ -151,7 +156,15 @@ impl Source for DockerSource {
                         return;
                     }
                     last_error = None;
-                    session(&docker, &mut fleet, &mut self.host, &self.cfg, &out, &shutdown).await
+                    session(
+                        &docker,
+                        &mut fleet,
+                        &mut self.host,
+                        &self.cfg,
+                        &out,
+                        &shutdown,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
