@@ -8,6 +8,9 @@ CACHE="${DOCKERPULSE_CACHE:-$HOME/.cache/dockerpulse}"
 # Build output lives outside the checkout so repeated runs (and fresh clones) reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 export PATH="$HOME/.cargo/bin:$CACHE/tools/node_modules/.bin:$PATH"
+# cargo-leptos sets this when it builds; setting it for every cargo command keeps leptos from
+# being rebuilt each time `cargo test` and `cargo leptos build` alternate.
+export LEPTOS_OUTPUT_NAME=dockerpulse
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130 # must equal wasm-bindgen in Cargo.lock

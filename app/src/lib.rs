@@ -1,6 +1,8 @@
 //! DockerPulse's dashboard (leptos components, rendered on the server and hydrated in the
 //! browser) and the wire types both sides share.
 
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod format;
 pub mod live;

@@ -11,6 +11,9 @@ use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// One container's reading with the brain's verdict.
+type Assessed = (ContainerInfo, Option<Sample>, Option<Assessment>);
+
 /// Engine events the brain has not yet seen, per container.
 #[derive(Debug, Default, Clone, Copy)]
 struct PendingEvents {
@@ -88,16 +91,15 @@ impl Pipeline {
         if let Some(h) = &tick.host {
             self.host_cpus = h.cpus.max(1);
         }
-        let assessed: Option<Vec<(ContainerInfo, Option<Sample>, Option<Assessment>)>> =
-            tick.containers.map(|readings| {
-                readings
-                    .into_iter()
-                    .map(|r| {
-                        let a = r.sample.and_then(|s| self.assess(&r.info, &s));
-                        (r.info, r.sample, a)
-                    })
-                    .collect()
-            });
+        let assessed: Option<Vec<Assessed>> = tick.containers.map(|readings| {
+            readings
+                .into_iter()
+                .map(|r| {
+                    let a = r.sample.and_then(|s| self.assess(&r.info, &s));
+                    (r.info, r.sample, a)
+                })
+                .collect()
+        });
         let frame = {
             let mut live = self.live.write();
             live.seq += 1;

@@ -114,7 +114,7 @@ pub fn Card(id: String) -> impl IntoView {
                         if c.info.mem_limited { "" } else { " (host)" }
                     )).unwrap_or_else(|| "—".into()))}</div>
                     <div class="bar"><div class="fill mem" style=move || format!("width:{:.1}%", mem_frac() * 100.0)></div></div>
-                    {move || assessed().and_then(|a| a.time_to_limit_s).map(|t| view! {
+                    {move || assessed().and_then(|a| a.time_to_limit_s).filter(|t| *t < 900.0).map(|t| view! {
                         <div class="ttl" data-testid="time-to-limit">{format!("limit in ~{}", format::duration_s(t))}</div>
                     })}
                 </div>
