@@ -3,6 +3,8 @@
 //!
 //! Data flows one way: `collect` (sources) → `pipeline` (brain) → `store` + `hub` → `api`.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod brain;
 pub mod cli;

@@ -7,7 +7,7 @@ use crate::wire::{ContainerFrame, ContainerStatus, RiskLevel};
 use leptos::prelude::*;
 
 #[component]
-pub fn Card(id: String) -> impl IntoView {
+pub fn Card(id: String) -> AnyView {
     let live = expect_context::<Live>();
     let key = id.clone();
     let c = Memo::new(move |_| {
@@ -130,4 +130,5 @@ pub fn Card(id: String) -> impl IntoView {
             })}
         </article>
     }
+    .into_any()
 }

@@ -5,7 +5,7 @@ use crate::live::Live;
 use leptos::prelude::*;
 
 #[component]
-pub fn Fleet() -> impl IntoView {
+pub fn Fleet() -> AnyView {
     let live = expect_context::<Live>();
     let ids = Memo::new(move |_| {
         live.frame.with(|f| {
@@ -37,4 +37,5 @@ pub fn Fleet() -> impl IntoView {
             </For>
         </section>
     }
+    .into_any()
 }

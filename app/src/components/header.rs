@@ -7,7 +7,7 @@ use crate::wire::{EngineState, SourceKind};
 use leptos::prelude::*;
 
 #[component]
-pub fn Header() -> impl IntoView {
+pub fn Header() -> AnyView {
     let live = expect_context::<Live>();
     let frame = live.frame;
     let conn = move || match live.connection.get() {
@@ -95,4 +95,5 @@ pub fn Header() -> impl IntoView {
             <div class="banner unreachable" data-testid="engine-unreachable" role="alert">{msg}</div>
         })}
     }
+    .into_any()
 }
