@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Where the fleet's data comes from. `Simulated` must be shown to users wherever data appears.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -253,12 +253,106 @@ pub struct Assessment {
     pub reasons: Vec<Reason>,
 }
 
+/// How DockerPulse may act on a container.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HealMode {
+    /// Decisions are recorded and counted; nothing is touched.
+    #[default]
+    DryRun,
+    /// Real actions on containers that opted in.
+    Enforce,
+}
+
+impl HealMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealMode::DryRun => "dry-run",
+            HealMode::Enforce => "enforce",
+        }
+    }
+}
+
+/// What healing can do to a container.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HealAction {
+    Restart,
+    Pause,
+    Unpause,
+    /// Disconnect from its networks.
+    Isolate,
+    /// Lower its CPU quota.
+    Throttle,
+    /// Stop acting and ask a human.
+    Escalate,
+}
+
+impl HealAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealAction::Restart => "restart",
+            HealAction::Pause => "pause",
+            HealAction::Unpause => "unpause",
+            HealAction::Isolate => "isolate",
+            HealAction::Throttle => "throttle",
+            HealAction::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "restart" => Some(HealAction::Restart),
+            "pause" => Some(HealAction::Pause),
+            "unpause" => Some(HealAction::Unpause),
+            "isolate" => Some(HealAction::Isolate),
+            "throttle" => Some(HealAction::Throttle),
+            "escalate" => Some(HealAction::Escalate),
+            _ => None,
+        }
+    }
+}
+
+/// The healing state of one container, as the cards show it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HealView {
+    pub mode: HealMode,
+    /// The action it opted in to (`dockerpulse.heal` label or config); `None` when not opted in.
+    pub opted_in: Option<HealAction>,
+    /// `dockerpulse.heal=off`, or DockerPulse's own container.
+    pub excluded: bool,
+    /// Automatic interventions so far (simulated ones included).
+    pub interventions: u64,
+    /// Times the container entered the critical zone.
+    pub critical_entries: u64,
+    /// The circuit breaker is open: DockerPulse stopped acting and asks for a human.
+    pub needs_human: bool,
+    /// The open incident, if any (UUID).
+    pub open_incident: Option<String>,
+    /// The last decision, in words.
+    pub last_decision: Option<String>,
+}
+
+/// Fleet-wide healing settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HealingStatus {
+    pub mode: HealMode,
+    /// Failure probability (%) at which healing acts.
+    pub threshold_pct: f64,
+    /// Consecutive ticks above the threshold before acting.
+    pub streak: u32,
+    /// Interventions today, fleet-wide.
+    pub interventions_today: u64,
+}
+
 /// One container in a live frame.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ContainerFrame {
     pub info: ContainerInfo,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
+    #[serde(default)]
+    pub heal: HealView,
 }
 
 /// Everything a viewer needs for one tick. Serialised once per tick and sent to every viewer.
@@ -271,6 +365,11 @@ pub struct Frame {
     pub engine: EngineStatus,
     pub host: Option<HostSample>,
     pub containers: Vec<ContainerFrame>,
+    #[serde(default)]
+    pub healing: HealingStatus,
+    /// Bumped whenever an incident or intervention is recorded: viewers refetch their lists.
+    #[serde(default)]
+    pub incidents_rev: u64,
 }
 
 /// Column-oriented history of one container, oldest first (compact on the wire).
@@ -312,6 +411,124 @@ pub struct Snapshot {
 pub enum ServerMsg {
     Snapshot(Snapshot),
     Frame(Frame),
+}
+
+/// What came of an intervention.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Dry-run: recorded and counted, nothing touched.
+    Simulated,
+    /// Sent to the engine, not yet answered.
+    Pending,
+    Succeeded,
+    Failed,
+    /// Due, but a guard (opt-in, cooldown, backoff, caps, breaker) stopped it.
+    Blocked,
+    /// Handed over to a human (circuit breaker open).
+    Escalated,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Simulated => "simulated",
+            Outcome::Pending => "pending",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Outcome::Simulated,
+            Outcome::Pending,
+            Outcome::Succeeded,
+            Outcome::Failed,
+            Outcome::Blocked,
+            Outcome::Escalated,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+
+    /// Counts as an intervention (performed or simulated), as opposed to a decision not to act.
+    pub fn is_intervention(self) -> bool {
+        matches!(
+            self,
+            Outcome::Simulated | Outcome::Pending | Outcome::Succeeded | Outcome::Failed
+        )
+    }
+}
+
+/// One healing decision and what came of it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Intervention {
+    pub id: i64,
+    pub incident_id: Option<String>,
+    pub container_id: String,
+    pub container_name: String,
+    /// When the policy decided (the tick's timestamp).
+    pub decided_ms: i64,
+    /// When the engine call started and finished (enforced actions only).
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+    pub action: HealAction,
+    pub mode: HealMode,
+    /// Asked for through the API by a human rather than decided by the policy.
+    pub manual: bool,
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub reason: String,
+    /// The engine's answer or error.
+    pub detail: Option<String>,
+    pub failure_probability: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    Open,
+    Closed,
+}
+
+/// An incident: from a container turning CRITICAL or dying unexpectedly until it is calm again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Incident {
+    /// UUID v4.
+    pub id: String,
+    pub container_id: String,
+    pub container_name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub host: String,
+    pub engine_version: String,
+    pub simulated: bool,
+    pub state: IncidentState,
+    pub opened_ms: i64,
+    pub closed_ms: Option<i64>,
+    /// What opened it, in words.
+    pub trigger: String,
+    pub close_reason: Option<String>,
+    pub peak_probability: f64,
+    pub peak_level: RiskLevel,
+    /// The brain's reasons at the peak, highest weight first.
+    pub reasons: Vec<Reason>,
+    /// Interventions (performed or simulated) during the incident.
+    pub interventions: u64,
+    /// A restart was performed (not simulated) during the incident.
+    pub forced_restart: bool,
+}
+
+/// One page of a list.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub items: Vec<T>,
 }
 
 /// JSON error body of every failed API call.

@@ -3,6 +3,8 @@
 
 use crate::brain::BrainConfig;
 use crate::cli::ServeArgs;
+use crate::heal::policy::HealConfig;
+use crate::incident::tracker::IncidentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -66,8 +68,24 @@ pub struct Config {
     pub proc_root: PathBuf,
     /// Directory holding the built site (`pkg/` with the wasm bundle and CSS).
     pub site_root: PathBuf,
+    /// Where incidents, interventions and counters are stored (SQLite) and the generated
+    /// admin token is kept.
+    pub data_dir: PathBuf,
+    /// Bearer token for the action endpoints. Without one, a token is generated at first start
+    /// (stored in `data_dir/admin_token`, mode 0600); a non-loopback `bind` requires one set here
+    /// or in `DOCKERPULSE_ADMIN_TOKEN`.
+    pub admin_token: Option<String>,
+    /// Closed incidents and interventions older than this are pruned.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// DockerPulse's own container id, when detection from /proc does not find it.
+    pub self_container: Option<String>,
     /// Forecasting, anomaly and risk tunables.
     pub brain: BrainConfig,
+    /// The healing policy.
+    pub heal: HealConfig,
+    /// When incidents open and close.
+    pub incidents: IncidentConfig,
 }
 
 impl Default for Config {
@@ -84,7 +102,13 @@ impl Default for Config {
             cgroup_root: "/sys/fs/cgroup".into(),
             proc_root: "/proc".into(),
             site_root: "target/site".into(),
+            data_dir: "data".into(),
+            admin_token: None,
+            retention: Duration::from_secs(30 * 86_400),
+            self_container: None,
             brain: BrainConfig::default(),
+            heal: HealConfig::default(),
+            incidents: IncidentConfig::default(),
         }
     }
 }
@@ -99,10 +123,17 @@ impl Config {
             Some(path) => fig = fig.merge(Toml::file(path)),
             None => fig = fig.merge(Toml::file(DEFAULT_CONFIG_FILE)),
         }
+        // The environment is shared with other tools (and our own scripts), so unlike the file,
+        // unknown DOCKERPULSE_* variables are ignored rather than refused.
+        let known = Self::top_level_keys();
         fig = fig.merge(
             Env::prefixed("DOCKERPULSE_")
-                .split("__")
-                .ignore(&["config", "admin_token"]),
+                .filter(move |k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    let top = k.split("__").next().unwrap_or_default();
+                    known.iter().any(|f| f == top)
+                })
+                .split("__"),
         );
         fig = fig.merge(Serialized::defaults(FlagOverrides::from(flags)));
         let cfg: Config = fig
@@ -110,6 +141,14 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The names of the top-level settings.
+    fn top_level_keys() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -147,8 +186,13 @@ impl Config {
         samples_in(self.snapshot, self.interval)
     }
 
+    /// The configuration as TOML, with the admin token masked.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+        let mut shown = self.clone();
+        if shown.admin_token.is_some() {
+            shown.admin_token = Some("********".into());
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
 }
 
@@ -208,6 +252,8 @@ mod tests {
                 "bind = \"127.0.0.1:4000\"\ninterval = \"2s\"\nhistory = \"10m\"\n",
             )?;
             jail.set_env("DOCKERPULSE_INTERVAL", "500ms");
+            jail.set_env("DOCKERPULSE_SOMETHING_ELSE", "is ignored");
+            jail.set_env("DOCKERPULSE_BRAIN__CRITICAL_PCT", "90");
             let flags = ServeArgs {
                 bind: Some("127.0.0.1:5000".into()),
                 ..ServeArgs::default()

@@ -6,12 +6,15 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod brain;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod eval;
+pub mod heal;
 pub mod hub;
+pub mod incident;
 pub mod pipeline;
 pub mod record;
 pub mod serve;

@@ -2,13 +2,20 @@
 //! shut everything down gracefully on Ctrl-C / SIGTERM.
 
 use crate::api;
+use crate::auth;
 use crate::collect::demo::DemoSource;
 use crate::collect::docker::{engine_answers, DockerSource, DockerSourceConfig};
 use crate::collect::{now_ms, Source};
 use crate::config::Config;
+use crate::heal::executor::{DockerExecutor, Executor};
+use crate::heal::{self, Healer};
 use crate::hub::Hub;
+use crate::incident::IncidentLog;
+use crate::pipeline::assessor::Assessor;
 use crate::pipeline::Pipeline;
+use crate::pipeline::Responders;
 use crate::state::{AppState, Shared};
+use crate::store::db::Db;
 use crate::store::live::LiveStore;
 use anyhow::Context;
 use app::wire::SourceKind;
@@ -66,32 +73,76 @@ async fn choose_source(cfg: &Config) -> SourceKind {
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     match choose_source(&cfg).await {
         SourceKind::Simulated => {
-            let demo = DemoSource::new(cfg.interval, 0xD0C4E4);
-            start_with(cfg, demo).await
+            let mut demo = DemoSource::new(cfg.interval, 0xD0C4E4);
+            let executor = Executor::Demo(demo.control());
+            start_with(cfg, demo, executor).await
         }
         SourceKind::Docker => {
             let docker = DockerSource::new(DockerSourceConfig::from(&cfg));
-            start_with(cfg, docker).await
+            let executor = Executor::Docker(DockerExecutor::new(cfg.docker_endpoint()));
+            start_with(cfg, docker, executor).await
         }
     }
 }
 
-/// Like [`start`], with a given source.
-pub async fn start_with<S: Source>(cfg: Config, source: S) -> anyhow::Result<Running> {
+/// Like [`start`], with a given source and the executor that acts on what it watches.
+pub async fn start_with<S: Source>(
+    cfg: Config,
+    source: S,
+    executor: Executor,
+) -> anyhow::Result<Running> {
     let addr = cfg.bind_addr()?;
+    let (admin, origin) = auth::resolve(cfg.admin_token.as_deref(), &cfg.data_dir, addr)?;
+    if let auth::Origin::Generated(path) = &origin {
+        println!(
+            "Generated an admin token for the action endpoints (kept in {}):\n    {}",
+            path.display(),
+            admin.expose()
+        );
+    }
+    let db = Db::open(&cfg.data_dir)
+        .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
     let kind = source.kind();
 
+    let self_id = cfg
+        .self_container
+        .clone()
+        .or_else(|| heal::self_id::detect(&cfg.proc_root));
+    if let Some(id) = &self_id {
+        tracing::info!(container = %id, "running in a container: healing will never act on it");
+    }
+    let (done_tx, done_rx) = mpsc::channel(64);
+    let healer = Healer::new(cfg.heal.clone(), db.clone(), executor, done_tx, self_id)?;
+    let incidents = IncidentLog::new(cfg.incidents.clone(), db.clone())?;
+
     let shutdown = CancellationToken::new();
     let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
     let hub = Hub::new();
     let (tx, rx) = mpsc::channel(256);
+    let (cmd_tx, cmd_rx) = mpsc::channel(32);
     let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
-    let pipeline = Pipeline::new(live.clone(), hub.clone(), cfg.brain.clone());
-    tasks.push(tokio::spawn(pipeline.run(rx, shutdown.clone())));
+    let responders = Responders {
+        incidents,
+        healer,
+        done: done_rx,
+        closed: None,
+    };
+    let pipeline = Pipeline::new(
+        live.clone(),
+        hub.clone(),
+        Assessor::new(cfg.brain.clone()),
+        responders,
+    );
+    tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
+    tasks.push(tokio::spawn(prune_periodically(
+        db.clone(),
+        cfg.retention,
+        shutdown.clone(),
+    )));
 
     let leptos = LeptosOptions::builder()
         .output_name("dockerpulse")
@@ -102,6 +153,9 @@ pub async fn start_with<S: Source>(cfg: Config, source: S) -> anyhow::Result<Run
     let state = AppState {
         live,
         hub,
+        db,
+        admin,
+        commands: cmd_tx,
         cfg: Arc::new(cfg),
         started_ms: now_ms(),
         leptos,
@@ -148,6 +202,24 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     });
     running.wait().await;
     Ok(())
+}
+
+/// Deletes closed incidents and interventions past the retention period, hourly.
+async fn prune_periodically(db: Db, retention: std::time::Duration, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.prune(before)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(incidents = n, "pruned old incidents"),
+            Ok(Err(e)) => tracing::error!(error = %e, "pruning failed"),
+            _ => {}
+        }
+    }
 }
 
 async fn wait_for_signal() {

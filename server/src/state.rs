@@ -1,7 +1,10 @@
 //! State shared by the HTTP handlers: the live store, the hub and the configuration.
 
+use crate::auth::AdminToken;
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::pipeline::commands::Command;
+use crate::store::db::Db;
 use crate::store::live::LiveStore;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -36,6 +39,10 @@ impl<T> Shared<T> {
 pub struct AppState {
     pub live: Shared<LiveStore>,
     pub hub: Hub,
+    pub db: Db,
+    pub admin: AdminToken,
+    /// Requests to the pipeline, which owns healing state.
+    pub commands: tokio::sync::mpsc::Sender<Command>,
     pub cfg: Arc<Config>,
     pub started_ms: i64,
     pub leptos: LeptosOptions,

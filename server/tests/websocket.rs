@@ -142,7 +142,7 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
         n: 400,
         interval: Duration::from_millis(100),
     };
-    let running = dockerpulse::serve::start_with(test_config(), source)
+    let running = dockerpulse::serve::start_with(test_config(), source, no_executor())
         .await
         .expect("starts");
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -120,7 +120,7 @@ pub async fn history(
     Path(id): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<HistoryView>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = query?;
     let max = st.cfg.history.as_secs();
     let seconds = q.seconds.unwrap_or(300);
     if seconds == 0 || seconds > max {

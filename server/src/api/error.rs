@@ -12,8 +12,20 @@ pub enum ApiError {
     NotFound(String),
     #[error("bad request")]
     BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
     #[error("conflict")]
     Conflict(String),
+    #[error("unauthorized")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden(String),
+    #[error("the engine refused the action")]
+    BadGateway(String),
+    #[error("unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -21,14 +33,62 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn detail(&self) -> &str {
         match self {
-            ApiError::NotFound(d) | ApiError::BadRequest(d) | ApiError::Conflict(d) => d,
+            ApiError::NotFound(d)
+            | ApiError::BadRequest(d)
+            | ApiError::UnsupportedMediaType(d)
+            | ApiError::Conflict(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::BadGateway(d)
+            | ApiError::Unavailable(d)
+            | ApiError::Internal(d) => d,
         }
+    }
+}
+
+impl From<crate::store::db::StoreError> for ApiError {
+    fn from(e: crate::store::db::StoreError) -> Self {
+        tracing::error!(error = %e, "store error");
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::pipeline::commands::CommandError> for ApiError {
+    fn from(e: crate::pipeline::commands::CommandError) -> Self {
+        use crate::pipeline::commands::CommandError as C;
+        match e {
+            C::NotFound(d) => ApiError::NotFound(d),
+            C::Refused(d) => ApiError::Forbidden(d),
+            C::Invalid(d) => ApiError::BadRequest(d),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            ApiError::UnsupportedMediaType(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
     }
 }
 
@@ -47,7 +107,14 @@ impl IntoResponse for ApiError {
             error: self.to_string(),
             detail: self.detail().to_string(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut res = (self.status(), Json(body)).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
     }
 }
 

@@ -1,12 +1,15 @@
 //! The HTTP surface: REST endpoints under `/api`, the websocket at `/ws`, and the dashboard
 //! pages rendered by leptos.
 
+pub mod actions;
+pub mod admin;
 pub mod containers;
 pub mod error;
+pub mod incidents;
 pub mod ws;
 
 use crate::state::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -17,6 +20,18 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/containers", get(containers::list))
         .route("/api/containers/{id}", get(containers::detail))
         .route("/api/containers/{id}/history", get(containers::history))
+        .route(
+            "/api/containers/{id}/breaker/reset",
+            post(actions::reset_breaker),
+        )
+        .route("/api/containers/{id}/{action}", post(actions::act))
+        .route(
+            "/api/healing",
+            get(actions::get_healing).put(actions::put_healing),
+        )
+        .route("/api/incidents", get(incidents::list))
+        .route("/api/incidents/{id}", get(incidents::detail))
+        .route("/api/interventions", get(incidents::interventions))
         .route(
             "/api/{*rest}",
             get(error::unknown_route).fallback(error::unknown_route),

@@ -3,8 +3,8 @@
 
 use crate::collect::LifecycleEvent;
 use app::wire::{
-    Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HostSample, Sample,
-    SeriesHistory, Snapshot, SourceKind, PROTOCOL_VERSION,
+    Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HealView, HealingStatus,
+    HostSample, Sample, SeriesHistory, Snapshot, SourceKind, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 const EVENTS_KEPT: usize = 50;
 
 /// One point of a container's history: the sample and what the brain said of it.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryPoint {
     #[serde(flatten)]
     pub sample: Sample,
@@ -46,6 +46,7 @@ pub struct LiveContainer {
     pub assessment: Option<Assessment>,
     pub history: VecDeque<HistoryPoint>,
     pub events: VecDeque<LifecycleEvent>,
+    pub heal: HealView,
 }
 
 impl LiveContainer {
@@ -56,6 +57,7 @@ impl LiveContainer {
             assessment: None,
             history: VecDeque::new(),
             events: VecDeque::new(),
+            heal: HealView::default(),
         }
     }
 
@@ -80,6 +82,7 @@ impl LiveContainer {
             info,
             sample: self.sample,
             assessment: self.assessment.clone(),
+            heal: self.heal.clone(),
         }
     }
 
@@ -121,6 +124,9 @@ pub struct LiveStore {
     pub host: Option<HostSample>,
     pub seq: u64,
     pub ts_ms: i64,
+    pub healing: HealingStatus,
+    /// Bumped whenever an incident or intervention is recorded.
+    pub incidents_rev: u64,
     containers: HashMap<String, LiveContainer>,
 }
 
@@ -134,6 +140,8 @@ impl LiveStore {
             host: None,
             seq: 0,
             ts_ms: 0,
+            healing: HealingStatus::default(),
+            incidents_rev: 0,
             containers: HashMap::new(),
         }
     }
@@ -159,6 +167,16 @@ impl LiveStore {
             c.history.push_back(HistoryPoint::new(s, a.as_ref()));
         }
         c.assessment = a;
+    }
+
+    pub fn get(&self, id: &str) -> Option<&LiveContainer> {
+        self.containers.get(id)
+    }
+
+    pub fn set_heal(&mut self, id: &str, heal: HealView) {
+        if let Some(c) = self.containers.get_mut(id) {
+            c.heal = heal;
+        }
     }
 
     pub fn push_event(&mut self, ev: LifecycleEvent) {
@@ -224,6 +242,8 @@ impl LiveStore {
                 .into_iter()
                 .map(LiveContainer::frame)
                 .collect(),
+            healing: self.healing.clone(),
+            incidents_rev: self.incidents_rev,
         }
     }
 

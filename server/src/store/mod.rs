@@ -1,3 +1,4 @@
-//! Stores: the in-memory live view of the fleet.
+//! Stores: the in-memory live view of the fleet, and the durable incident log (SQLite).
 
+pub mod db;
 pub mod live;

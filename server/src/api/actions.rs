@@ -1,0 +1,126 @@
+//! Actions (admin only): `POST /api/containers/{id}/{restart|pause|unpause|isolate|throttle}`,
+//! `POST /api/containers/{id}/breaker/reset`, and `GET`/`PUT /api/healing`.
+
+use super::admin::Admin;
+use super::error::ApiError;
+use crate::pipeline::commands::{Command, CommandError, Reply};
+use crate::state::AppState;
+use app::wire::{HealAction, HealMode, HealingStatus, Intervention, Outcome};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Sends a command to the pipeline and waits for its answer.
+async fn ask<T>(
+    st: &AppState,
+    make: impl FnOnce(Reply<T>) -> Command,
+    timeout: Duration,
+) -> Result<T, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    st.commands
+        .send(make(tx))
+        .await
+        .map_err(|_| ApiError::Unavailable("DockerPulse is shutting down".into()))?;
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(answer)) => answer.map_err(ApiError::from),
+        Ok(Err(_)) => Err(ApiError::Internal(
+            "the pipeline dropped the request".into(),
+        )),
+        Err(_) => Err(ApiError::Unavailable(
+            "no answer in time; see /api/interventions".into(),
+        )),
+    }
+}
+
+pub async fn act(
+    _admin: Admin,
+    State(st): State<AppState>,
+    Path((container, action)): Path<(String, String)>,
+) -> Result<Json<Intervention>, ApiError> {
+    let action = HealAction::parse(&action)
+        .filter(|a| *a != HealAction::Escalate)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no action {action:?}: use restart, pause, unpause, isolate or throttle"
+            ))
+        })?;
+    let done = ask(
+        &st,
+        |reply| Command::Manual {
+            container,
+            action,
+            reply,
+        },
+        Duration::from_secs(60),
+    )
+    .await?;
+    if done.outcome == Outcome::Failed {
+        return Err(ApiError::BadGateway(done.detail.unwrap_or_default()));
+    }
+    Ok(Json(done))
+}
+
+pub async fn reset_breaker(
+    _admin: Admin,
+    State(st): State<AppState>,
+    Path(container): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    ask(
+        &st,
+        |reply| Command::ResetBreaker { container, reply },
+        Duration::from_secs(5),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "breaker": "closed" })))
+}
+
+pub async fn get_healing(State(st): State<AppState>) -> Json<HealingStatus> {
+    Json(st.live.read().healing.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealingUpdate {
+    pub mode: Option<HealMode>,
+    pub threshold_pct: Option<f64>,
+}
+
+pub async fn put_healing(
+    _admin: Admin,
+    State(st): State<AppState>,
+    body: Result<Json<HealingUpdate>, JsonRejection>,
+) -> Result<Json<HealingStatus>, ApiError> {
+    let Json(u) = body?;
+    if let Some(t) = u.threshold_pct {
+        if !(t.is_finite() && t > 0.0 && t <= 100.0) {
+            return Err(ApiError::BadRequest(format!(
+                "threshold_pct must be in (0, 100], got {t}"
+            )));
+        }
+    }
+    if u.mode.is_none() && u.threshold_pct.is_none() {
+        return Err(ApiError::BadRequest(
+            "nothing to change: give mode (\"dry_run\" or \"enforce\") and/or threshold_pct".into(),
+        ));
+    }
+    let status = ask(
+        &st,
+        |reply| Command::SetHealing {
+            mode: u.mode,
+            threshold_pct: u.threshold_pct,
+            reply,
+        },
+        Duration::from_secs(5),
+    )
+    .await?;
+    Ok(Json(status))
+}
+
+impl From<oneshot::error::RecvError> for CommandError {
+    fn from(_: oneshot::error::RecvError) -> Self {
+        CommandError::Invalid("no answer".into())
+    }
+}

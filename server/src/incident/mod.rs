@@ -1,0 +1,224 @@
+//! The incident log: runs the (pure) tracker over assessments and engine events and writes what
+//! it decides to the durable store, with each incident's window of samples.
+
+pub mod tracker;
+
+use crate::collect::LifecycleEvent;
+use crate::store::db::{Db, NewIncident, StoreError};
+use crate::store::live::{HistoryPoint, LiveContainer};
+use app::wire::{Assessment, ContainerInfo};
+use std::collections::HashMap;
+use tracker::{Change, IncidentConfig, Open, Tracker};
+
+/// Facts about where DockerPulse runs, stamped on every incident.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub host: String,
+    pub engine_version: String,
+    pub simulated: bool,
+}
+
+/// An incident that just closed (reports are written for these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedIncident {
+    pub id: String,
+    pub container_name: String,
+}
+
+pub struct IncidentLog {
+    tracker: Tracker,
+    db: Db,
+    /// Times each container (by name) entered the critical zone.
+    critical_entries: HashMap<String, u64>,
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl IncidentLog {
+    /// Restores open incidents and counters from the store.
+    pub fn new(cfg: IncidentConfig, db: Db) -> Result<Self, StoreError> {
+        let mut tracker = Tracker::new(cfg);
+        for s in db.open_incidents()? {
+            let i = s.incident;
+            tracker.restore(Open::restore(
+                i.id,
+                i.container_id,
+                i.container_name,
+                i.opened_ms,
+                s.trigger,
+                i.peak_probability,
+                i.peak_level,
+                i.reasons,
+            ));
+        }
+        let critical_entries = db
+            .counters()?
+            .into_iter()
+            .map(|(name, c)| (name, c.critical_entries))
+            .collect();
+        Ok(Self {
+            tracker,
+            db,
+            critical_entries,
+        })
+    }
+
+    pub fn open_incident(&self, container_id: &str) -> Option<&Open> {
+        self.tracker.open_for(container_id)
+    }
+
+    pub fn critical_entries(&self, name: &str) -> u64 {
+        self.critical_entries.get(name).copied().unwrap_or(0)
+    }
+
+    /// One assessed sample. `container` is the live state (its history includes this sample).
+    /// Returns true when anything was recorded.
+    pub fn observe(
+        &mut self,
+        ctx: &Context,
+        container: &LiveContainer,
+        a: &Assessment,
+        closed: &mut Vec<ClosedIncident>,
+    ) -> bool {
+        let info = &container.info;
+        let changes = self.tracker.observe(&info.id, &info.name, a, &mut new_uuid);
+        let changed = !changes.is_empty();
+        for ch in changes {
+            self.apply(ctx, info, Some(container), ch, closed);
+        }
+        if let (Some(inc), Some(p)) = (self.tracker.open_for(&info.id), container.history.back()) {
+            let id = inc.id.clone();
+            log_err(
+                self.db.add_samples(&id, std::iter::once(p)),
+                "incident sample",
+            );
+        }
+        changed
+    }
+
+    /// An engine event; `container` is what the live store knows of it (if anything).
+    pub fn on_event(
+        &mut self,
+        ctx: &Context,
+        ev: &LifecycleEvent,
+        container: Option<&LiveContainer>,
+        closed: &mut Vec<ClosedIncident>,
+    ) -> bool {
+        let changes = self
+            .tracker
+            .on_event(&ev.id, &ev.name, ev.ts_ms, &ev.kind, &mut new_uuid);
+        let changed = !changes.is_empty();
+        let info = container
+            .map(|c| c.info.clone())
+            .unwrap_or_else(|| ContainerInfo {
+                id: ev.id.clone(),
+                name: ev.name.clone(),
+                ..ContainerInfo::default()
+            });
+        for ch in changes {
+            self.apply(ctx, &info, container, ch, closed);
+        }
+        changed
+    }
+
+    /// Deaths not explained by a stop become incidents once their grace period passed.
+    pub fn flush(
+        &mut self,
+        ctx: &Context,
+        now_ms: i64,
+        lookup: &dyn Fn(&str) -> Option<LiveContainer>,
+        closed: &mut Vec<ClosedIncident>,
+    ) -> bool {
+        let mut changed = false;
+        for (id, name) in self.tracker.pending_deaths() {
+            let changes = self.tracker.flush_deaths(&id, &name, now_ms, &mut new_uuid);
+            let container = lookup(&id);
+            let info = container
+                .as_ref()
+                .map(|c| c.info.clone())
+                .unwrap_or_else(|| ContainerInfo {
+                    id: id.clone(),
+                    name: name.clone(),
+                    ..ContainerInfo::default()
+                });
+            for ch in changes {
+                changed = true;
+                self.apply(ctx, &info, container.as_ref(), ch, closed);
+            }
+        }
+        changed
+    }
+
+    fn apply(
+        &mut self,
+        ctx: &Context,
+        info: &ContainerInfo,
+        container: Option<&LiveContainer>,
+        ch: Change,
+        closed: &mut Vec<ClosedIncident>,
+    ) {
+        match ch {
+            Change::Opened(inc) => {
+                tracing::warn!(container = %inc.container_name, incident = %inc.id, trigger = %inc.trigger.describe(), "incident opened");
+                let res = self.db.insert_incident(&NewIncident {
+                    id: &inc.id,
+                    container_id: &inc.container_id,
+                    container_name: &inc.container_name,
+                    image: &info.image,
+                    labels: &info.labels,
+                    host: &ctx.host,
+                    engine_version: &ctx.engine_version,
+                    simulated: ctx.simulated,
+                    opened_ms: inc.opened_ms,
+                    trigger: &inc.trigger,
+                    peak_probability: inc.peak_probability,
+                    peak_level: inc.peak_level,
+                    reasons: &inc.reasons,
+                });
+                log_err(res, "incident");
+                // Keep the minutes before the opening too.
+                if let Some(c) = container {
+                    let since = inc.opened_ms - ms(self.tracker.config().pre_window);
+                    let window: Vec<&HistoryPoint> = c.since(since).collect();
+                    log_err(self.db.add_samples(&inc.id, window), "incident window");
+                }
+            }
+            Change::Peaked(inc) => log_err(
+                self.db
+                    .update_peak(&inc.id, inc.peak_probability, inc.peak_level, &inc.reasons),
+                "incident peak",
+            ),
+            Change::Closed { id, closed_ms, why } => {
+                tracing::info!(container = %info.name, incident = %id, %why, "incident closed");
+                log_err(
+                    self.db.close_incident(&id, closed_ms, &why),
+                    "incident close",
+                );
+                closed.push(ClosedIncident {
+                    id,
+                    container_name: info.name.clone(),
+                });
+            }
+            Change::EnteredCritical { container_name, .. } => {
+                *self
+                    .critical_entries
+                    .entry(container_name.clone())
+                    .or_default() += 1;
+                log_err(self.db.bump_counters(&container_name, 0, 1), "counters");
+            }
+        }
+    }
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The store failing must not stop the live view: log and carry on.
+pub fn log_err<T>(r: Result<T, StoreError>, what: &str) {
+    if let Err(e) = r {
+        tracing::error!(error = %e, "could not store {what}");
+    }
+}

@@ -1,0 +1,451 @@
+//! Incident lifecycle, pure: an incident opens when a container turns CRITICAL or dies
+//! unexpectedly (OOM kill, non-zero exit that was not a requested stop), and closes once the
+//! container has stayed LOW for a while (or is removed). Also counts entries into the critical
+//! zone.
+
+use crate::collect::LifecycleKind;
+use app::wire::{Assessment, Reason, RiskLevel};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentConfig {
+    /// An incident closes after the container has been LOW this long.
+    #[serde(with = "humantime_serde")]
+    pub close_after: Duration,
+    /// How much history before the opening an incident keeps.
+    #[serde(with = "humantime_serde")]
+    pub pre_window: Duration,
+}
+
+impl Default for IncidentConfig {
+    fn default() -> Self {
+        Self {
+            close_after: Duration::from_secs(60),
+            pre_window: Duration::from_secs(180),
+        }
+    }
+}
+
+/// What opened an incident.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    Critical { probability: f64 },
+    OomKilled,
+    Died { exit_code: Option<i64> },
+}
+
+impl Trigger {
+    pub fn describe(&self) -> String {
+        match self {
+            Trigger::Critical { probability } => {
+                format!("risk turned CRITICAL (failure probability {probability:.0} %)")
+            }
+            Trigger::OomKilled => "the kernel OOM-killed the container's process".into(),
+            Trigger::Died { exit_code: Some(c) } => {
+                format!("the container died unexpectedly (exit code {c})")
+            }
+            Trigger::Died { exit_code: None } => "the container died unexpectedly".into(),
+        }
+    }
+}
+
+/// An incident as the tracker knows it while it is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open {
+    pub id: String,
+    pub container_id: String,
+    pub container_name: String,
+    pub opened_ms: i64,
+    pub trigger: Trigger,
+    pub peak_probability: f64,
+    pub peak_level: RiskLevel,
+    /// The reasons at the peak.
+    pub reasons: Vec<Reason>,
+    low_since_ms: Option<i64>,
+}
+
+impl Open {
+    /// Restores an open incident (after a restart of DockerPulse).
+    pub fn restore(
+        id: String,
+        container_id: String,
+        container_name: String,
+        opened_ms: i64,
+        trigger: Trigger,
+        peak_probability: f64,
+        peak_level: RiskLevel,
+        reasons: Vec<Reason>,
+    ) -> Self {
+        Self {
+            id,
+            container_id,
+            container_name,
+            opened_ms,
+            trigger,
+            peak_probability,
+            peak_level,
+            reasons,
+            low_since_ms: None,
+        }
+    }
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Opened(Open),
+    /// The peak got worse (new peak probability, level, reasons).
+    Peaked(Open),
+    Closed {
+        id: String,
+        closed_ms: i64,
+        why: String,
+    },
+    /// The container entered the critical zone (counted whether or not an incident opened).
+    EnteredCritical {
+        container_id: String,
+        container_name: String,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct Tracker {
+    cfg: IncidentConfig,
+    open: HashMap<String, Open>,
+    last_level: HashMap<String, RiskLevel>,
+    /// Died with a non-zero code; becomes an incident unless a stop event explains it.
+    pending_death: HashMap<String, (i64, String, Option<i64>)>,
+}
+
+impl Tracker {
+    pub fn new(cfg: IncidentConfig) -> Self {
+        Self {
+            cfg,
+            ..Self::default()
+        }
+    }
+
+    pub fn config(&self) -> &IncidentConfig {
+        &self.cfg
+    }
+
+    pub fn restore(&mut self, open: Open) {
+        self.open.insert(open.container_id.clone(), open);
+    }
+
+    pub fn open_for(&self, container_id: &str) -> Option<&Open> {
+        self.open.get(container_id)
+    }
+
+    pub fn open_incidents(&self) -> impl Iterator<Item = &Open> {
+        self.open.values()
+    }
+
+    /// One assessment of a container.
+    pub fn observe(
+        &mut self,
+        container_id: &str,
+        name: &str,
+        a: &Assessment,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Change> {
+        let mut out = self.flush_deaths(container_id, name, a.ts_ms, new_id);
+        let prev = self
+            .last_level
+            .insert(container_id.to_string(), a.level)
+            .unwrap_or(RiskLevel::Low);
+        if a.level == RiskLevel::Critical && prev != RiskLevel::Critical {
+            out.push(Change::EnteredCritical {
+                container_id: container_id.into(),
+                container_name: name.into(),
+            });
+        }
+        match self.open.get_mut(container_id) {
+            Some(inc) => {
+                if a.failure_probability > inc.peak_probability {
+                    inc.peak_probability = a.failure_probability;
+                    inc.peak_level = inc.peak_level.max(a.level);
+                    inc.reasons = a.reasons.clone();
+                    out.push(Change::Peaked(inc.clone()));
+                }
+                if a.level == RiskLevel::Low {
+                    let since = *inc.low_since_ms.get_or_insert(a.ts_ms);
+                    if a.ts_ms - since >= ms(self.cfg.close_after) {
+                        let id = inc.id.clone();
+                        self.open.remove(container_id);
+                        out.push(Change::Closed {
+                            id,
+                            closed_ms: a.ts_ms,
+                            why: format!("LOW for {} s", self.cfg.close_after.as_secs()),
+                        });
+                    }
+                } else {
+                    inc.low_since_ms = None;
+                }
+            }
+            None if a.level == RiskLevel::Critical => {
+                let inc = Open {
+                    id: new_id(),
+                    container_id: container_id.into(),
+                    container_name: name.into(),
+                    opened_ms: a.ts_ms,
+                    trigger: Trigger::Critical {
+                        probability: a.failure_probability,
+                    },
+                    peak_probability: a.failure_probability,
+                    peak_level: a.level,
+                    reasons: a.reasons.clone(),
+                    low_since_ms: None,
+                };
+                self.open.insert(container_id.into(), inc.clone());
+                out.push(Change::Opened(inc));
+            }
+            None => {}
+        }
+        out
+    }
+
+    /// A lifecycle event of a container.
+    pub fn on_event(
+        &mut self,
+        container_id: &str,
+        name: &str,
+        ts_ms: i64,
+        kind: &LifecycleKind,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Change> {
+        match kind {
+            LifecycleKind::Oom => {
+                self.open_or_escalate(container_id, name, ts_ms, Trigger::OomKilled, new_id)
+            }
+            LifecycleKind::Die { exit_code } if *exit_code != Some(0) => {
+                self.pending_death
+                    .insert(container_id.into(), (ts_ms, name.into(), *exit_code));
+                Vec::new()
+            }
+            // `docker stop` / `docker restart` die with a signal's exit code; that is not a failure.
+            LifecycleKind::Stop | LifecycleKind::Restart => {
+                self.pending_death.remove(container_id);
+                Vec::new()
+            }
+            LifecycleKind::Destroy => {
+                self.pending_death.remove(container_id);
+                self.last_level.remove(container_id);
+                match self.open.remove(container_id) {
+                    Some(inc) => vec![Change::Closed {
+                        id: inc.id,
+                        closed_ms: ts_ms,
+                        why: "container removed".into(),
+                    }],
+                    None => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Turns deaths that no stop event explained into incidents. Called on every tick.
+    pub fn flush_deaths(
+        &mut self,
+        container_id: &str,
+        name: &str,
+        now_ms: i64,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Change> {
+        let _ = name;
+        match self.pending_death.get(container_id) {
+            // Give the engine's stop event a moment to arrive after the die event.
+            Some((at, _, _)) if now_ms - at >= 500 => {}
+            _ => return Vec::new(),
+        }
+        let Some((at, name, exit_code)) = self.pending_death.remove(container_id) else {
+            return Vec::new();
+        };
+        self.open_or_escalate(container_id, &name, at, Trigger::Died { exit_code }, new_id)
+    }
+
+    /// Ids of containers with a death waiting to be judged.
+    pub fn pending_deaths(&self) -> Vec<(String, String)> {
+        self.pending_death
+            .iter()
+            .map(|(id, (_, name, _))| (id.clone(), name.clone()))
+            .collect()
+    }
+
+    fn open_or_escalate(
+        &mut self,
+        container_id: &str,
+        name: &str,
+        ts_ms: i64,
+        trigger: Trigger,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> Vec<Change> {
+        if let Some(inc) = self.open.get_mut(container_id) {
+            // Already open: an OOM kill makes the worst case real.
+            inc.peak_level = RiskLevel::Critical;
+            inc.peak_probability = 100.0;
+            inc.low_since_ms = None;
+            inc.reasons.insert(
+                0,
+                Reason {
+                    weight: 1.0,
+                    text: trigger.describe(),
+                },
+            );
+            return vec![Change::Peaked(inc.clone())];
+        }
+        let inc = Open {
+            id: new_id(),
+            container_id: container_id.into(),
+            container_name: name.into(),
+            opened_ms: ts_ms,
+            reasons: vec![Reason {
+                weight: 1.0,
+                text: trigger.describe(),
+            }],
+            trigger,
+            peak_probability: 100.0,
+            peak_level: RiskLevel::Critical,
+            low_since_ms: None,
+        };
+        self.open.insert(container_id.into(), inc.clone());
+        vec![Change::Opened(inc)]
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(ts_ms: i64, level: RiskLevel, p: f64) -> Assessment {
+        Assessment {
+            ts_ms,
+            level,
+            failure_probability: p,
+            reasons: vec![Reason {
+                weight: 1.0,
+                text: format!("p={p}"),
+            }],
+            ..Assessment::default()
+        }
+    }
+
+    fn ids() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("inc-{n}")
+        }
+    }
+
+    #[test]
+    fn critical_opens_peaks_and_low_for_a_while_closes() {
+        let mut t = Tracker::new(IncidentConfig::default());
+        let mut new_id = ids();
+        assert!(t
+            .observe("c", "web", &a(0, RiskLevel::Medium, 50.0), &mut new_id)
+            .is_empty());
+        let ch = t.observe("c", "web", &a(1000, RiskLevel::Critical, 90.0), &mut new_id);
+        assert!(matches!(&ch[0], Change::EnteredCritical { .. }));
+        assert!(matches!(&ch[1], Change::Opened(o) if o.id == "inc-1"));
+        let ch = t.observe("c", "web", &a(2000, RiskLevel::Critical, 97.0), &mut new_id);
+        assert!(matches!(&ch[0], Change::Peaked(o) if o.peak_probability == 97.0));
+        // MEDIUM does not count as calm; LOW for 60 s closes.
+        t.observe("c", "web", &a(3000, RiskLevel::Medium, 40.0), &mut new_id);
+        let mut closed = None;
+        for s in 4..=70 {
+            for c in t.observe("c", "web", &a(s * 1000, RiskLevel::Low, 5.0), &mut new_id) {
+                if let Change::Closed { closed_ms, .. } = c {
+                    closed = Some(closed_ms);
+                }
+            }
+        }
+        assert_eq!(closed, Some(64_000));
+        assert!(t.open_for("c").is_none());
+    }
+
+    #[test]
+    fn re_entering_critical_is_counted_each_time() {
+        let mut t = Tracker::new(IncidentConfig::default());
+        let mut new_id = ids();
+        let mut entries = 0;
+        for (i, lvl) in [
+            RiskLevel::Critical,
+            RiskLevel::Critical,
+            RiskLevel::Medium,
+            RiskLevel::Critical,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            entries += t
+                .observe("c", "web", &a(i as i64 * 1000, lvl, 90.0), &mut new_id)
+                .iter()
+                .filter(|c| matches!(c, Change::EnteredCritical { .. }))
+                .count();
+        }
+        assert_eq!(entries, 2);
+    }
+
+    #[test]
+    fn oom_and_unexplained_deaths_open_incidents_but_stops_do_not() {
+        let mut t = Tracker::new(IncidentConfig::default());
+        let mut new_id = ids();
+        let ch = t.on_event("c", "web", 0, &LifecycleKind::Oom, &mut new_id);
+        assert!(matches!(&ch[0], Change::Opened(o) if o.trigger == Trigger::OomKilled));
+
+        // docker stop: die (143) then stop → no incident.
+        t.on_event(
+            "d",
+            "db",
+            0,
+            &LifecycleKind::Die {
+                exit_code: Some(143),
+            },
+            &mut new_id,
+        );
+        t.on_event("d", "db", 10, &LifecycleKind::Stop, &mut new_id);
+        assert!(t.flush_deaths("d", "db", 5000, &mut new_id).is_empty());
+
+        // A crash: die (1), nothing else → incident after the grace period.
+        t.on_event(
+            "e",
+            "api",
+            0,
+            &LifecycleKind::Die { exit_code: Some(1) },
+            &mut new_id,
+        );
+        assert!(t.flush_deaths("e", "api", 100, &mut new_id).is_empty());
+        let ch = t.flush_deaths("e", "api", 600, &mut new_id);
+        assert!(
+            matches!(&ch[0], Change::Opened(o) if o.trigger == Trigger::Died { exit_code: Some(1) })
+        );
+
+        // A clean exit is not an incident.
+        t.on_event(
+            "f",
+            "job",
+            0,
+            &LifecycleKind::Die { exit_code: Some(0) },
+            &mut new_id,
+        );
+        assert!(t.flush_deaths("f", "job", 5000, &mut new_id).is_empty());
+    }
+
+    #[test]
+    fn removal_closes_the_open_incident() {
+        let mut t = Tracker::new(IncidentConfig::default());
+        let mut new_id = ids();
+        t.on_event("c", "web", 0, &LifecycleKind::Oom, &mut new_id);
+        let ch = t.on_event("c", "web", 5, &LifecycleKind::Destroy, &mut new_id);
+        assert!(matches!(&ch[0], Change::Closed { why, .. } if why == "container removed"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Runs one brain per container: turns readings and engine events into observations.
+
+use crate::brain::{BrainConfig, ContainerBrain, Observation};
+use crate::collect::{LifecycleEvent, LifecycleKind};
+use app::wire::{Assessment, ContainerInfo, Sample};
+use std::collections::{HashMap, HashSet};
+
+/// Engine events the brain has not yet seen, per container.
+#[derive(Debug, Default, Clone, Copy)]
+struct PendingEvents {
+    restarts: u32,
+    oom_kills: u32,
+}
+
+pub struct Assessor {
+    cfg: BrainConfig,
+    brains: HashMap<String, ContainerBrain>,
+    pending: HashMap<String, PendingEvents>,
+    /// Containers whose process died and has not started again yet.
+    died: HashSet<String>,
+    /// Host cores, for the saturation level of containers without a CPU quota.
+    host_cpus: u32,
+}
+
+impl Assessor {
+    pub fn new(cfg: BrainConfig) -> Self {
+        Self {
+            cfg,
+            brains: HashMap::new(),
+            pending: HashMap::new(),
+            died: HashSet::new(),
+            host_cpus: 1,
+        }
+    }
+
+    pub fn set_host_cpus(&mut self, cpus: u32) {
+        self.host_cpus = cpus.max(1);
+    }
+
+    /// Notes restarts and OOM kills for the container's next observation.
+    pub fn on_event(&mut self, ev: &LifecycleEvent) {
+        let p = self.pending.entry(ev.id.clone()).or_default();
+        // A restart is a start after a death, whoever restarted it (`docker restart`, the
+        // restart policy, or us); the engine's own `restart` event only follows the first kind.
+        match ev.kind {
+            LifecycleKind::Die { .. } => {
+                self.died.insert(ev.id.clone());
+            }
+            LifecycleKind::Start if self.died.remove(&ev.id) => p.restarts += 1,
+            LifecycleKind::Oom => p.oom_kills += 1,
+            LifecycleKind::Destroy => {
+                self.died.remove(&ev.id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets containers that are gone.
+    pub fn retain(&mut self, present: &HashSet<&str>) {
+        self.pending.retain(|id, _| present.contains(id.as_str()));
+        self.brains.retain(|id, _| present.contains(id.as_str()));
+    }
+
+    /// The brain's verdict on one sample, with the engine events seen since the last one.
+    pub fn assess(&mut self, info: &ContainerInfo, s: &Sample) -> Assessment {
+        let events = self.pending.remove(&info.id).unwrap_or_default();
+        let obs = Observation {
+            ts_ms: s.ts_ms,
+            cpu_pct: s.cpu_pct,
+            cpu_capacity_pct: info
+                .cpu_quota_pct
+                .unwrap_or(f64::from(self.host_cpus) * 100.0),
+            mem_bytes: s.mem_bytes as f64,
+            mem_limit_bytes: info.mem_limited.then_some(s.mem_limit_bytes as f64),
+            net_bps: s.net_rx_bps + s.net_tx_bps,
+            pids: s.pids as f64,
+            restarts: events.restarts,
+            oom_kills: events.oom_kills,
+        };
+        let cfg = &self.cfg;
+        self.brains
+            .entry(info.id.clone())
+            .or_insert_with(|| ContainerBrain::new(cfg))
+            .observe(&obs)
+    }
+}
