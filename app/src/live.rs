@@ -228,6 +228,7 @@ mod tests {
                         ..Sample::default()
                     }),
                     assessment: None,
+                    heal: Default::default(),
                 })
                 .collect(),
             ..Frame::default()

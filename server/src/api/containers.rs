@@ -4,7 +4,9 @@ use super::error::ApiError;
 use crate::collect::LifecycleEvent;
 use crate::state::AppState;
 use crate::store::live::{HistoryPoint, LiveContainer};
-use app::wire::{Assessment, ContainerInfo, EngineStatus, HostSample, Sample, SourceKind};
+use app::wire::{
+    Assessment, ContainerInfo, EngineStatus, HealView, HostSample, Sample, SourceKind,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -47,6 +49,7 @@ pub struct ContainerView {
     pub info: ContainerInfo,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
+    pub heal: HealView,
 }
 
 #[derive(Serialize)]
@@ -68,6 +71,7 @@ fn view(c: &LiveContainer, source: SourceKind) -> ContainerView {
         info: c.info.clone(),
         sample: c.sample,
         assessment: c.assessment.clone(),
+        heal: c.heal.clone(),
     }
 }
 

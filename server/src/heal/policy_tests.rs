@@ -327,7 +327,11 @@ fn a_restart_storm_is_limited_by_the_fleet_cap() {
     assert_eq!(first_minute, 3, "at most 3 per minute: {acted:?}");
     assert_eq!(acted.len(), 6, "3 more in the second minute");
     let distinct: std::collections::HashSet<&String> = acted.iter().map(|(_, id)| id).collect();
-    assert_eq!(distinct.len(), 6, "first come, first served: no container twice while others wait");
+    assert_eq!(
+        distinct.len(),
+        6,
+        "first come, first served: no container twice while others wait"
+    );
     assert!(capped >= 17, "every held-back container told why: {capped}");
 }
 

@@ -41,17 +41,7 @@ impl IncidentLog {
     pub fn new(cfg: IncidentConfig, db: Db) -> Result<Self, StoreError> {
         let mut tracker = Tracker::new(cfg);
         for s in db.open_incidents()? {
-            let i = s.incident;
-            tracker.restore(Open::restore(
-                i.id,
-                i.container_id,
-                i.container_name,
-                i.opened_ms,
-                s.trigger,
-                i.peak_probability,
-                i.peak_level,
-                i.reasons,
-            ));
+            tracker.restore(Open::restore(s.incident, s.trigger));
         }
         let critical_entries = db
             .counters()?

@@ -69,26 +69,17 @@ pub struct Open {
 }
 
 impl Open {
-    /// Restores an open incident (after a restart of DockerPulse).
-    pub fn restore(
-        id: String,
-        container_id: String,
-        container_name: String,
-        opened_ms: i64,
-        trigger: Trigger,
-        peak_probability: f64,
-        peak_level: RiskLevel,
-        reasons: Vec<Reason>,
-    ) -> Self {
+    /// Restores an open incident from the store (after a restart of DockerPulse).
+    pub fn restore(i: app::wire::Incident, trigger: Trigger) -> Self {
         Self {
-            id,
-            container_id,
-            container_name,
-            opened_ms,
+            id: i.id,
+            container_id: i.container_id,
+            container_name: i.container_name,
+            opened_ms: i.opened_ms,
             trigger,
-            peak_probability,
-            peak_level,
-            reasons,
+            peak_probability: i.peak_probability,
+            peak_level: i.peak_level,
+            reasons: i.reasons,
             low_since_ms: None,
         }
     }

@@ -18,6 +18,9 @@ use std::collections::HashSet;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// One container's reading with the brain's verdict.
+type Assessed = (ContainerInfo, Option<Sample>, Option<Assessment>);
+
 /// The stages the loop drives, apart from the brain.
 pub struct Responders {
     pub incidents: IncidentLog,
@@ -112,16 +115,15 @@ impl Pipeline {
             self.assessor.set_host_cpus(h.cpus);
             self.ctx.host.clone_from(&h.hostname);
         }
-        let readings: Option<Vec<(ContainerInfo, Option<Sample>, Option<Assessment>)>> =
-            tick.containers.map(|readings| {
-                readings
-                    .into_iter()
-                    .map(|r| {
-                        let a = r.sample.map(|s| self.assessor.assess(&r.info, &s));
-                        (r.info, r.sample, a)
-                    })
-                    .collect()
-            });
+        let readings: Option<Vec<Assessed>> = tick.containers.map(|readings| {
+            readings
+                .into_iter()
+                .map(|r| {
+                    let a = r.sample.map(|s| self.assessor.assess(&r.info, &s));
+                    (r.info, r.sample, a)
+                })
+                .collect()
+        });
         let mut closed = Vec::new();
         let mut changed = false;
         let mut live = self.live.write();
