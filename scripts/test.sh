@@ -27,12 +27,13 @@ say "formatting"
 cargo fmt --all --check
 
 say "lints (server and app)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --all-targets -- -D warnings
 say "lints (browser bundle)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 say "unit and integration tests"
-cargo test --workspace
+# Not --workspace: that would build the browser (hydrate) features into the server.
+cargo test
 
 say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1

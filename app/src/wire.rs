@@ -516,6 +516,8 @@ pub struct Incident {
     pub peak_level: RiskLevel,
     /// The brain's reasons at the peak, highest weight first.
     pub reasons: Vec<Reason>,
+    /// The container's CPU quota (% of one core) when the incident opened.
+    pub cpu_quota_pct: Option<f64>,
     /// Interventions (performed or simulated) during the incident.
     pub interventions: u64,
     /// A restart was performed (not simulated) during the incident.

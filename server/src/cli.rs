@@ -39,6 +39,18 @@ pub enum Command {
     Record(RecordArgs),
     /// Print the effective configuration (defaults + file + environment + flags) as TOML.
     Config(ServeArgs),
+    /// Write the audit report of an incident into the reports directory (once; an existing
+    /// report is kept, so the hash chain stays intact).
+    Report {
+        /// The incident's UUID.
+        incident_id: String,
+    },
+    /// Check the hash chain of a directory of reports; names the first report that does not
+    /// match. Exits non-zero when the chain is broken.
+    VerifyReports {
+        /// The reports directory [default: reports_dir from the config].
+        dir: Option<PathBuf>,
+    },
     /// Evaluate the brain offline on recorded series.
     #[command(subcommand)]
     Eval(EvalCommand),

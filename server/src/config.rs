@@ -75,6 +75,8 @@ pub struct Config {
     /// (stored in `data_dir/admin_token`, mode 0600); a non-loopback `bind` requires one set here
     /// or in `DOCKERPULSE_ADMIN_TOKEN`.
     pub admin_token: Option<String>,
+    /// Where incident reports are written (one HTML file per closed incident, hash-chained).
+    pub reports_dir: PathBuf,
     /// Closed incidents and interventions older than this are pruned.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
@@ -104,6 +106,7 @@ impl Default for Config {
             site_root: "target/site".into(),
             data_dir: "data".into(),
             admin_token: None,
+            reports_dir: "generated_reports".into(),
             retention: Duration::from_secs(30 * 86_400),
             self_container: None,
             brain: BrainConfig::default(),

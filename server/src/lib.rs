@@ -17,6 +17,7 @@ pub mod hub;
 pub mod incident;
 pub mod pipeline;
 pub mod record;
+pub mod report;
 pub mod serve;
 pub mod state;
 pub mod store;

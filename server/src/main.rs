@@ -4,6 +4,7 @@ use clap::Parser;
 use dockerpulse::cli::{Cli, Command, EvalCommand, ServeArgs};
 use dockerpulse::collect::docker::DockerSourceConfig;
 use dockerpulse::config::Config;
+use dockerpulse::report::{chain, Reporter};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -33,6 +34,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = Config::load(cli.config.as_deref(), &args)?;
             print!("{}", cfg.to_toml());
             Ok(())
+        }
+        Command::Report { incident_id } => {
+            let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
+            let db = dockerpulse::store::db::Db::open(&cfg.data_dir)?;
+            let reporter = Reporter::new(db, cfg.reports_dir.clone(), cfg.brain.horizon_s);
+            let path = reporter.write(&incident_id, dockerpulse::collect::now_ms())?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        Command::VerifyReports { dir } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => Config::load(cli.config.as_deref(), &ServeArgs::default())?.reports_dir,
+            };
+            match chain::verify_dir(&dir)? {
+                chain::Verdict::Intact { reports } => {
+                    println!("OK: {reports} report(s) in {}, chain intact", dir.display());
+                    Ok(())
+                }
+                chain::Verdict::Broken {
+                    file,
+                    reason,
+                    checked_ok,
+                } => {
+                    println!(
+                        "BROKEN at {} ({checked_ok} report(s) before it are intact): {reason}",
+                        file.display()
+                    );
+                    Err(anyhow::anyhow!(
+                        "the report chain is broken at {}",
+                        file.display()
+                    ))
+                }
+            }
         }
         Command::Eval(EvalCommand::Nab { data, windows, out }) => {
             print!("{}", dockerpulse::eval::run_nab(&data, &windows, &out)?);

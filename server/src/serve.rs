@@ -14,6 +14,7 @@ use crate::incident::IncidentLog;
 use crate::pipeline::assessor::Assessor;
 use crate::pipeline::Pipeline;
 use crate::pipeline::Responders;
+use crate::report::{self, Reporter};
 use crate::state::{AppState, Shared};
 use crate::store::db::Db;
 use crate::store::live::LiveStore;
@@ -125,11 +126,13 @@ pub async fn start_with<S: Source>(
     let (tx, rx) = mpsc::channel(256);
     let (cmd_tx, cmd_rx) = mpsc::channel(32);
     let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
+    let reporter = Reporter::new(db.clone(), cfg.reports_dir.clone(), cfg.brain.horizon_s);
+    let (closed_tx, closed_rx) = mpsc::unbounded_channel();
     let responders = Responders {
         incidents,
         healer,
         done: done_rx,
-        closed: None,
+        closed: Some(closed_tx),
     };
     let pipeline = Pipeline::new(
         live.clone(),
@@ -138,6 +141,10 @@ pub async fn start_with<S: Source>(
         responders,
     );
     tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
+    tasks.push(tokio::spawn(report::write_on_close(
+        reporter.clone(),
+        closed_rx,
+    )));
     tasks.push(tokio::spawn(prune_periodically(
         db.clone(),
         cfg.retention,
@@ -156,6 +163,7 @@ pub async fn start_with<S: Source>(
         db,
         admin,
         commands: cmd_tx,
+        reporter,
         cfg: Arc::new(cfg),
         started_ms: now_ms(),
         leptos,

@@ -4,6 +4,7 @@ use crate::auth::AdminToken;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::pipeline::commands::Command;
+use crate::report::Reporter;
 use crate::store::db::Db;
 use crate::store::live::LiveStore;
 use axum::extract::FromRef;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub admin: AdminToken,
     /// Requests to the pipeline, which owns healing state.
     pub commands: tokio::sync::mpsc::Sender<Command>,
+    pub reporter: Reporter,
     pub cfg: Arc<Config>,
     pub started_ms: i64,
     pub leptos: LeptosOptions,

@@ -120,3 +120,73 @@ async fn the_page_is_rendered_on_the_server() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn incident_reports_download_as_html_and_json() {
+    let mut cfg = dockerpulse::config::Config {
+        demo: true,
+        interval: Duration::from_millis(200),
+        ..test_config()
+    };
+    cfg.brain.warmup_samples = 10;
+    cfg.brain.anomaly.warmup_samples = 10;
+    let running = dockerpulse::serve::start(cfg).await.expect("starts");
+    // The demo fleet stages a CPU storm 12 s in.
+    let opened = eventually(Duration::from_secs(60), || async {
+        let (_, page) = get_json(&running, "/api/incidents?state=open").await;
+        page["items"].as_array()?.first()?["id"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    let (id, _) = opened.expect("an incident opens on the demo fleet");
+
+    let app = dockerpulse::api::router(running.state.clone());
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = app
+        .oneshot(
+            axum::http::Request::get(format!("/api/incidents/{id}/report.html"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("router answers");
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains(&id),
+        "{disposition}"
+    );
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .is_ok_and(|c| c.starts_with("text/html")));
+    let html = String::from_utf8(
+        res.into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf-8");
+    assert!(html.contains(&id) && html.contains("PROVISIONAL") && html.contains("SIMULATED"));
+
+    let (status, facts) = get_json(&running, &format!("/api/incidents/{id}/report.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(facts["incident"]["id"], id.as_str());
+    assert_eq!(facts["incident"]["simulated"], true);
+    assert!(facts["samples"].as_array().is_some_and(|s| !s.is_empty()));
+
+    let (status, _) = get_json(&running, "/api/incidents/nope/report.html").await;
+    assert_eq!(status, 404);
+    let (status, _) = get_json(&running, "/api/incidents/nope/report.json").await;
+    assert_eq!(status, 404);
+    let (status, list) = get_json(&running, "/api/reports").await;
+    assert_eq!(status, 200);
+    assert!(list.as_array().is_some(), "{list}");
+    running.stop().await;
+}

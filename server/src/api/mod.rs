@@ -6,6 +6,7 @@ pub mod admin;
 pub mod containers;
 pub mod error;
 pub mod incidents;
+pub mod reports;
 pub mod ws;
 
 use crate::state::AppState;
@@ -31,6 +32,9 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/incidents", get(incidents::list))
         .route("/api/incidents/{id}", get(incidents::detail))
+        .route("/api/incidents/{id}/report.html", get(reports::html))
+        .route("/api/incidents/{id}/report.json", get(reports::json))
+        .route("/api/reports", get(reports::list))
         .route("/api/interventions", get(incidents::interventions))
         .route(
             "/api/{*rest}",

@@ -166,6 +166,7 @@ impl IncidentLog {
                     peak_probability: inc.peak_probability,
                     peak_level: inc.peak_level,
                     reasons: &inc.reasons,
+                    cpu_quota_pct: info.cpu_quota_pct,
                 });
                 log_err(res, "incident");
                 // Keep the minutes before the opening too.

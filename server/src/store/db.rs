@@ -43,7 +43,8 @@ CREATE TABLE incidents (
     close_reason TEXT,
     peak_probability REAL NOT NULL,
     peak_level TEXT NOT NULL,
-    reasons TEXT NOT NULL
+    reasons TEXT NOT NULL,
+    cpu_quota_pct REAL
 );
 CREATE INDEX incidents_opened ON incidents(opened_ms);
 CREATE INDEX incidents_container ON incidents(container_name);
@@ -105,6 +106,7 @@ pub struct NewIncident<'a> {
     pub peak_probability: f64,
     pub peak_level: RiskLevel,
     pub reasons: &'a [Reason],
+    pub cpu_quota_pct: Option<f64>,
 }
 
 /// Filters of the incident list.
@@ -186,7 +188,8 @@ impl Db {
             c.execute(
                 "INSERT INTO incidents (id, container_id, container_name, image, labels, host,
                  engine_version, simulated, opened_ms, trigger, trigger_text, peak_probability,
-                 peak_level, reasons) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                 peak_level, reasons, cpu_quota_pct)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
                 params![
                     n.id,
                     n.container_id,
@@ -202,6 +205,7 @@ impl Db {
                     n.peak_probability,
                     n.peak_level.as_str(),
                     serde_json::to_string(n.reasons)?,
+                    n.cpu_quota_pct,
                 ],
             )?;
             Ok(())
@@ -514,7 +518,7 @@ impl Db {
 
 const INCIDENT_SELECT: &str = "SELECT id, container_id, container_name, image, labels, host,
     engine_version, simulated, opened_ms, closed_ms, trigger, trigger_text, close_reason,
-    peak_probability, peak_level, reasons,
+    peak_probability, peak_level, reasons, cpu_quota_pct,
     (SELECT COUNT(*) FROM interventions i WHERE i.incident_id = incidents.id
         AND i.outcome IN ('simulated','pending','succeeded','failed')),
     (SELECT COUNT(*) FROM interventions i WHERE i.incident_id = incidents.id
@@ -565,8 +569,9 @@ fn incident_row(r: &Row) -> rusqlite::Result<StoredIncident> {
             peak_probability: r.get(13)?,
             peak_level: level(&r.get::<_, String>(14)?),
             reasons: json_col(r, 15)?,
-            interventions: r.get::<_, i64>(16)?.max(0) as u64,
-            forced_restart: r.get::<_, i64>(17)? > 0,
+            cpu_quota_pct: r.get(16)?,
+            interventions: r.get::<_, i64>(17)?.max(0) as u64,
+            forced_restart: r.get::<_, i64>(18)? > 0,
         },
     })
 }

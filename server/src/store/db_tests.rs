@@ -28,6 +28,7 @@ fn incident(db: &Db, id: &str, name: &str, opened_ms: i64) {
         peak_probability: 91.0,
         peak_level: RiskLevel::Critical,
         reasons: &reasons,
+        cpu_quota_pct: Some(100.0),
     })
     .expect("insert incident");
 }

@@ -19,7 +19,15 @@ pub struct HistoryPoint {
     pub cpu_forecast: Option<f64>,
     pub cpu_lo95: Option<f64>,
     pub cpu_hi95: Option<f64>,
+    #[serde(default)]
+    pub cpu_lo80: Option<f64>,
+    #[serde(default)]
+    pub cpu_hi80: Option<f64>,
     pub mem_forecast: Option<f64>,
+    #[serde(default)]
+    pub time_to_limit_s: Option<f64>,
+    #[serde(default)]
+    pub z: Option<app::wire::ZScores>,
     pub failure_probability: Option<f64>,
     pub level: Option<app::wire::RiskLevel>,
 }
@@ -31,7 +39,11 @@ impl HistoryPoint {
             cpu_forecast: a.map(|a| a.cpu.value),
             cpu_lo95: a.map(|a| a.cpu.lo95),
             cpu_hi95: a.map(|a| a.cpu.hi95),
+            cpu_lo80: a.map(|a| a.cpu.lo80),
+            cpu_hi80: a.map(|a| a.cpu.hi80),
             mem_forecast: a.map(|a| a.mem.value),
+            time_to_limit_s: a.and_then(|a| a.time_to_limit_s),
+            z: a.map(|a| a.z),
             failure_probability: a.map(|a| a.failure_probability),
             level: a.map(|a| a.level),
         }

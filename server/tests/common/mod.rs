@@ -108,11 +108,13 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Configuration for an in-process DockerPulse on a free loopback port, with its own store.
 pub fn test_config() -> Config {
+    let data_dir = temp_data_dir();
     Config {
         bind: "127.0.0.1:0".into(),
         demo_when_no_engine: false,
         site_root: std::env::temp_dir().join("dockerpulse-no-site"),
-        data_dir: temp_data_dir(),
+        reports_dir: data_dir.join("reports"),
+        data_dir,
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
     }

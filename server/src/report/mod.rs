@@ -1,0 +1,188 @@
+//! Forensic audit reports: one self-contained HTML file per incident, written to the reports
+//! directory when the incident closes, chained by SHA-256 (see [`chain`]).
+
+pub mod chain;
+pub mod charts;
+pub mod facts;
+pub mod render;
+
+use crate::incident::ClosedIncident;
+use crate::store::db::{Db, StoreError};
+use chrono::FixedOffset;
+use facts::ReportFacts;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no incident {0:?}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Chain(#[from] chain::ChainError),
+    #[error("cannot write {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// A report file in the directory.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportFile {
+    pub file: String,
+    pub incident_id: String,
+    pub bytes: u64,
+}
+
+/// Writes and finds reports. Writes are serialised so the chain stays linear.
+#[derive(Clone, Debug)]
+pub struct Reporter {
+    db: Db,
+    dir: PathBuf,
+    horizon_s: f64,
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// The server's local UTC offset, shown next to UTC times.
+pub fn local_offset() -> FixedOffset {
+    *chrono::Local::now().offset()
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect()
+}
+
+impl Reporter {
+    pub fn new(db: Db, dir: PathBuf, horizon_s: f64) -> Self {
+        Self {
+            db,
+            dir,
+            horizon_s,
+            write_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn facts(&self, incident_id: &str, now_ms: i64) -> Result<ReportFacts, ReportError> {
+        facts::gather(&self.db, incident_id, self.horizon_s, now_ms)?
+            .ok_or_else(|| ReportError::NotFound(incident_id.into()))
+    }
+
+    /// The chained report file of an incident, if one was written.
+    pub fn find(&self, incident_id: &str) -> Result<Option<PathBuf>, ReportError> {
+        let suffix = format!("-{incident_id}.html");
+        Ok(chain::report_files(&self.dir)?
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(&suffix)))
+    }
+
+    pub fn list(&self) -> Result<Vec<ReportFile>, ReportError> {
+        Ok(chain::report_files(&self.dir)?
+            .into_iter()
+            .filter_map(|p| {
+                let file = p.file_name()?.to_string_lossy().into_owned();
+                // <seq>-<time>-<container>-<uuid>.html: the UUID is the last 36 characters.
+                let stem = file.strip_suffix(".html")?;
+                let incident_id = stem.get(stem.len().saturating_sub(36)..)?.to_string();
+                let bytes = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                Some(ReportFile {
+                    file,
+                    incident_id,
+                    bytes,
+                })
+            })
+            .collect())
+    }
+
+    /// The report to hand out now: the chained file when it exists, otherwise a fresh render
+    /// (provisional while the incident is open), which is not added to the chain.
+    pub fn current(&self, incident_id: &str, now_ms: i64) -> Result<(String, String), ReportError> {
+        if let Some(path) = self.find(incident_id)? {
+            let html =
+                std::fs::read_to_string(&path).map_err(|e| ReportError::Io(path.clone(), e))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Ok((html, name));
+        }
+        let f = self.facts(incident_id, now_ms)?;
+        let prev = chain::last_hash(&self.dir)?;
+        let (html, _) = render::render(&f, &prev, local_offset())?;
+        Ok((html, self.file_name(&f, 0)))
+    }
+
+    fn file_name(&self, f: &ReportFacts, seq: usize) -> String {
+        let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(f.generated_ms)
+            .map(|t| t.format("%Y%m%dT%H%M%S%.3fZ").to_string())
+            .unwrap_or_default();
+        format!(
+            "{seq:06}-{at}-{}-{}.html",
+            sanitize(&f.incident.container_name),
+            f.incident.id
+        )
+    }
+
+    /// Writes a closed incident's report into the chain (once: an existing one is kept).
+    pub fn write(&self, incident_id: &str, now_ms: i64) -> Result<PathBuf, ReportError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = self.find(incident_id)? {
+            return Ok(existing);
+        }
+        let f = self.facts(incident_id, now_ms)?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| ReportError::Io(self.dir.clone(), e))?;
+        let prev = chain::last_hash(&self.dir)?;
+        let seq = chain::report_files(&self.dir)?.len() + 1;
+        let (html, _hash) = render::render(&f, &prev, local_offset())?;
+        let path = self.dir.join(self.file_name(&f, seq));
+        // Write then rename, so a crash never leaves half a report in the chain.
+        let tmp = path.with_extension("html.tmp");
+        std::fs::write(&tmp, html.as_bytes()).map_err(|e| ReportError::Io(tmp.clone(), e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| ReportError::Io(path.clone(), e))?;
+        Ok(path)
+    }
+}
+
+/// Writes a report for every incident that closes.
+pub async fn write_on_close(
+    reporter: Reporter,
+    mut closed: mpsc::UnboundedReceiver<ClosedIncident>,
+) {
+    while let Some(c) = closed.recv().await {
+        let r = reporter.clone();
+        let id = c.id.clone();
+        let written =
+            tokio::task::spawn_blocking(move || r.write(&id, crate::collect::now_ms())).await;
+        match written {
+            Ok(Ok(path)) => {
+                tracing::info!(container = %c.container_name, report = %path.display(), "incident report written")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(container = %c.container_name, error = %e, "incident report failed")
+            }
+            Err(e) => tracing::error!(error = %e, "incident report task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
