@@ -48,6 +48,30 @@ pub fn duration_s(s: f64) -> String {
     }
 }
 
+/// Epoch milliseconds as `2026-11-26 10:32:21 UTC` (no time-zone database in the browser
+/// bundle; UTC is unambiguous for a shared screen).
+pub fn clock(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +86,8 @@ mod tests {
         assert_eq!(pct(99.94), "99.9 %");
         assert_eq!(duration_s(7.2), "7 s");
         assert_eq!(duration_s(600.0), "10 min");
+        assert_eq!(clock(1_795_689_141_184), "2026-11-26 10:32:21 UTC");
+        assert_eq!(clock(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(clock(951_782_400_000), "2000-02-29 00:00:00 UTC");
     }
 }

@@ -3,17 +3,20 @@
 
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod components;
 pub mod format;
 pub mod live;
 pub mod wire;
 
+use components::detail::Detail;
 use components::fleet::Fleet;
 use components::header::Header;
+use components::incidents::Incidents;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 
 /// The HTML document around the app (server side).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,14 +51,11 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main>
                 <Routes fallback=|| view! { <p class="placeholder">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=Dashboard/>
+                    <Route path=StaticSegment("") view=Fleet/>
+                    <Route path=(StaticSegment("containers"), ParamSegment("id")) view=Detail/>
+                    <Route path=StaticSegment("incidents") view=Incidents/>
                 </Routes>
             </main>
         </Router>
     }
-}
-
-#[component]
-fn Dashboard() -> impl IntoView {
-    view! { <Fleet/> }
 }

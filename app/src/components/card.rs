@@ -1,10 +1,39 @@
-//! A container card: identity, status, CPU and memory now, risk, and a 60 s sparkline.
+//! A container card: identity, status, semaphore, CPU now and predicted, risk, memory and its
+//! time-to-limit, healing state, a 60 s sparkline, and the audit download when an incident is
+//! open.
 
 use super::sparkline::Sparkline;
+use crate::api::enc;
 use crate::format;
 use crate::live::Live;
-use crate::wire::{ContainerFrame, ContainerStatus, RiskLevel};
+use crate::wire::{ContainerFrame, ContainerStatus, HealMode, RiskLevel};
 use leptos::prelude::*;
+
+/// "dry-run", "enforce", "needs a human" or "healing off", as cards and the detail view say it.
+pub fn mode_word(c: &ContainerFrame) -> (&'static str, &'static str) {
+    let h = &c.heal;
+    if h.needs_human {
+        ("mode human", "needs a human")
+    } else if h.excluded {
+        ("mode off", "healing off")
+    } else {
+        match h.mode {
+            HealMode::DryRun => ("mode dry", "dry-run"),
+            HealMode::Enforce if h.opted_in.is_some() => ("mode enforce", "enforce"),
+            HealMode::Enforce => ("mode off", "enforce · not opted in"),
+        }
+    }
+}
+
+/// Link that downloads an incident's audit report (rel=external keeps the router out of it).
+#[component]
+pub fn DownloadAudit(incident: String) -> AnyView {
+    view! {
+        <a class="button audit" data-testid="download-audit" rel="external" download
+            href=format!("/api/incidents/{}/report.html", enc(&incident))>"⬇ Download audit"</a>
+    }
+    .into_any()
+}
 
 #[component]
 pub fn Card(id: String) -> AnyView {
@@ -47,34 +76,36 @@ pub fn Card(id: String) -> AnyView {
             .map(|p| p.cpu_pct)
             .collect::<Vec<_>>()
     });
-    let mem_frac = move || {
-        c.with(|c| {
-            c.as_ref()
-                .and_then(|c| c.sample)
-                .filter(|s| s.mem_limit_bytes > 0)
-                .map_or(0.0, |s| {
-                    (s.mem_bytes as f64 / s.mem_limit_bytes as f64).min(1.0)
-                })
-        })
+    let frac = move |f: fn(&ContainerFrame) -> Option<f64>| {
+        move || c.with(|c| c.as_ref().and_then(f).unwrap_or(0.0).clamp(0.0, 1.0) * 100.0)
     };
+    let mem_frac = frac(|c| {
+        c.sample
+            .filter(|s| s.mem_limit_bytes > 0)
+            .map(|s| s.mem_bytes as f64 / s.mem_limit_bytes as f64)
+    });
+    let assessed = move || c.with(|c| c.as_ref().and_then(|c| c.assessment.clone()));
     let cpu_frac = move || {
         c.with(|c| {
             c.as_ref()
                 .and_then(|c| c.sample)
-                .map_or(0.0, |s| (s.cpu_pct / cpu_max()).clamp(0.0, 1.0))
+                .map_or(0.0, |s| (s.cpu_pct / cpu_max()).clamp(0.0, 1.0) * 100.0)
         })
     };
-    let assessed = move || c.with(|c| c.as_ref().and_then(|c| c.assessment.clone()));
+    let mode = move || c.with(|c| c.as_ref().map(mode_word).unwrap_or(("mode", "")));
+    let incident = move || c.with(|c| c.as_ref().and_then(|c| c.heal.open_incident.clone()));
+    let detail = format!("/containers/{}", enc(&id));
     view! {
         <article
             class=move || format!("card level-{} status-{}", level().as_str().to_lowercase(), status().as_str())
             data-testid="card"
             data-name=get(|c| c.info.name.clone())
             data-id=id.clone()
+            data-level=move || level().as_str()
         >
             <div class="card-head">
                 <div class="names">
-                    <h2 class="name" title=get(|c| c.info.id.clone())>{get(|c| c.info.name.clone())}</h2>
+                    <h2 class="name" title=get(|c| c.info.id.clone())><a href=detail.clone()>{get(|c| c.info.name.clone())}</a></h2>
                     <div class="image" title="image">{get(|c| c.info.image.clone())}</div>
                 </div>
                 <div class=move || format!("semaphore {}", level().as_str().to_lowercase()) data-testid="semaphore">
@@ -90,12 +121,13 @@ pub fn Card(id: String) -> AnyView {
                 {move || c.with(|c| c.as_ref().filter(|c| c.info.restart_count > 0).map(|c| view! {
                     <span class="restarts">{format!("restarts: {}", c.info.restart_count)}</span>
                 }))}
+                <span class=move || mode().0 data-testid="mode">{move || mode().1}</span>
             </div>
             <div class="metrics">
                 <div class="metric">
                     <div class="label">"CPU"</div>
                     <div class="value" data-testid="cpu">{get(|c| c.sample.map(|s| format::pct(s.cpu_pct)).unwrap_or_else(|| "—".into()))}</div>
-                    <div class="bar"><div class="fill" style=move || format!("width:{:.1}%", cpu_frac() * 100.0)></div></div>
+                    <div class="bar"><div class="fill" style=move || format!("width:{:.1}%", cpu_frac())></div></div>
                 </div>
                 <div class="metric">
                     <div class="label">"PREDICTION (t+10 s)"</div>
@@ -113,7 +145,7 @@ pub fn Card(id: String) -> AnyView {
                         format::bytes(s.mem_limit_bytes as f64),
                         if c.info.mem_limited { "" } else { " (host)" }
                     )).unwrap_or_else(|| "—".into()))}</div>
-                    <div class="bar"><div class="fill mem" style=move || format!("width:{:.1}%", mem_frac() * 100.0)></div></div>
+                    <div class="bar"><div class="fill mem" style=move || format!("width:{:.1}%", mem_frac())></div></div>
                     {move || assessed().and_then(|a| a.time_to_limit_s).filter(|t| *t < 900.0).map(|t| view! {
                         <div class="ttl" data-testid="time-to-limit">{format!("limit in ~{}", format::duration_s(t))}</div>
                     })}
@@ -124,6 +156,10 @@ pub fn Card(id: String) -> AnyView {
                 <span title="network receive / transmit">{get(|c| c.sample.map(|s| format!("net ↓{} ↑{}", format::rate(s.net_rx_bps), format::rate(s.net_tx_bps))).unwrap_or_default())}</span>
                 <span title="block read / write">{get(|c| c.sample.map(|s| format!("disk r{} w{}", format::rate(s.blk_read_bps), format::rate(s.blk_write_bps))).unwrap_or_default())}</span>
                 <span title="processes">{get(|c| c.sample.map(|s| format!("pids {}", s.pids)).unwrap_or_default())}</span>
+            </div>
+            <div class="heal-line">
+                <span data-testid="interventions">{get(|c| format!("automatic interventions: {}", c.heal.interventions))}</span>
+                {move || incident().map(|i| view! { <DownloadAudit incident=i /> })}
             </div>
             {move || assessed().and_then(|a| a.reasons.first().cloned()).map(|r| view! {
                 <div class="reason" data-testid="reason">{r.text}</div>

@@ -1,30 +1,193 @@
-//! The fleet grid: one card per container.
+//! The fleet view: a summary bar, search / level filter / sort (kept in the URL so a reload or
+//! a shared link shows the same), and one card per container.
 
 use super::card::Card;
 use crate::live::Live;
+use crate::wire::{ContainerFrame, RiskLevel};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+/// How the grid is ordered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SortBy {
+    Risk,
+    Name,
+    Cpu,
+    Memory,
+}
+
+impl SortBy {
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("name") => SortBy::Name,
+            Some("cpu") => SortBy::Cpu,
+            Some("memory") => SortBy::Memory,
+            _ => SortBy::Risk,
+        }
+    }
+}
+
+fn level(c: &ContainerFrame) -> RiskLevel {
+    c.assessment.as_ref().map_or(RiskLevel::Low, |a| a.level)
+}
+
+/// Risk order that does not reshuffle on every tick: level first, then probability in 10 %
+/// steps, then name.
+fn risk_key(c: &ContainerFrame) -> (std::cmp::Reverse<RiskLevel>, std::cmp::Reverse<i64>, String) {
+    let p = c.assessment.as_ref().map_or(0.0, |a| a.failure_probability);
+    (
+        std::cmp::Reverse(level(c)),
+        std::cmp::Reverse((p / 10.0).floor() as i64),
+        c.info.name.clone(),
+    )
+}
+
+/// The ids to show, filtered and ordered.
+pub fn visible(
+    containers: &[ContainerFrame],
+    search: &str,
+    only: Option<RiskLevel>,
+    sort: SortBy,
+) -> Vec<String> {
+    let needle = search.trim().to_lowercase();
+    let mut v: Vec<&ContainerFrame> = containers
+        .iter()
+        .filter(|c| {
+            needle.is_empty()
+                || c.info.name.to_lowercase().contains(&needle)
+                || c.info.image.to_lowercase().contains(&needle)
+                || c.info.id.starts_with(&needle)
+        })
+        .filter(|c| only.is_none_or(|l| level(c) == l))
+        .collect();
+    match sort {
+        SortBy::Risk => v.sort_by_key(|c| risk_key(c)),
+        SortBy::Name => v.sort_by(|a, b| a.info.name.cmp(&b.info.name)),
+        SortBy::Cpu => v.sort_by(|a, b| {
+            let cpu = |c: &ContainerFrame| c.sample.map_or(0.0, |s| s.cpu_pct);
+            cpu(b).total_cmp(&cpu(a))
+        }),
+        SortBy::Memory => v.sort_by(|a, b| {
+            let frac = |c: &ContainerFrame| {
+                c.sample
+                    .filter(|s| s.mem_limit_bytes > 0)
+                    .map_or(0.0, |s| s.mem_bytes as f64 / s.mem_limit_bytes as f64)
+            };
+            frac(b).total_cmp(&frac(a))
+        }),
+    }
+    v.into_iter().map(|c| c.info.id.clone()).collect()
+}
+
+#[component]
+pub fn Summary() -> AnyView {
+    let live = expect_context::<Live>();
+    let counts = Memo::new(move |_| {
+        live.frame.with(|f| {
+            let mut n = [0usize; 3];
+            let mut open = 0;
+            let mut human = 0;
+            if let Some(f) = f {
+                for c in &f.containers {
+                    n[level(c) as usize] += 1;
+                    open += usize::from(c.heal.open_incident.is_some());
+                    human += usize::from(c.heal.needs_human);
+                }
+            }
+            (n, open, human)
+        })
+    });
+    let healing = move || {
+        live.frame
+            .with(|f| f.as_ref().map(|f| f.healing.clone()).unwrap_or_default())
+    };
+    view! {
+        <section class="summary" data-testid="summary" aria-label="fleet summary">
+            <span class="count critical" data-testid="count-critical">{RiskLevel::Critical.icon()} " " {move || counts.get().0[2]} " CRITICAL"</span>
+            <span class="count medium" data-testid="count-medium">{RiskLevel::Medium.icon()} " " {move || counts.get().0[1]} " MEDIUM"</span>
+            <span class="count low" data-testid="count-low">{RiskLevel::Low.icon()} " " {move || counts.get().0[0]} " LOW"</span>
+            <span class="sep"></span>
+            <span data-testid="open-incidents">{move || counts.get().1} " open incident(s)"</span>
+            <span data-testid="interventions-today">"interventions today: " {move || healing().interventions_today}</span>
+            <span>"healing: " <b>{move || healing().mode.as_str()}</b> " at ≥ " {move || format!("{:.0} %", healing().threshold_pct)}</span>
+            {move || (counts.get().2 > 0).then(|| view! { <span class="human">{counts.get().2} " need a human"</span> })}
+            <a class="nav" href="/incidents">"Incidents →"</a>
+        </section>
+    }
+    .into_any()
+}
 
 #[component]
 pub fn Fleet() -> AnyView {
     let live = expect_context::<Live>();
+    let query = use_query_map();
+    let search = move || query.with(|q| q.get("q").unwrap_or_default());
+    let only = move || {
+        query.with(|q| match q.get("level").as_deref() {
+            Some("critical") => Some(RiskLevel::Critical),
+            Some("medium") => Some(RiskLevel::Medium),
+            Some("low") => Some(RiskLevel::Low),
+            _ => None,
+        })
+    };
+    let sort = move || query.with(|q| SortBy::parse(q.get("sort").as_deref()));
     let ids = Memo::new(move |_| {
+        let (s, o, so) = (search(), only(), sort());
         live.frame.with(|f| {
             f.as_ref()
-                .map(|f| {
-                    f.containers
-                        .iter()
-                        .map(|c| c.info.id.clone())
-                        .collect::<Vec<_>>()
-                })
+                .map(|f| visible(&f.containers, &s, o, so))
                 .unwrap_or_default()
         })
     });
+    let set = move |key: &'static str, value: String| {
+        let mut q = query.get_untracked();
+        if value.is_empty() {
+            q.remove(key);
+        } else {
+            q.replace(key, value);
+        }
+        let navigate = use_navigate();
+        navigate(
+            &format!("/{}", q.to_query_string()),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..NavigateOptions::default()
+            },
+        );
+    };
     let empty = move || {
         live.frame
             .with(|f| f.as_ref().is_some_and(|f| f.containers.is_empty()))
     };
     let waiting = move || live.frame.with(Option::is_none);
     view! {
+        <Summary/>
+        <section class="filters" aria-label="filters">
+            <input type="search" placeholder="search name, image or id" data-testid="search"
+                prop:value=search
+                on:input=move |ev| set("q", event_target_value(&ev)) />
+            <label>"level "
+                <select data-testid="level-filter" prop:value=move || query.with(|q| q.get("level").unwrap_or_default())
+                    on:change=move |ev| set("level", event_target_value(&ev))>
+                    <option value="">"all"</option>
+                    <option value="critical">"CRITICAL"</option>
+                    <option value="medium">"MEDIUM"</option>
+                    <option value="low">"LOW"</option>
+                </select>
+            </label>
+            <label>"sort by "
+                <select data-testid="sort" prop:value=move || query.with(|q| q.get("sort").unwrap_or_default())
+                    on:change=move |ev| set("sort", event_target_value(&ev))>
+                    <option value="">"risk"</option>
+                    <option value="name">"name"</option>
+                    <option value="cpu">"CPU"</option>
+                    <option value="memory">"memory"</option>
+                </select>
+            </label>
+            <span class="shown">{move || ids.with(Vec::len)} " shown"</span>
+        </section>
         <Show when=waiting>
             <p class="placeholder" data-testid="waiting">"Waiting for the first live frame…"</p>
         </Show>
@@ -38,4 +201,67 @@ pub fn Fleet() -> AnyView {
         </section>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Assessment, ContainerInfo, Sample};
+
+    fn c(name: &str, level: RiskLevel, p: f64, cpu: f64) -> ContainerFrame {
+        ContainerFrame {
+            info: ContainerInfo {
+                id: format!("id-{name}"),
+                name: name.into(),
+                image: format!("{name}:latest"),
+                ..ContainerInfo::default()
+            },
+            sample: Some(Sample {
+                cpu_pct: cpu,
+                ..Sample::default()
+            }),
+            assessment: Some(Assessment {
+                level,
+                failure_probability: p,
+                ..Assessment::default()
+            }),
+            heal: Default::default(),
+        }
+    }
+
+    #[test]
+    fn risk_first_then_filters_and_search() {
+        let fleet = vec![
+            c("a", RiskLevel::Low, 5.0, 90.0),
+            c("b", RiskLevel::Critical, 81.0, 10.0),
+            c("c", RiskLevel::Medium, 50.0, 20.0),
+            c("d", RiskLevel::Critical, 99.0, 5.0),
+        ];
+        assert_eq!(
+            visible(&fleet, "", None, SortBy::Risk),
+            ["id-d", "id-b", "id-c", "id-a"]
+        );
+        assert_eq!(visible(&fleet, "", None, SortBy::Cpu)[0], "id-a");
+        assert_eq!(
+            visible(&fleet, "", Some(RiskLevel::Critical), SortBy::Name),
+            ["id-b", "id-d"]
+        );
+        assert_eq!(visible(&fleet, "C:LAT", None, SortBy::Name), ["id-c"]);
+    }
+
+    #[test]
+    fn small_probability_changes_do_not_reorder() {
+        let a = vec![
+            c("x", RiskLevel::Low, 11.0, 0.0),
+            c("y", RiskLevel::Low, 12.0, 0.0),
+        ];
+        let b = vec![
+            c("x", RiskLevel::Low, 13.0, 0.0),
+            c("y", RiskLevel::Low, 12.0, 0.0),
+        ];
+        assert_eq!(
+            visible(&a, "", None, SortBy::Risk),
+            visible(&b, "", None, SortBy::Risk)
+        );
+    }
 }

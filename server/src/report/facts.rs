@@ -96,8 +96,7 @@ pub fn snapshot(incident: &Incident, samples: &[HistoryPoint]) -> Option<History
     peak.or_else(|| {
         samples
             .iter()
-            .filter(|p| p.sample.ts_ms <= incident.opened_ms)
-            .next_back()
+            .rfind(|p| p.sample.ts_ms <= incident.opened_ms)
     })
     .copied()
 }
