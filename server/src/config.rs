@@ -23,6 +23,8 @@ pub enum ConfigError {
     Invalid(#[from] Box<figment::Error>),
     #[error("invalid bind address {addr:?}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error("demo_containers must be between 1 and 1000, got {0}")]
+    DemoSize(usize),
     #[error("interval must be between 100ms and 60s, got {0:?}")]
     Interval(Duration),
 }
@@ -54,6 +56,8 @@ pub struct Config {
     pub demo: bool,
     /// Fall back to the demo fleet when no engine answers at start.
     pub demo_when_no_engine: bool,
+    /// Containers in the demo fleet: the seven services, then calm replicas (1–1000).
+    pub demo_containers: usize,
     /// How long per-container history is kept in memory.
     #[serde(with = "humantime_serde")]
     pub history: Duration,
@@ -98,6 +102,7 @@ impl Default for Config {
             interval: Duration::from_secs(1),
             demo: false,
             demo_when_no_engine: true,
+            demo_containers: 7,
             history: Duration::from_secs(3600),
             snapshot: Duration::from_secs(300),
             stats: StatsMode::Auto,
@@ -156,6 +161,9 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.bind_addr()?;
+        if !(1..=1000).contains(&self.demo_containers) {
+            return Err(ConfigError::DemoSize(self.demo_containers));
+        }
         if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&self.interval) {
             return Err(ConfigError::Interval(self.interval));
         }

@@ -74,7 +74,7 @@ async fn choose_source(cfg: &Config) -> SourceKind {
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     match choose_source(&cfg).await {
         SourceKind::Simulated => {
-            let mut demo = DemoSource::new(cfg.interval, 0xD0C4E4);
+            let mut demo = DemoSource::with_size(cfg.interval, 0xD0C4E4, cfg.demo_containers);
             let executor = Executor::Demo(demo.control());
             start_with(cfg, demo, executor).await
         }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 const W: f64 = 800.0;
 const H: f64 = 220.0;
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 66.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
@@ -121,7 +121,7 @@ pub fn TimeChart(
     view! {
         <figure class="timechart">
             <figcaption>{label}</figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" preserveAspectRatio="none">
+            <svg viewBox=format!("0 0 {W} {H}") role="img">
                 <g class="grid">
                     {move || y_ticks().into_iter().map(|(y, t)| view! {
                         <line x1=LEFT x2=W - RIGHT y1=y y2=y />

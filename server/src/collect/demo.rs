@@ -137,6 +137,8 @@ const FAULT_MAX_TICKS: u64 = 150;
 
 struct Service {
     id: String,
+    /// The profile's name, suffixed for replicas (`nginx-2`).
+    name: String,
     profile: &'static Profile,
     cpu: f64,
     mem: f64,
@@ -168,11 +170,20 @@ pub struct DemoFleet {
 
 impl DemoFleet {
     pub fn new(seed: u64, interval: Duration, start_ms: i64) -> Self {
-        let services = PROFILES
-            .iter()
-            .enumerate()
+        Self::with_size(seed, interval, start_ms, PROFILES.len())
+    }
+
+    /// A fleet of `count` containers: the seven services, then calm replicas of them
+    /// (`nginx-2`, …) — for trying the dashboard with a large fleet.
+    pub fn with_size(seed: u64, interval: Duration, start_ms: i64, count: usize) -> Self {
+        let services = (0..count.max(1))
+            .map(|i| (i, &PROFILES[i % PROFILES.len()]))
             .map(|(i, p)| Service {
-                id: format!("sim-{:02}-{}", i + 1, p.name),
+                id: format!("sim-{:03}-{}", i + 1, p.name),
+                name: match i / PROFILES.len() {
+                    0 => p.name.to_string(),
+                    r => format!("{}-{}", p.name, r + 1),
+                },
                 profile: p,
                 cpu: p.cpu_base,
                 mem: p.mem_base_mib * MIB,
@@ -200,7 +211,7 @@ impl DemoFleet {
     fn schedule(&mut self) {
         let t = self.tick;
         let start = |fleet: &mut Self, name: &str, fault: Fault| {
-            if let Some(s) = fleet.services.iter_mut().find(|s| s.profile.name == name) {
+            if let Some(s) = fleet.services.iter_mut().find(|s| s.name == name) {
                 if s.fault.is_none() && s.status == ContainerStatus::Running {
                     s.fault = Some(fault);
                 }
@@ -351,7 +362,7 @@ impl DemoFleet {
         let Some(s) = self
             .services
             .iter_mut()
-            .find(|s| &s.id == id || s.profile.name == id)
+            .find(|s| &s.id == id || &s.name == id)
         else {
             return (false, Vec::new());
         };
@@ -402,7 +413,7 @@ fn info(s: &Service) -> ContainerInfo {
     ]);
     ContainerInfo {
         id: s.id.clone(),
-        name: p.name.to_string(),
+        name: s.name.clone(),
         image: p.image.to_string(),
         status: s.status,
         health: Some(if s.status == ContainerStatus::Running {
@@ -422,7 +433,7 @@ fn event(ts_ms: i64, s: &Service, kind: LifecycleKind) -> LifecycleEvent {
     LifecycleEvent {
         ts_ms,
         id: s.id.clone(),
-        name: s.profile.name.to_string(),
+        name: s.name.clone(),
         kind,
     }
 }
@@ -431,14 +442,20 @@ fn event(ts_ms: i64, s: &Service, kind: LifecycleKind) -> LifecycleEvent {
 pub struct DemoSource {
     interval: Duration,
     seed: u64,
+    size: usize,
     actions: Option<mpsc::Receiver<(DemoAction, tokio::sync::oneshot::Sender<bool>)>>,
 }
 
 impl DemoSource {
     pub fn new(interval: Duration, seed: u64) -> Self {
+        Self::with_size(interval, seed, PROFILES.len())
+    }
+
+    pub fn with_size(interval: Duration, seed: u64, size: usize) -> Self {
         Self {
             interval,
             seed,
+            size,
             actions: None,
         }
     }
@@ -474,7 +491,7 @@ impl Source for DemoSource {
     }
 
     async fn run(mut self, out: mpsc::Sender<SourceMsg>, shutdown: CancellationToken) {
-        let mut fleet = DemoFleet::new(self.seed, self.interval, now_ms());
+        let mut fleet = DemoFleet::with_size(self.seed, self.interval, now_ms(), self.size);
         let mut host = HostProbe::new();
         let status = EngineStatus {
             state: EngineState::Simulated,
@@ -595,6 +612,18 @@ mod tests {
         assert_eq!(last.info.restart_count, 1);
         assert!(last.sample.is_some_and(|s| s.cpu_pct < 60.0), "{last:?}");
         assert!(!fleet.apply(&DemoAction::Restart("nope".into()), 0).0);
+    }
+
+    #[test]
+    fn large_fleets_replicate_the_services_under_unique_names() {
+        let mut fleet = DemoFleet::with_size(1, Duration::from_secs(1), 0, 100);
+        let (readings, _) = fleet.step(0);
+        assert_eq!(readings.len(), 100);
+        let mut names: Vec<&str> = readings.iter().map(|r| r.info.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 100);
+        assert!(names.contains(&"nginx-2") && names.contains(&"flask-api"));
     }
 
     #[test]
