@@ -1,4 +1,6 @@
 import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
 
 // Two DockerPulse servers: one watching the real local engine, one on the demo fleet.
 // The binary and site come from `cargo leptos build` (scripts/test.sh sets these variables).
@@ -14,7 +16,14 @@ const server = (port: number, extra: string) => ({
   timeout: 60_000,
   stdout: "pipe" as const,
   stderr: "pipe" as const,
-  env: { DOCKERPULSE_SITE_ROOT: siteRoot, DOCKERPULSE_DEMO_WHEN_NO_ENGINE: "false", RUST_LOG: "warn" },
+  env: {
+    DOCKERPULSE_SITE_ROOT: siteRoot,
+    DOCKERPULSE_DEMO_WHEN_NO_ENGINE: "false",
+    // A fresh store and report directory per run.
+    DOCKERPULSE_DATA_DIR: path.join(os.tmpdir(), `dockerpulse-e2e-${port}-${process.pid}`),
+    DOCKERPULSE_REPORTS_DIR: path.join(os.tmpdir(), `dockerpulse-e2e-${port}-${process.pid}`, "reports"),
+    RUST_LOG: "warn",
+  },
 });
 
 export default defineConfig({

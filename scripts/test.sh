@@ -9,7 +9,7 @@
 # can be started.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium
+ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium docker-compose python3-venv
 ensure_node
 ensure_rust_tools
 
@@ -37,6 +37,11 @@ cargo test
 
 say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1
+
+say "demo infrastructure: compose file, scripts, the demo apps"
+docker-compose -f docker-compose.yml config -q
+for s in scripts/*.sh demo/*.sh .ci/run; do bash -n "$s"; done
+demo/check_apps.sh
 
 say "end-to-end tests in Chromium"
 build_site debug

@@ -16,7 +16,17 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn spawn(config: &std::path::Path) -> Child {
+/// The DockerPulse process; killed when dropped, so a failing test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(config: &std::path::Path) -> Proc {
     Command::new(env!("CARGO_BIN_EXE_dockerpulse"))
         .args(["--config", &config.to_string_lossy(), "serve"])
         .env("RUST_LOG", "warn")
@@ -27,6 +37,7 @@ fn spawn(config: &std::path::Path) -> Child {
                 .unwrap_or_else(|_| Stdio::null()),
         )
         .spawn()
+        .map(Proc)
         .expect("dockerpulse starts")
 }
 
@@ -74,10 +85,10 @@ async fn kill_9_mid_incident_loses_nothing() {
         .expect("detail");
 
     // SIGKILL: no chance to flush or say goodbye.
-    first.kill().expect("kill -9");
-    let _ = first.wait();
+    first.0.kill().expect("kill -9");
+    let _ = first.0.wait();
 
-    let mut second = spawn(&config);
+    let second = spawn(&config);
     let after = eventually(Duration::from_secs(20), || async {
         http_get(addr, &format!("/api/incidents/{id}"))
             .await
@@ -114,7 +125,6 @@ async fn kill_9_mid_incident_loses_nothing() {
     })
     .await;
     assert!(counted.is_some(), "interventions counter restored");
-    let _ = second.kill();
-    let _ = second.wait();
+    drop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }

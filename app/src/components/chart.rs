@@ -176,7 +176,7 @@ mod tests {
         };
         assert_eq!(
             line_path(&d, &[(-60.0, 0.0), (0.0, 100.0)]),
-            "M48.0,196.0L790.0,10.0"
+            "M66.0,196.0L790.0,10.0"
         );
         assert!(band_path(&d).ends_with('Z'));
         assert_eq!(tick_step(100.0), 25.0);
