@@ -134,17 +134,14 @@ fn explore_detector_variants() {
                 let f: f64 = v.trim().parse().unwrap_or(0.0);
                 match key.trim() {
                     "baseline_samples" => c.baseline_samples = f as usize,
-                    "short_samples" => c.short_samples = f as usize,
-                    "likelihood_samples" => c.likelihood_samples = f as usize,
-                    "likelihood_short" => c.likelihood_short = f as usize,
+                    "memory_samples" => c.memory_samples = f as usize,
+                    "pattern_segments" => c.pattern_segments = f as usize,
+                    "segment_samples" => c.segment_samples = f as usize,
+                    "breakout_tolerance" => c.breakout_tolerance = f,
                     "warmup_samples" => c.warmup_samples = f as usize,
                     "suppress_samples" => c.suppress_samples = f as usize,
                     "alarm_score" => c.alarm_score = f,
                     "suppress_factor" => c.suppress_factor = f,
-                    "score_scale" => c.score_scale = f,
-                    "level_weight" => c.level_weight = f,
-                    "short_weight" => c.short_weight = f,
-                    "score_mode" => c.score_mode = f as u8,
                     _ => {}
                 }
             }
