@@ -12,11 +12,13 @@
 //!    spread, is divided by the typical nearest distance of the last `baseline_samples` samples.
 //!    A spike, a level shift, a missing daily bump or a new rhythm all give shapes never seen.
 //! 2. **Record ratio**: that novelty against the largest novelty of the series' past (a maximum
-//!    that decays over `memory_samples`), `score = r / (1 + r)`. A noisy series whose patterns
+//!    that decays over `memory_samples`), `score = r / (1 + r)`, once `baseline_samples / 4`
+//!    novelties have been measured. A noisy series whose patterns
 //!    are always a little new is not alarming; the first shape newer than anything before is.
 //!    This is what makes one threshold fit every series.
 //! 3. **Breakout**: a value beyond the minimum/maximum of the last `memory_samples` values by more
-//!    than `breakout_tolerance` × that range scores at least 0.9 (never-seen level).
+//!    than `breakout_tolerance` × that range scores at least 0.9 (never-seen level), once
+//!    `baseline_samples / 4` samples have been seen.
 //! 4. **Suppression**: after a score at or above `alarm_score` the score is multiplied by
 //!    `suppress_factor` for `suppress_samples`, so one event is reported once, at its onset.
 //!
@@ -302,8 +304,11 @@ impl AnomalyDetector {
                 None if d > 0.0 && self.distances.len() > 10 => NOVELTY_CAP,
                 None => 0.0,
             };
-            // 2. Against the decaying record of past novelty.
-            ratio = novelty / self.record.max(1e-3);
+            // 2. Against the decaying record of past novelty, once a quarter baseline of novelty
+            //    has been measured (before that nearly every sample sets a record).
+            if self.distances.len() >= self.cfg.baseline_samples / 4 {
+                ratio = novelty / self.record.max(1e-3);
+            }
             let decay = 1.0 / (self.seen as f64 + 1.0).min(self.cfg.memory_samples as f64);
             self.record = novelty.max(self.record * (1.0 - decay));
             self.distances.push(d);
@@ -311,8 +316,10 @@ impl AnomalyDetector {
         let mut score = ratio / (1.0 + ratio);
         let mut level = ((ratio - 1.0) / (ratio + 1.0)).max(0.0);
 
-        // 3. Breakout beyond the remembered range.
-        if let Some((lo, hi)) = self.range.range() {
+        // 3. Breakout beyond the remembered range, once a quarter baseline has been seen (before
+        //    that every new extreme of a fresh series would count).
+        let settled = self.seen >= self.cfg.baseline_samples / 4;
+        if let Some((lo, hi)) = self.range.range().filter(|_| settled) {
             let width = (hi - lo).max(self.floor);
             if width > 0.0 {
                 let beyond = (x - hi).max(lo - x) / width;
@@ -383,9 +390,9 @@ mod tests {
 
     #[test]
     fn a_never_seen_shape_beats_a_repeated_one() {
-        // A square wave (period 40): after a few periods every shape has been seen; a period
-        // with its high half missing has not, although no value leaves the range.
-        let wave = |i: usize| if (i / 20) % 2 == 0 { 10.0 } else { 20.0 };
+        // A square wave (period 8): after a few periods every shape has been seen; five periods
+        // with their high halves missing have not, although no value leaves the range.
+        let wave = |i: usize| if (i / 4) % 2 == 0 { 10.0 } else { 20.0 };
         let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
         let mut calm_max: f64 = 0.0;
         for i in 0..1200 {
@@ -393,7 +400,7 @@ mod tests {
         }
         let mut odd_max: f64 = 0.0;
         for i in 1200..1240 {
-            odd_max = odd_max.max(d.observe(10.0 + 0.0 * wave(i)).score);
+            odd_max = odd_max.max(d.observe(wave(i).min(10.0)).score);
         }
         assert!(calm_max < 0.5, "{calm_max}");
         assert!(odd_max > 0.55, "{odd_max} vs {calm_max}");
