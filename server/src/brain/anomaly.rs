@@ -2,13 +2,13 @@
 //!
 //! The brain runs one per container metric; the NAB evaluation runs the very same type over the
 //! benchmark's series. Each sample is scored against the series' own past only (it joins the
-//! history after it has been scored), in O(`memory_samples` × `pattern_segments`) time and
-//! O(`memory_samples`) memory:
+//! history after it has been scored), in O(`pattern_memory_samples` × `pattern_segments`) time
+//! and O(`memory_samples` + `pattern_memory_samples`) memory:
 //!
 //! 1. **Pattern novelty** (the idea behind KNN-CAD / ARTime: "has the recent shape been seen
 //!    before?"). The last `pattern_segments × segment_samples` values, summarised as
 //!    `pattern_segments` segment means, are compared with every such pattern of the last
-//!    `memory_samples` samples; the distance to the nearest one, in units of the series' robust
+//!    `pattern_memory_samples` samples; the distance to the nearest one, in units of the series' robust
 //!    spread, is divided by the typical nearest distance of the last `baseline_samples` samples.
 //!    A spike, a level shift, a missing daily bump or a new rhythm all give shapes never seen.
 //! 2. **Record ratio**: that novelty against the largest novelty of the series' past (a maximum
@@ -37,9 +37,11 @@ use super::baseline::{z_against, RollingQuantiles};
 pub struct AnomalyConfig {
     /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance.
     pub baseline_samples: usize,
-    /// How far back patterns are searched, the range a breakout is measured against, and the
-    /// memory of the novelty record. Dominates the cost: one distance per remembered sample.
+    /// The range a breakout is measured against, and the memory of the novelty record.
     pub memory_samples: usize,
+    /// How far back patterns are searched. Dominates the cost: one pattern distance per sample
+    /// remembered (the rest of the detector is O(1) or O(`baseline_samples`) memmoves).
+    pub pattern_memory_samples: usize,
     /// Segment means per pattern.
     pub pattern_segments: usize,
     /// Samples averaged into each segment mean.
@@ -61,6 +63,7 @@ impl Default for AnomalyConfig {
         Self {
             baseline_samples: 400,
             memory_samples: 1500,
+            pattern_memory_samples: 1500,
             pattern_segments: 5,
             segment_samples: 4,
             breakout_tolerance: 0.05,
@@ -94,37 +97,49 @@ const NOVELTY_CAP: f64 = 50.0;
 /// Longest pattern, in segments (bounds the scratch space).
 const MAX_SEGMENTS: usize = 16;
 
-/// The last `cap` values, stored twice so that they are always one contiguous slice.
+/// The last `cap` items of `width` values each, stored twice so that they are always one
+/// contiguous slice.
 #[derive(Clone, Debug)]
 struct Ring {
     cap: usize,
+    width: usize,
     buf: Vec<f64>,
     head: usize,
     len: usize,
 }
 
 impl Ring {
-    fn new(cap: usize) -> Self {
-        let cap = cap.max(1);
+    fn new(cap: usize, width: usize) -> Self {
+        let (cap, width) = (cap.max(1), width.max(1));
         Self {
             cap,
-            buf: vec![0.0; 2 * cap],
+            width,
+            buf: vec![0.0; 2 * cap * width],
             head: 0,
             len: 0,
         }
     }
 
-    fn push(&mut self, x: f64) {
-        self.buf[self.head] = x;
-        self.buf[self.head + self.cap] = x;
+    /// Items stored.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends one item (`item.len()` must be `width`).
+    fn push(&mut self, item: &[f64]) {
+        let w = self.width;
+        let a = self.head * w;
+        let b = (self.head + self.cap) * w;
+        self.buf[a..a + w].copy_from_slice(item);
+        self.buf[b..b + w].copy_from_slice(item);
         self.head = (self.head + 1) % self.cap;
         self.len = (self.len + 1).min(self.cap);
     }
 
-    /// Oldest to newest.
+    /// Items oldest to newest, flattened.
     fn as_slice(&self) -> &[f64] {
-        let end = self.head + self.cap;
-        &self.buf[end - self.len..end]
+        let end = (self.head + self.cap) * self.width;
+        &self.buf[end - self.len * self.width..end]
     }
 }
 
@@ -171,6 +186,24 @@ impl RollingRange {
     }
 }
 
+/// Smallest squared distance from `query` (length `G`) to the `G`-wide items of `older`, with
+/// the width known at compile time so that the loop unrolls.
+fn nearest_fixed<const G: usize>(older: &[f64], query: &[f64]) -> f64 {
+    let Ok(q) = <[f64; G]>::try_from(query) else {
+        return f64::INFINITY;
+    };
+    older
+        .chunks_exact(G)
+        .map(|c| {
+            let mut s = 0.0;
+            for (a, b) in c.iter().zip(&q) {
+                s += (a - b) * (a - b);
+            }
+            s
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Streaming detector of one series.
 #[derive(Clone, Debug)]
 pub struct AnomalyDetector {
@@ -182,8 +215,11 @@ pub struct AnomalyDetector {
     distances: RollingQuantiles,
     /// The last `segment_samples` values and their sum.
     segment: VecDeque<f64>,
-    /// Segment means ending at each remembered sample.
+    /// Segment means ending at each of the last `span` samples.
     means: Ring,
+    /// The pattern (`pattern_segments` segment means, newest first) ending at each remembered
+    /// sample, contiguous so that a distance is one short dense loop.
+    patterns: Ring,
     range: RollingRange,
     /// Decaying maximum of past novelty.
     record: f64,
@@ -200,6 +236,7 @@ impl AnomalyDetector {
         cfg.pattern_segments = cfg.pattern_segments.clamp(1, MAX_SEGMENTS);
         cfg.segment_samples = cfg.segment_samples.max(1);
         cfg.memory_samples = cfg.memory_samples.max(1);
+        cfg.pattern_memory_samples = cfg.pattern_memory_samples.max(1);
         if !(cfg.breakout_tolerance.is_finite() && cfg.breakout_tolerance >= 0.0) {
             cfg.breakout_tolerance = 0.05;
         }
@@ -208,7 +245,8 @@ impl AnomalyDetector {
             values: RollingQuantiles::new(cfg.baseline_samples),
             distances: RollingQuantiles::new(cfg.baseline_samples),
             segment: VecDeque::with_capacity(cfg.segment_samples + 1),
-            means: Ring::new(cfg.memory_samples + span),
+            means: Ring::new(span, 1),
+            patterns: Ring::new(cfg.pattern_memory_samples + span, cfg.pattern_segments),
             range: RollingRange::new(cfg.memory_samples),
             record: 0.0,
             seen: 0,
@@ -236,39 +274,47 @@ impl AnomalyDetector {
         self.seen < self.cfg.warmup_samples
     }
 
-    /// Distance (RMS over segments, series units) from the current pattern, whose newest
-    /// segment mean is `current`, to the nearest remembered pattern that does not overlap it.
-    /// `None` until enough history exists.
-    fn nearest_pattern(&self, current: f64) -> Option<f64> {
+    /// The pattern ending now, whose newest segment mean is `current` (newest first); `None`
+    /// until the older segments exist.
+    fn current_pattern(&self, current: f64) -> Option<[f64; MAX_SEGMENTS]> {
         let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
-        let span = g * l;
         let means = self.means.as_slice();
         let n = means.len();
-        if n < 2 * span + 10 {
+        if n < (g - 1) * l {
             return None;
         }
-        let mut query = [0.0; MAX_SEGMENTS];
-        query[0] = current;
-        for (j, q) in query.iter_mut().enumerate().take(g).skip(1) {
-            *q = means[n - j * l];
+        let mut p = [0.0; MAX_SEGMENTS];
+        p[0] = current;
+        for (j, v) in p.iter_mut().enumerate().take(g).skip(1) {
+            *v = means[n - j * l];
         }
-        let query = &query[..g];
-        let mut best = f64::INFINITY;
-        // Newest candidates first: recent shapes are the likeliest matches, which makes the
-        // early exit below bite sooner.
-        for end in ((g - 1) * l..=n - 1 - span).rev() {
-            let mut s = 0.0;
-            for (j, q) in query.iter().enumerate() {
-                let d = means[end - j * l] - q;
-                s += d * d;
-                if s >= best {
-                    break;
-                }
-            }
-            if s < best {
-                best = s;
-            }
+        Some(p)
+    }
+
+    /// Distance (RMS over segments, series units) from `query` to the nearest remembered
+    /// pattern that does not overlap it; `None` until enough patterns are remembered.
+    fn nearest_pattern(&self, query: &[f64]) -> Option<f64> {
+        let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
+        let span = g * l;
+        let n = self.patterns.len();
+        if n < span + l + 10 {
+            return None;
         }
+        let older = &self.patterns.as_slice()[..(n - span) * g];
+        let best = match g {
+            4 => nearest_fixed::<4>(older, query),
+            5 => nearest_fixed::<5>(older, query),
+            6 => nearest_fixed::<6>(older, query),
+            _ => older
+                .chunks_exact(g)
+                .map(|c| {
+                    c.iter()
+                        .zip(query)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min),
+        };
         Some((best / g as f64).sqrt())
     }
 
@@ -287,19 +333,21 @@ impl AnomalyDetector {
             self.segment.pop_front();
         }
         let current = self.segment.iter().sum::<f64>() / self.segment.len() as f64;
-        let distance = if spread > 0.0 {
-            self.nearest_pattern(current)
+        let pattern = self.current_pattern(current);
+        let g = self.cfg.pattern_segments;
+        let distance = match pattern {
+            Some(p) if spread > 0.0 => self
+                .nearest_pattern(&p[..g])
                 .map(|d| d / spread)
-                .filter(|d| d.is_finite())
-        } else {
-            None
+                .filter(|d| d.is_finite()),
+            _ => None,
         };
         let mut novelty = 0.0;
         let mut ratio = 0.0;
         if let Some(d) = distance {
-            let q = |f: f64| self.distances.quantile(f).unwrap_or(0.0);
+            let q = |f: f64| self.distances.quantile(f).filter(|&v| v > 0.0);
             // Typical distance; wider quantiles when most patterns repeat exactly.
-            novelty = match [q(0.5), q(0.9), q(1.0)].into_iter().find(|&v| v > 0.0) {
+            novelty = match q(0.5).or_else(|| q(0.9)).or_else(|| q(1.0)) {
                 Some(typical) => (d / typical).min(NOVELTY_CAP),
                 None if d > 0.0 && self.distances.len() > 10 => NOVELTY_CAP,
                 None => 0.0,
@@ -350,7 +398,10 @@ impl AnomalyDetector {
 
         // Learn the sample.
         self.values.push(x);
-        self.means.push(current);
+        self.means.push(&[current]);
+        if let Some(p) = pattern {
+            self.patterns.push(&p[..g]);
+        }
         self.range.push(x);
         self.seen += 1;
         AnomalyOutput {
@@ -421,13 +472,13 @@ mod tests {
 
     #[test]
     fn ring_and_range_match_a_naive_window() {
-        let mut r = Ring::new(7);
+        let mut r = Ring::new(7, 1);
         let mut q = RollingRange::new(7);
         let mut all = Vec::new();
         let mut s = 9;
         for _ in 0..100 {
             let x = (noise(&mut s) * 100.0).round();
-            r.push(x);
+            r.push(&[x]);
             q.push(x);
             all.push(x);
             let tail = &all[all.len().saturating_sub(7)..];
