@@ -443,7 +443,13 @@ mod tests {
     fn a_never_seen_shape_beats_a_repeated_one() {
         // A square wave (period 8): after a few periods every shape has been seen; five periods
         // with their high halves missing have not, although no value leaves the range.
-        let wave = |i: usize| if (i / 4) % 2 == 0 { 10.0 } else { 20.0 };
+        let wave = |i: usize| {
+            if (i / 4).is_multiple_of(2) {
+                10.0
+            } else {
+                20.0
+            }
+        };
         let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
         let mut calm_max: f64 = 0.0;
         for i in 0..1200 {
