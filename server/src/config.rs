@@ -199,6 +199,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn layers_file_then_env_then_flags() {
         Jail::expect_with(|jail| {
             jail.create_file(
@@ -227,6 +228,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn typos_and_bad_values_are_refused_with_a_message() {
         Jail::expect_with(|jail| {
             jail.create_file("typo.toml", "bnid = \"127.0.0.1:1\"\n")?;

@@ -88,16 +88,16 @@ impl Pipeline {
         if let Some(h) = &tick.host {
             self.host_cpus = h.cpus.max(1);
         }
-        let assessed: Option<Vec<(ContainerInfo, Option<Sample>, Option<Assessment>)>> =
-            tick.containers.map(|readings| {
-                readings
-                    .into_iter()
-                    .map(|r| {
-                        let a = r.sample.and_then(|s| self.assess(&r.info, &s));
-                        (r.info, r.sample, a)
-                    })
-                    .collect()
-            });
+        type Assessed = (ContainerInfo, Option<Sample>, Option<Assessment>);
+        let assessed: Option<Vec<Assessed>> = tick.containers.map(|readings| {
+            readings
+                .into_iter()
+                .map(|r| {
+                    let a = r.sample.and_then(|s| self.assess(&r.info, &s));
+                    (r.info, r.sample, a)
+                })
+                .collect()
+        });
         let frame = {
             let mut live = self.live.write();
             live.seq += 1;

@@ -220,7 +220,7 @@ impl DemoFleet {
             );
         }
         let period = self.ticks(180.0).max(1);
-        if t > self.ticks(60.0) && t % period == 0 {
+        if t > self.ticks(60.0) && t.is_multiple_of(period) {
             let round = t / period;
             match round % 4 {
                 0 => start(

@@ -12,12 +12,12 @@ pub fn info_from_inspect(i: &ContainerInspectResponse) -> (ContainerInfo, Option
     let status = state
         .and_then(|s| s.status)
         .map_or(ContainerStatus::Created, |s| {
-            ContainerStatus::parse(&s.to_string())
+            ContainerStatus::parse(s.as_ref())
         });
     let health = state
         .and_then(|s| s.health.as_ref())
         .and_then(|h| h.status)
-        .and_then(|h| Health::parse(&h.to_string()));
+        .and_then(|h| Health::parse(h.as_ref()));
     let pid = state
         .and_then(|s| s.pid)
         .and_then(|p| u32::try_from(p).ok())
