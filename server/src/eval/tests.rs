@@ -137,6 +137,7 @@ fn explore_detector_variants() {
                 match key.trim() {
                     "baseline_samples" => c.baseline_samples = f as usize,
                     "memory_samples" => c.memory_samples = f as usize,
+                    "pattern_memory_samples" => c.pattern_memory_samples = f as usize,
                     "pattern_segments" => c.pattern_segments = f as usize,
                     "segment_samples" => c.segment_samples = f as usize,
                     "breakout_tolerance" => c.breakout_tolerance = f,
