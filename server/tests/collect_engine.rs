@@ -43,13 +43,19 @@ async fn burner_idle_and_limited_containers_read_like_the_cli() {
         let v = cpu_samples(&running, name);
         v[v.len().saturating_sub(5)..].to_vec()
     };
-    let burner_cpu = median(last(&burner.name));
-    let idle_cpu = median(last(&idle.name));
+    // A burner that has just started (or shares a busy machine) needs a few seconds to reach
+    // a full core: judge the median of five consecutive samples once it is running.
+    let settled = eventually(Duration::from_secs(30), || async {
+        let b = median(last(&burner.name));
+        (90.0..=110.0).contains(&b).then_some(b)
+    })
+    .await;
     assert!(
-        (90.0..=110.0).contains(&burner_cpu),
+        settled.is_some(),
         "burner reads one full core: {:?}",
         last(&burner.name)
     );
+    let idle_cpu = median(last(&idle.name));
     assert!(
         idle_cpu < 5.0,
         "idle container under 5 %: {:?}",

@@ -1,41 +1,53 @@
 //! Streaming, unsupervised anomaly detector for one series, counted in samples (scale-free).
 //!
 //! The brain runs one per container metric; the NAB evaluation runs the very same type over the
-//! benchmark's series. Per sample, against the series' own past (the current sample is scored
-//! before it joins the baseline, so a spike cannot hide itself):
+//! benchmark's series. Each sample is scored against the series' own past only (it joins the
+//! history after it has been scored), in O(`pattern_memory_samples` × `pattern_segments`) time
+//! and O(`memory_samples` + `pattern_memory_samples`) memory:
 //!
-//! 1. **surprise**: the largest of three robust z-scores — the value against the median/IQR of
-//!    the last `baseline_samples` values (level), the step from the previous value against the
-//!    recent steps (jumps), and the mean of the last `short_samples` values against the baseline
-//!    (sustained shifts);
-//! 2. **likelihood** (the idea behind HTM's "anomaly likelihood"): how unusual the recent
-//!    average surprise is compared with this series' own history of surprise, as a z-score of a
-//!    short average against a long exponentially weighted mean/variance. A noisy series whose
-//!    surprise is always high is not alarming; a calm one that suddenly jumps is;
-//! 3. **suppression**: after a strong alarm the score is damped for `suppress_samples`, so one
-//!    event is reported once, at its onset.
+//! 1. **Pattern novelty** (the idea behind KNN-CAD / ARTime: "has the recent shape been seen
+//!    before?"). The last `pattern_segments × segment_samples` values, summarised as
+//!    `pattern_segments` segment means, are compared with every such pattern of the last
+//!    `pattern_memory_samples` samples; the distance to the nearest one, in units of the series' robust
+//!    spread, is divided by the typical nearest distance of the last `baseline_samples` samples.
+//!    A spike, a level shift, a missing daily bump or a new rhythm all give shapes never seen.
+//! 2. **Record ratio**: that novelty against the largest novelty of the series' past (a maximum
+//!    that decays over `memory_samples`), `score = r / (1 + r)`, once `baseline_samples / 4`
+//!    novelties have been measured. A noisy series whose patterns
+//!    are always a little new is not alarming; the first shape newer than anything before is.
+//!    This is what makes one threshold fit every series.
+//! 3. **Breakout**: a value beyond the minimum/maximum of the last `memory_samples` values by more
+//!    than `breakout_tolerance` × that range scores at least 0.9 (never-seen level), once
+//!    `baseline_samples / 4` samples have been seen.
+//! 4. **Suppression**: after a score at or above `alarm_score` the score is multiplied by
+//!    `suppress_factor` for `suppress_samples`, so one event is reported once, at its onset.
 //!
-//! The output score is in [0, 1], monotone in the likelihood z. The robust value z-score is also
-//! returned: it is what the dashboard shows as "CPU 6.2σ above its baseline".
+//! Alongside, the robust z of the value against the median/IQR of the last `baseline_samples`
+//! values is returned: it is what the dashboard shows as "CPU 6.2σ above its baseline".
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{robust_z, z_against, RollingQuantiles};
+use super::baseline::{z_against, RollingQuantiles};
 
 /// Tunables, all counts in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AnomalyConfig {
-    /// Length of the robust baseline (median/IQR) of values and of steps.
+    /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance.
     pub baseline_samples: usize,
-    /// Length of the short mean compared against the baseline.
-    pub short_samples: usize,
-    /// Memory of the surprise statistics behind the likelihood.
-    pub likelihood_samples: usize,
-    /// Length of the short average of surprise in the likelihood.
-    pub likelihood_short: usize,
+    /// The range a breakout is measured against, and the memory of the novelty record.
+    pub memory_samples: usize,
+    /// How far back patterns are searched. Dominates the cost: one pattern distance per sample
+    /// remembered (the rest of the detector is O(1) or O(`baseline_samples`) memmoves).
+    pub pattern_memory_samples: usize,
+    /// Segment means per pattern.
+    pub pattern_segments: usize,
+    /// Samples averaged into each segment mean.
+    pub segment_samples: usize,
+    /// A value this fraction of the remembered range beyond it is a breakout.
+    pub breakout_tolerance: f64,
     /// Samples before any score is emitted.
     pub warmup_samples: usize,
     /// After a score at or above `alarm_score`, scores are damped for this many samples.
@@ -44,31 +56,21 @@ pub struct AnomalyConfig {
     pub alarm_score: f64,
     /// Factor applied to scores during suppression.
     pub suppress_factor: f64,
-    /// Scale of the map from likelihood z to score: `score = 1 − exp(−z / score_scale)`.
-    pub score_scale: f64,
-    /// Weights of the level and short-mean z-scores in the surprise (the step z has weight 1).
-    pub level_weight: f64,
-    pub short_weight: f64,
-    /// How the score is made from the surprise: 0 = likelihood z (HTM-like), 1 = ratio to the
-    /// decaying maximum of past surprise ("record" novelty), 2 = the product of both.
-    pub score_mode: u8,
 }
 
 impl Default for AnomalyConfig {
     fn default() -> Self {
         Self {
             baseline_samples: 400,
-            short_samples: 6,
-            likelihood_samples: 1000,
-            likelihood_short: 3,
+            memory_samples: 1500,
+            pattern_memory_samples: 1500,
+            pattern_segments: 5,
+            segment_samples: 4,
+            breakout_tolerance: 0.05,
             warmup_samples: 30,
             suppress_samples: 100,
-            alarm_score: 0.4,
-            suppress_factor: 0.3,
-            score_scale: 10.0,
-            level_weight: 1.0,
-            short_weight: 1.0,
-            score_mode: 2,
+            alarm_score: 0.55,
+            suppress_factor: 0.0,
         }
     }
 }
@@ -76,20 +78,131 @@ impl Default for AnomalyConfig {
 /// What the detector says about one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct AnomalyOutput {
-    /// Robust z of the value against its baseline (signed; floored spread, see [`robust_z`]).
+    /// Robust z of the value against its baseline (signed; floored spread, see `z_against`).
     pub z: f64,
-    /// Largest of the level, step and short-mean z-scores (unsigned).
+    /// Pattern novelty: nearest-pattern distance over its typical value (1 = as usual).
     pub surprise: f64,
     /// Anomaly score in [0, 1] (0 during warm-up), damped after an alarm so that one event
     /// scores high once (what NAB evaluates).
     pub score: f64,
-    /// The same score without the damping (0 during warm-up): how anomalous the present is,
-    /// for as long as it lasts (what the brain's risk uses).
+    /// How far the present exceeds anything recently seen, in [0, 1] and undamped: 0 while the
+    /// novelty stays within its record, `(r − 1)/(r + 1)` for a record broken `r`-fold, ≥ 0.8 for
+    /// a breakout (what the brain's risk uses; lasts as long as the novelty does).
     pub level: f64,
 }
 
-/// Cap on a single surprise value, so one absurd sample cannot wreck the statistics.
-const SURPRISE_CAP: f64 = 50.0;
+/// Cap on the novelty of one sample, in typical distances (also used when the typical distance
+/// is 0, e.g. a series that only repeats itself exactly until now).
+const NOVELTY_CAP: f64 = 50.0;
+/// Longest pattern, in segments (bounds the scratch space).
+const MAX_SEGMENTS: usize = 16;
+
+/// The last `cap` items of `width` values each, stored twice so that they are always one
+/// contiguous slice.
+#[derive(Clone, Debug)]
+struct Ring {
+    cap: usize,
+    width: usize,
+    buf: Vec<f64>,
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    fn new(cap: usize, width: usize) -> Self {
+        let (cap, width) = (cap.max(1), width.max(1));
+        Self {
+            cap,
+            width,
+            buf: vec![0.0; 2 * cap * width],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Items stored.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends one item (`item.len()` must be `width`).
+    fn push(&mut self, item: &[f64]) {
+        let w = self.width;
+        let a = self.head * w;
+        let b = (self.head + self.cap) * w;
+        self.buf[a..a + w].copy_from_slice(item);
+        self.buf[b..b + w].copy_from_slice(item);
+        self.head = (self.head + 1) % self.cap;
+        self.len = (self.len + 1).min(self.cap);
+    }
+
+    /// Items oldest to newest, flattened.
+    fn as_slice(&self) -> &[f64] {
+        let end = (self.head + self.cap) * self.width;
+        &self.buf[end - self.len * self.width..end]
+    }
+}
+
+/// Minimum and maximum of the last `cap` values (monotonic queues, O(1) amortised).
+#[derive(Clone, Debug)]
+struct RollingRange {
+    cap: u64,
+    n: u64,
+    lows: VecDeque<(u64, f64)>,
+    highs: VecDeque<(u64, f64)>,
+}
+
+impl RollingRange {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1) as u64,
+            n: 0,
+            lows: VecDeque::new(),
+            highs: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, x: f64) {
+        while self.lows.back().is_some_and(|&(_, v)| v >= x) {
+            self.lows.pop_back();
+        }
+        self.lows.push_back((self.n, x));
+        while self.highs.back().is_some_and(|&(_, v)| v <= x) {
+            self.highs.pop_back();
+        }
+        self.highs.push_back((self.n, x));
+        self.n += 1;
+        let oldest = self.n.saturating_sub(self.cap);
+        while self.lows.front().is_some_and(|&(i, _)| i < oldest) {
+            self.lows.pop_front();
+        }
+        while self.highs.front().is_some_and(|&(i, _)| i < oldest) {
+            self.highs.pop_front();
+        }
+    }
+
+    fn range(&self) -> Option<(f64, f64)> {
+        Some((self.lows.front()?.1, self.highs.front()?.1))
+    }
+}
+
+/// Smallest squared distance from `query` (length `G`) to the `G`-wide items of `older`, with
+/// the width known at compile time so that the loop unrolls.
+fn nearest_fixed<const G: usize>(older: &[f64], query: &[f64]) -> f64 {
+    let Ok(q) = <[f64; G]>::try_from(query) else {
+        return f64::INFINITY;
+    };
+    older
+        .chunks_exact(G)
+        .map(|c| {
+            let mut s = 0.0;
+            for (a, b) in c.iter().zip(&q) {
+                s += (a - b) * (a - b);
+            }
+            s
+        })
+        .fold(f64::INFINITY, f64::min)
+}
 
 /// Streaming detector of one series.
 #[derive(Clone, Debug)]
@@ -98,15 +211,18 @@ pub struct AnomalyDetector {
     /// Spread floor in the series' units (0 = scale-free).
     floor: f64,
     values: RollingQuantiles,
-    steps: RollingQuantiles,
-    short: VecDeque<f64>,
-    short_sum: f64,
-    prev: Option<f64>,
-    surprise_short: VecDeque<f64>,
-    surprise_mean: f64,
-    surprise_var: f64,
-    /// Decaying maximum of past short-averaged surprise.
-    surprise_max: f64,
+    /// Nearest-pattern distances (in spreads) of recent samples: the typical novelty.
+    distances: RollingQuantiles,
+    /// The last `segment_samples` values and their sum.
+    segment: VecDeque<f64>,
+    /// Segment means ending at each of the last `span` samples.
+    means: Ring,
+    /// The pattern (`pattern_segments` segment means, newest first) ending at each remembered
+    /// sample, contiguous so that a distance is one short dense loop.
+    patterns: Ring,
+    range: RollingRange,
+    /// Decaying maximum of past novelty.
+    record: f64,
     seen: usize,
     suppress_left: usize,
 }
@@ -117,22 +233,22 @@ impl AnomalyDetector {
     pub fn new(cfg: AnomalyConfig, floor: f64) -> Self {
         let mut cfg = cfg;
         cfg.baseline_samples = cfg.baseline_samples.max(4);
-        cfg.short_samples = cfg.short_samples.max(1);
-        cfg.likelihood_samples = cfg.likelihood_samples.max(2);
-        cfg.likelihood_short = cfg.likelihood_short.max(1);
-        if !(cfg.score_scale.is_finite() && cfg.score_scale > 0.0) {
-            cfg.score_scale = 10.0;
+        cfg.pattern_segments = cfg.pattern_segments.clamp(1, MAX_SEGMENTS);
+        cfg.segment_samples = cfg.segment_samples.max(1);
+        cfg.memory_samples = cfg.memory_samples.max(1);
+        cfg.pattern_memory_samples = cfg.pattern_memory_samples.max(1);
+        if !(cfg.breakout_tolerance.is_finite() && cfg.breakout_tolerance >= 0.0) {
+            cfg.breakout_tolerance = 0.05;
         }
+        let span = cfg.pattern_segments * cfg.segment_samples;
         Self {
             values: RollingQuantiles::new(cfg.baseline_samples),
-            steps: RollingQuantiles::new(cfg.baseline_samples),
-            short: VecDeque::with_capacity(cfg.short_samples + 1),
-            short_sum: 0.0,
-            prev: None,
-            surprise_short: VecDeque::with_capacity(cfg.likelihood_short + 1),
-            surprise_mean: 0.0,
-            surprise_var: 0.0,
-            surprise_max: 0.0,
+            distances: RollingQuantiles::new(cfg.baseline_samples),
+            segment: VecDeque::with_capacity(cfg.segment_samples + 1),
+            means: Ring::new(span, 1),
+            patterns: Ring::new(cfg.pattern_memory_samples + span, cfg.pattern_segments),
+            range: RollingRange::new(cfg.memory_samples),
+            record: 0.0,
             seen: 0,
             suppress_left: 0,
             floor: if floor.is_finite() && floor > 0.0 {
@@ -158,76 +274,121 @@ impl AnomalyDetector {
         self.seen < self.cfg.warmup_samples
     }
 
+    /// The pattern ending now, whose newest segment mean is `current` (newest first); `None`
+    /// until the older segments exist.
+    fn current_pattern(&self, current: f64) -> Option<[f64; MAX_SEGMENTS]> {
+        let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
+        let means = self.means.as_slice();
+        let n = means.len();
+        if n < (g - 1) * l {
+            return None;
+        }
+        let mut p = [0.0; MAX_SEGMENTS];
+        p[0] = current;
+        for (j, v) in p.iter_mut().enumerate().take(g).skip(1) {
+            *v = means[n - j * l];
+        }
+        Some(p)
+    }
+
+    /// Distance (RMS over segments, series units) from `query` to the nearest remembered
+    /// pattern that does not overlap it; `None` until enough patterns are remembered.
+    fn nearest_pattern(&self, query: &[f64]) -> Option<f64> {
+        let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
+        let span = g * l;
+        let n = self.patterns.len();
+        if n < span + l + 10 {
+            return None;
+        }
+        let older = &self.patterns.as_slice()[..(n - span) * g];
+        let best = match g {
+            4 => nearest_fixed::<4>(older, query),
+            5 => nearest_fixed::<5>(older, query),
+            6 => nearest_fixed::<6>(older, query),
+            _ => older
+                .chunks_exact(g)
+                .map(|c| {
+                    c.iter()
+                        .zip(query)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min),
+        };
+        Some((best / g as f64).sqrt())
+    }
+
     /// Scores `x` against the past, then learns it. Non-finite `x` scores 0 and is not learnt.
     pub fn observe(&mut self, x: f64) -> AnomalyOutput {
         if !x.is_finite() {
             return AnomalyOutput::default();
         }
-        // 1. Surprise against the past only.
         let center = self.values.center_and_spread();
-        let z_of = |v: f64| center.map_or(0.0, |(m, sd)| z_against(m, sd, v, self.floor));
-        let z = z_of(x);
-        let step = self.prev.map(|p| x - p);
-        let z_step = match step {
-            Some(d) if !self.steps.is_empty() => robust_z(&self.steps, d, self.floor),
-            _ => 0.0,
+        let z = center.map_or(0.0, |(m, sd)| z_against(m, sd, x, self.floor));
+        let spread = center.map_or(0.0, |(_, sd)| sd.max(self.floor));
+
+        // 1. Pattern novelty.
+        self.segment.push_back(x);
+        if self.segment.len() > self.cfg.segment_samples {
+            self.segment.pop_front();
+        }
+        let current = self.segment.iter().sum::<f64>() / self.segment.len() as f64;
+        let pattern = self.current_pattern(current);
+        let g = self.cfg.pattern_segments;
+        let distance = match pattern {
+            Some(p) if spread > 0.0 => self
+                .nearest_pattern(&p[..g])
+                .map(|d| d / spread)
+                .filter(|d| d.is_finite()),
+            _ => None,
         };
-        self.short.push_back(x);
-        self.short_sum += x;
-        if self.short.len() > self.cfg.short_samples {
-            if let Some(old) = self.short.pop_front() {
-                self.short_sum -= old;
+        let mut novelty = 0.0;
+        let mut ratio = 0.0;
+        if let Some(d) = distance {
+            let q = |f: f64| self.distances.quantile(f).filter(|&v| v > 0.0);
+            // Typical distance; wider quantiles when most patterns repeat exactly.
+            novelty = match q(0.5).or_else(|| q(0.9)).or_else(|| q(1.0)) {
+                Some(typical) => (d / typical).min(NOVELTY_CAP),
+                None if d > 0.0 && self.distances.len() > 10 => NOVELTY_CAP,
+                None => 0.0,
+            };
+            // 2. Against the decaying record of past novelty, once a quarter baseline of novelty
+            //    has been measured (before that nearly every sample sets a record).
+            if self.distances.len() >= self.cfg.baseline_samples / 4 {
+                ratio = novelty / self.record.max(1e-3);
+            }
+            let decay = 1.0 / (self.seen as f64 + 1.0).min(self.cfg.memory_samples as f64);
+            self.record = novelty.max(self.record * (1.0 - decay));
+            self.distances.push(d);
+        }
+        let mut score = ratio / (1.0 + ratio);
+        let mut level = ((ratio - 1.0) / (ratio + 1.0)).max(0.0);
+
+        // 3. Breakout beyond the remembered range, once a quarter baseline has been seen (before
+        //    that every new extreme of a fresh series would count).
+        let settled = self.seen >= self.cfg.baseline_samples / 4;
+        if let Some((lo, hi)) = self.range.range().filter(|_| settled) {
+            let width = (hi - lo).max(self.floor);
+            if width > 0.0 {
+                let beyond = (x - hi).max(lo - x) / width;
+                if beyond > self.cfg.breakout_tolerance {
+                    let b = beyond / (1.0 + beyond);
+                    score = score.max(0.9 + 0.1 * b);
+                    level = level.max(0.8 + 0.2 * b);
+                }
             }
         }
-        let short_mean = self.short_sum / self.short.len() as f64;
-        let z_short = z_of(short_mean);
-        let surprise = (self.cfg.level_weight * z.abs())
-            .max(z_step.abs())
-            .max(self.cfg.short_weight * z_short.abs())
-            .min(SURPRISE_CAP);
-        let surprise = if surprise.is_finite() { surprise } else { 0.0 };
 
-        // 2. Likelihood of the recent surprise under this series' own history of surprise.
-        self.surprise_short.push_back(surprise);
-        if self.surprise_short.len() > self.cfg.likelihood_short {
-            self.surprise_short.pop_front();
-        }
-        let recent = self.surprise_short.iter().sum::<f64>() / self.surprise_short.len() as f64;
-        let sd = self
-            .surprise_var
-            .max(0.0)
-            .sqrt()
-            .max(0.05 + 0.1 * self.surprise_mean);
-        let z_like = if self.seen > 1 {
-            (recent - self.surprise_mean) / sd
-        } else {
-            0.0
-        };
-        let alpha = 1.0 / (self.seen as f64 + 1.0).min(self.cfg.likelihood_samples as f64);
-        let d = surprise - self.surprise_mean;
-        self.surprise_mean += alpha * d;
-        self.surprise_var = (1.0 - alpha) * (self.surprise_var + alpha * d * d);
-
-        let like_score = if z_like > 0.0 && z_like.is_finite() {
-            1.0 - (-z_like / self.cfg.score_scale).exp()
-        } else {
-            0.0
-        };
-        // Novelty: how far the recent surprise exceeds the largest one seen lately.
-        let ratio = recent / self.surprise_max.max(1e-3);
-        let record_score = ratio / (1.0 + ratio);
-        self.surprise_max = recent.max(self.surprise_max * (1.0 - alpha));
-
-        // 3. Score, warm-up and suppression.
-        let mut score = match self.cfg.score_mode {
-            1 => record_score,
-            2 => (record_score * like_score).sqrt(),
-            _ => like_score,
-        };
+        // 4. Warm-up and suppression.
         if self.warming_up() || !score.is_finite() {
             score = 0.0;
+            level = 0.0;
         }
-        let level = score.clamp(0.0, 1.0);
+        let level = if level.is_finite() {
+            level.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         if self.suppress_left > 0 {
             self.suppress_left -= 1;
             score *= self.cfg.suppress_factor;
@@ -237,14 +398,15 @@ impl AnomalyDetector {
 
         // Learn the sample.
         self.values.push(x);
-        if let Some(d) = step {
-            self.steps.push(d);
+        self.means.push(&[current]);
+        if let Some(p) = pattern {
+            self.patterns.push(&p[..g]);
         }
-        self.prev = Some(x);
+        self.range.push(x);
         self.seen += 1;
         AnomalyOutput {
             z,
-            surprise,
+            surprise: novelty,
             score: score.clamp(0.0, 1.0),
             level,
         }
@@ -274,6 +436,63 @@ mod tests {
         let spike = d.observe(200.0);
         assert!(spike.z > 8.0, "{spike:?}");
         assert!(spike.score > calm_max, "{spike:?} vs calm {calm_max}");
+        assert!(spike.score >= 0.9 && spike.level >= 0.8, "{spike:?}");
+    }
+
+    #[test]
+    fn a_never_seen_shape_beats_a_repeated_one() {
+        // A square wave (period 8): after a few periods every shape has been seen; five periods
+        // with their high halves missing have not, although no value leaves the range.
+        let wave = |i: usize| {
+            if (i / 4).is_multiple_of(2) {
+                10.0
+            } else {
+                20.0
+            }
+        };
+        let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
+        let mut calm_max: f64 = 0.0;
+        for i in 0..1200 {
+            calm_max = calm_max.max(d.observe(wave(i)).score);
+        }
+        let mut odd_max: f64 = 0.0;
+        for i in 1200..1240 {
+            odd_max = odd_max.max(d.observe(wave(i).min(10.0)).score);
+        }
+        assert!(calm_max < 0.5, "{calm_max}");
+        assert!(odd_max > 0.55, "{odd_max} vs {calm_max}");
+    }
+
+    #[test]
+    fn one_event_is_reported_once() {
+        let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
+        let mut s = 3;
+        for _ in 0..1000 {
+            d.observe(50.0 + noise(&mut s));
+        }
+        let alarms = (0..50)
+            .filter(|_| d.observe(80.0 + noise(&mut s)).score >= 0.55)
+            .count();
+        assert_eq!(alarms, 1);
+    }
+
+    #[test]
+    fn ring_and_range_match_a_naive_window() {
+        let mut r = Ring::new(7, 1);
+        let mut q = RollingRange::new(7);
+        let mut all = Vec::new();
+        let mut s = 9;
+        for _ in 0..100 {
+            let x = (noise(&mut s) * 100.0).round();
+            r.push(&[x]);
+            q.push(x);
+            all.push(x);
+            let tail = &all[all.len().saturating_sub(7)..];
+            assert_eq!(r.as_slice(), tail);
+            let lo = tail.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = tail.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(q.range(), Some((lo, hi)));
+        }
     }
 
     #[test]
@@ -287,19 +506,14 @@ mod tests {
     #[test]
     fn hostile_inputs_stay_finite() {
         let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
-        for x in [
-            f64::NAN,
-            0.0,
-            1e300,
-            -1e300,
-            f64::INFINITY,
-            5.0,
-            5.0,
-            f64::MIN_POSITIVE,
-        ] {
+        let mut s = 5;
+        let mut xs = vec![f64::NAN, 0.0, 1e300, -1e300, f64::INFINITY, 5.0, 5.0];
+        xs.extend((0..200).map(|i| if i % 7 == 0 { 1e300 } else { noise(&mut s) }));
+        xs.push(f64::MIN_POSITIVE);
+        for x in xs {
             let o = d.observe(x);
             assert!(o.score.is_finite() && o.z.is_finite() && o.surprise.is_finite());
-            assert!((0.0..=1.0).contains(&o.score));
+            assert!((0.0..=1.0).contains(&o.score) && (0.0..=1.0).contains(&o.level));
         }
     }
 }

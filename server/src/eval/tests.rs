@@ -4,41 +4,63 @@ use super::corpus::{read_corpus, read_windows, window_indices};
 use super::scorer::{score_corpus, ScoredSeries};
 use super::*;
 use crate::brain::anomaly::AnomalyConfig;
-use crate::brain::stats::normal_cdf;
+use crate::brain::stats::erfc;
 
 fn dev() -> (PathBuf, PathBuf) {
     let d = bundled_nab_dev();
     (d.join("data"), d.join("windows.json"))
 }
 
-/// NAB's "Windowed Gaussian" baseline: Φ(|z|) of each value against the mean and standard
-/// deviation of the previous 1000 values.
+/// NAB's "Windowed Gaussian" baseline exactly as its published result files were made: the
+/// window grows to 6400 values and then slides in steps of 100; each value scores
+/// `1 − Q(|z|)` against the window's mean and population standard deviation (1e-6 when 0), with
+/// NAB's `erfc(z / 1.4142)`, and the score is written with 12 significant digits (Python 2's
+/// `str(float)`), which turns every z beyond ~7 into a tie at exactly 1.0.
 fn windowed_gaussian(values: &[f64]) -> Vec<f64> {
-    let w = 1000;
+    const WINDOW: usize = 6400;
+    const STEP: usize = 100;
     let mut out = Vec::with_capacity(values.len());
-    let (mut s, mut s2) = (0.0, 0.0);
-    for (i, &x) in values.iter().enumerate() {
-        let n = i.min(w);
-        let score = if n == 0 {
+    let mut window: Vec<f64> = Vec::new();
+    let mut pending: Vec<f64> = Vec::new();
+    let (mut mean, mut sd) = (0.0, 1.0);
+    let stats = |w: &[f64]| {
+        let n = w.len() as f64;
+        let mean = w.iter().sum::<f64>() / n;
+        let var = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let sd = var.sqrt();
+        (mean, if sd == 0.0 { 1e-6 } else { sd })
+    };
+    for &x in values {
+        let score = if window.is_empty() {
             0.0
         } else {
-            let mean = s / n as f64;
-            let sd = (s2 / n as f64 - mean * mean).max(0.0).sqrt().max(1e-6);
-            normal_cdf(((x - mean) / sd).abs())
+            let z = (x - mean).abs() / sd;
+            #[allow(clippy::approx_constant)] // NAB's own truncated √2, kept for exactness
+            let sqrt2 = 1.4142;
+            1.0 - 0.5 * erfc(z / sqrt2)
         };
-        out.push(score);
-        s += x;
-        s2 += x * x;
-        if i >= w {
-            s -= values[i - w];
-            s2 -= values[i - w] * values[i - w];
+        out.push(format!("{score:.11e}").parse().unwrap_or(score));
+        if window.len() < WINDOW {
+            window.push(x);
+            (mean, sd) = stats(&window);
+        } else {
+            pending.push(x);
+            if pending.len() == STEP {
+                window.drain(..STEP);
+                window.append(&mut pending);
+                (mean, sd) = stats(&window);
+            }
         }
     }
     out
 }
 
+/// The scorer reproduces the published subset figures of NAB's Windowed Gaussian detector
+/// (22.0 / 4.9 / 29.8, README.md) from a faithful re-run of that detector. This checks the
+/// probation, the scaled sigmoid, the earliest-detection rule, the FP weighting after a window,
+/// the corpus-wide threshold sweep (including ties) and the normalisation end to end.
 #[test]
-fn windowed_gaussian_lands_near_the_published_reference() {
+fn windowed_gaussian_reproduces_the_published_reference() {
     let (data, windows) = dev();
     let corpus = read_corpus(&data).expect("corpus");
     let labels = read_windows(&windows).expect("windows");
@@ -53,12 +75,12 @@ fn windowed_gaussian_lands_near_the_published_reference() {
     assert_eq!(scored.iter().map(|s| s.windows.len()).sum::<usize>(), 55);
     let p = score_corpus(&scored);
     eprintln!(
-        "windowed gaussian: {:.1} / {:.1} / {:.1}",
+        "windowed gaussian: {:.2} / {:.2} / {:.2}",
         p[0].normalized, p[1].normalized, p[2].normalized
     );
-    // Reference on this subset: 22.0 / 4.9 / 29.8.
-    assert!((p[0].normalized - 22.0).abs() < 8.0, "{p:?}");
-    assert!((p[2].normalized - 29.8).abs() < 10.0, "{p:?}");
+    for (got, want) in p.iter().zip([22.0, 4.9, 29.8]) {
+        assert!((got.normalized - want).abs() < 0.3, "{got:?} vs {want}");
+    }
 }
 
 #[test]
@@ -78,7 +100,7 @@ fn nab_dev_score_stays_above_floor() {
 }
 
 /// Floor just below what the detector reaches on the dev set (regressions are caught).
-const NAB_STANDARD_FLOOR: f64 = 31.0;
+const NAB_STANDARD_FLOOR: f64 = 60.0;
 
 #[test]
 fn forecast_beats_naive_on_cpu_series() {
@@ -114,17 +136,15 @@ fn explore_detector_variants() {
                 let f: f64 = v.trim().parse().unwrap_or(0.0);
                 match key.trim() {
                     "baseline_samples" => c.baseline_samples = f as usize,
-                    "short_samples" => c.short_samples = f as usize,
-                    "likelihood_samples" => c.likelihood_samples = f as usize,
-                    "likelihood_short" => c.likelihood_short = f as usize,
+                    "memory_samples" => c.memory_samples = f as usize,
+                    "pattern_memory_samples" => c.pattern_memory_samples = f as usize,
+                    "pattern_segments" => c.pattern_segments = f as usize,
+                    "segment_samples" => c.segment_samples = f as usize,
+                    "breakout_tolerance" => c.breakout_tolerance = f,
                     "warmup_samples" => c.warmup_samples = f as usize,
                     "suppress_samples" => c.suppress_samples = f as usize,
                     "alarm_score" => c.alarm_score = f,
                     "suppress_factor" => c.suppress_factor = f,
-                    "score_scale" => c.score_scale = f,
-                    "level_weight" => c.level_weight = f,
-                    "short_weight" => c.short_weight = f,
-                    "score_mode" => c.score_mode = f as u8,
                     _ => {}
                 }
             }

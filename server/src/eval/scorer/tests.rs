@@ -121,3 +121,15 @@ fn too_many_false_positives_make_detecting_nothing_best() {
     assert_eq!(s.threshold, f64::INFINITY);
     assert!(close(s.normalized, 0.0));
 }
+
+#[test]
+fn a_window_inside_probation_counts_for_perfect_but_not_for_null() {
+    // NAB normalises against `perfect = A_TP · windows in the label file` but the null
+    // detector can only miss windows that have scored rows.
+    let mut s = series(&[W.0]);
+    s.windows.insert(0, (100, 199)); // wholly inside the 300-row probation
+    let p = standard(&[s]);
+    assert!(close(p.raw, 1.0), "{p:?}");
+    // null = −1 (one scorable window), perfect = 2 (two labelled windows).
+    assert!(close(p.normalized, 100.0 * (1.0 + 1.0) / 3.0), "{p:?}");
+}

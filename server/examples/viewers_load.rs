@@ -1,0 +1,134 @@
+//! Load program for the server: N websocket viewers watch a running DockerPulse for S seconds.
+//! Prints per-viewer frame counts, the delivery lag (receive time − frame timestamp) and the
+//! server's CPU and memory over the run (from /proc, when the server runs on this machine).
+//!
+//!   cargo run --release -p server --example viewers_load -- ws://127.0.0.1:3000/ws 100 30 [SERVER_PID]
+
+use futures_util::StreamExt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_tungstenite::tungstenite::Message;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// (utime + stime in clock ticks, resident set in KiB) of a process.
+fn proc_usage(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks, rss))
+}
+
+struct Viewer {
+    frames: u64,
+    bytes: u64,
+    lags: Vec<i64>,
+}
+
+async fn view(url: String, secs: u64) -> Result<Viewer, String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut v = Viewer {
+        frames: 0,
+        bytes: 0,
+        lags: Vec::new(),
+    };
+    let end = Instant::now() + Duration::from_secs(secs);
+    while let Ok(Some(msg)) = tokio::time::timeout_at(end.into(), ws.next()).await {
+        let Ok(Message::Text(text)) = msg else {
+            continue;
+        };
+        v.bytes += text.len() as u64;
+        // The frame's timestamp is near the start: avoid parsing the whole message.
+        if let Some(ts) = text
+            .split("\"ts_ms\":")
+            .nth(1)
+            .and_then(|r| r.split([',', '}']).next())
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            if text.starts_with("{\"type\":\"frame\"") {
+                v.frames += 1;
+                v.lags.push(now_ms() - ts);
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:3000/ws".into());
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let secs: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let pid: Option<u32> = args.get(4).and_then(|s| s.parse().ok());
+    let before = pid.and_then(proc_usage);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| tokio::spawn(view(url.clone(), secs)))
+        .collect();
+    let mut viewers = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(v)) => viewers.push(v),
+            Ok(Err(e)) => eprintln!("viewer failed: {e}"),
+            Err(e) => eprintln!("viewer task failed: {e}"),
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let after = pid.and_then(proc_usage);
+    let mut lags: Vec<i64> = viewers
+        .iter()
+        .flat_map(|v| v.lags.iter().copied())
+        .collect();
+    lags.sort_unstable();
+    let frames: Vec<u64> = viewers.iter().map(|v| v.frames).collect();
+    let bytes: u64 = viewers.iter().map(|v| v.bytes).sum();
+    println!("viewers: {} of {n} connected for {secs} s", viewers.len());
+    println!(
+        "frames per viewer: min {} max {}; {:.1} MiB received in all ({:.0} KiB/s per viewer)",
+        frames.iter().min().unwrap_or(&0),
+        frames.iter().max().unwrap_or(&0),
+        bytes as f64 / 1048576.0,
+        bytes as f64 / 1024.0 / wall / viewers.len().max(1) as f64
+    );
+    println!(
+        "delivery lag (receive − frame time): p50 {} ms, p99 {} ms, max {} ms",
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().unwrap_or(&0)
+    );
+    if let (Some((t0, _)), Some((t1, rss))) = (before, after) {
+        let hz = 100.0; // USER_HZ on Linux
+        println!(
+            "server: {:.1} % of one core over the run, resident memory {:.1} MiB at the end",
+            (t1 - t0) as f64 / hz / wall * 100.0,
+            rss as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
