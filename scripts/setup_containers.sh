@@ -20,7 +20,7 @@ LAB=(
   "redis 1.0 256m restart"
   "postgres 1.5 512m off"
   "rabbitmq 1.0 512m throttle"
-  "flask-api 1.0 256m restart"
+  "flask-api 0.5 256m restart"
   "node-service 1.0 256m restart"
 )
 
