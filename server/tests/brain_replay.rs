@@ -138,3 +138,94 @@ fn metrics() {
         eprintln!("{n}: worst probability {worst:.1}, highest level {lvl:?}");
     }
 }
+
+/// The demo fleet through the pipeline's assessor: per service, `(cpu %, quota, assessment)`.
+fn demo(
+    seed: u64,
+    ticks: usize,
+) -> std::collections::BTreeMap<String, Vec<(f64, f64, Assessment)>> {
+    use dockerpulse::collect::demo::DemoFleet;
+    use dockerpulse::pipeline::assessor::Assessor;
+    let mut fleet = DemoFleet::new(seed, std::time::Duration::from_secs(1), 0);
+    let mut assessor = Assessor::new(BrainConfig::default());
+    assessor.set_host_cpus(2);
+    let mut out: std::collections::BTreeMap<String, Vec<(f64, f64, Assessment)>> =
+        Default::default();
+    for t in 0..ticks {
+        let (readings, events) = fleet.step(t as i64 * 1000);
+        for e in &events {
+            assessor.on_event(e);
+        }
+        for r in readings {
+            if let Some(s) = r.sample {
+                let a = assessor.assess(&r.info, &s);
+                out.entry(r.info.name.clone()).or_default().push((
+                    s.cpu_pct,
+                    r.info.cpu_quota_pct.unwrap_or(200.0),
+                    a,
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn demo_metrics() {
+    for seed in [0xD0C4E4u64, 1, 2, 3] {
+        let runs = demo(seed, 1200);
+        let flask = &runs["flask-api"];
+        // Storm episodes: measured crossings of 95 % of the quota after ≥ 20 s below it.
+        let mut below = 0;
+        for (i, (cpu, q, _)) in flask.iter().enumerate() {
+            if *cpu >= 0.95 * q {
+                if below >= 20 {
+                    let f = (i.saturating_sub(20)..=i).find(|&j| flask[j].2.cpu.value >= 0.95 * q);
+                    let c = (i.saturating_sub(20)..flask.len())
+                        .find(|&j| flask[j].2.level == RiskLevel::Critical);
+                    eprintln!("seed {seed}: flask storm crosses at {i}: forecast lead {:?} s, CRITICAL lead {:?} s", f.map(|f| i as i64 - f as i64), c.map(|c| i as i64 - c as i64));
+                }
+                below = 0;
+            } else {
+                below += 1;
+            }
+        }
+        for (name, r) in &runs {
+            let worst = r
+                .iter()
+                .skip(30)
+                .map(|(_, _, a)| a.failure_probability)
+                .fold(0.0, f64::max);
+            let lvl = r.iter().map(|(_, _, a)| a.level).max();
+            let crit = r
+                .iter()
+                .filter(|(_, _, a)| a.level == RiskLevel::Critical)
+                .count();
+            eprintln!(
+                "seed {seed}: {name}: worst {worst:.1}, highest {lvl:?}, critical ticks {crit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn demo_dump() {
+    let Ok(range) = std::env::var("DP_DEMO_DUMP") else {
+        return;
+    };
+    let (a, b) = range.split_once("..").expect("a..b");
+    let (a, b): (usize, usize) = (a.parse().expect("a"), b.parse().expect("b"));
+    let runs = demo(0xD0C4E4, b + 1);
+    let svc = std::env::var("DP_DEMO_SVC").unwrap_or_else(|_| "flask-api".into());
+    for (i, (cpu, _, x)) in runs[&svc].iter().enumerate().take(b + 1).skip(a) {
+        eprintln!(
+            "{i:>4} cpu {cpu:>6.1} fc {:>6.1} [{:>6.1},{:>6.1}] p {:>5.1} {:?} {}",
+            x.cpu.value,
+            x.cpu.lo80,
+            x.cpu.hi80,
+            x.failure_probability,
+            x.level,
+            x.reasons.first().map_or("", |r| r.text.as_str())
+        );
+    }
+}

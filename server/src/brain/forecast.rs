@@ -205,8 +205,10 @@ pub struct Forecaster {
     errors_seen: usize,
     trend: ShortTrend,
     shift: ShiftDetector,
-    /// Level shifts so far.
+    /// Level shifts and ramp starts so far (each restarts the error averages).
     epoch: u64,
+    /// Whether a trusted ramp is under way (gate × trust ≥ ½, until it falls to 0.1).
+    ramping: bool,
     gate_record: GateRecord,
     /// `(blend, raw gate, fully gated forecast)` of the latest prediction.
     parts: (f64, f64, f64),
@@ -248,6 +250,7 @@ impl Forecaster {
             trend: ShortTrend::new(cfg.trend_points),
             shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
             epoch: 0,
+            ramping: false,
             gate_record: GateRecord::default(),
             parts: (0.0, 0.0, 0.0),
             cfg,
@@ -292,7 +295,7 @@ impl Forecaster {
         self.trend.reading(self.shift.scale())
     }
 
-    /// Level shifts detected so far.
+    /// Level shifts and ramp starts detected so far.
     pub fn shifts(&self) -> u64 {
         self.epoch
     }
@@ -353,12 +356,29 @@ impl Forecaster {
         }
         self.ols.push(x, y);
         self.trend.push(x, y);
+        let reading = self.trend();
+        let trust = self.gate_record.trust();
+        let ramping = reading.is_some_and(|r| r.gate * trust >= 0.5);
+        if ramping && !self.ramping {
+            // A ramp has begun: what came before it is another regime. The window restarts from
+            // the ramp's samples (so the regression line follows it) and the error averages
+            // from scratch, as after a level shift.
+            self.ols.clear();
+            for (px, py) in self.trend.points() {
+                self.ols.push(px, py);
+            }
+            self.mse = [0.0; N_CANDIDATES];
+            self.mse_seen = 0;
+            self.epoch += 1;
+        }
+        // Hysteresis: the ramp is over once the gate is nearly shut.
+        self.ramping = ramping || (self.ramping && reading.is_some_and(|r| r.gate * trust > 0.1));
         self.ewma = match self.last {
             Some(_) if !shifted => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
             _ => y,
         };
         self.last = Some((x, y));
-        let pred = self.predict(x, y);
+        let pred = self.predict(x, y, reading);
         if self.cfg.horizon > 0.0 {
             self.pending.push_back(Pending {
                 target: x + self.cfg.horizon,
@@ -406,7 +426,7 @@ impl Forecaster {
         }
     }
 
-    fn predict(&mut self, x: f64, y: f64) -> Prediction {
+    fn predict(&mut self, x: f64, y: f64, reading: Option<TrendReading>) -> Prediction {
         let h = self.cfg.horizon;
         let fit = self.ols.fit();
         let (mean, line, shrunk) = match fit {
@@ -423,7 +443,6 @@ impl Forecaster {
         let candidates = [y, mean, self.ewma, shrunk, line].map(|c| c.clamp(lo, hi));
         let blend = self.combine(&candidates);
         let blend = if blend.is_finite() { blend } else { y };
-        let reading = self.trend();
         let trend = reading
             .map_or(y, |r| r.extrapolate(h, self.cfg.trend_damping))
             .clamp(lo, hi);

@@ -107,6 +107,11 @@ impl ShortTrend {
         }
     }
 
+    /// The samples in the window, oldest first.
+    pub fn points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.buf.iter().copied()
+    }
+
     /// The current reading, given the metric's usual absolute change between consecutive
     /// samples (`noise`); `None` until the window is full.
     pub fn reading(&self, noise: f64) -> Option<TrendReading> {
