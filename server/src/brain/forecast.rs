@@ -207,6 +207,8 @@ pub struct Forecaster {
     shift: ShiftDetector,
     /// Level shifts and ramp starts so far (each restarts the error averages).
     epoch: u64,
+    /// The ramp detector's latest reading.
+    reading: Option<TrendReading>,
     /// Whether a trusted ramp is under way (gate × trust ≥ ½, until it falls to 0.1).
     ramping: bool,
     gate_record: GateRecord,
@@ -251,6 +253,7 @@ impl Forecaster {
             shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
             epoch: 0,
             ramping: false,
+            reading: None,
             gate_record: GateRecord::default(),
             parts: (0.0, 0.0, 0.0),
             cfg,
@@ -292,7 +295,7 @@ impl Forecaster {
 
     /// The ramp detector's reading of the last few samples (`None` until its window is full).
     pub fn trend(&self) -> Option<TrendReading> {
-        self.trend.reading(self.shift.scale())
+        self.reading
     }
 
     /// Level shifts and ramp starts detected so far.
@@ -356,23 +359,31 @@ impl Forecaster {
         }
         self.ols.push(x, y);
         self.trend.push(x, y);
-        let reading = self.trend();
+        let reading = self.trend.reading(self.shift.scale());
+        self.reading = reading;
         let trust = self.gate_record.trust();
         let ramping = reading.is_some_and(|r| r.gate * trust >= 0.5);
-        if ramping && !self.ramping {
-            // A ramp has begun: what came before it is another regime. The window restarts from
-            // the ramp's samples (so the regression line follows it) and the error averages
-            // from scratch, as after a level shift.
+        // Hysteresis: a ramp is over once the gate is nearly shut.
+        let still = ramping || (self.ramping && reading.is_some_and(|r| r.gate * trust > 0.1));
+        if still != self.ramping {
+            // Both ends of a ramp are changepoints: when it begins, the window restarts from the
+            // ramp's samples (so the regression line follows it); when it ends, from the newest
+            // half of them (the plateau). The error averages start again, as after a level shift.
+            let keep = if still {
+                self.cfg.trend_points
+            } else {
+                self.cfg.trend_points / 2
+            };
             self.ols.clear();
-            for (px, py) in self.trend.points() {
+            let n = self.trend.points().count();
+            for (px, py) in self.trend.points().skip(n.saturating_sub(keep)) {
                 self.ols.push(px, py);
             }
             self.mse = [0.0; N_CANDIDATES];
             self.mse_seen = 0;
             self.epoch += 1;
         }
-        // Hysteresis: the ramp is over once the gate is nearly shut.
-        self.ramping = ramping || (self.ramping && reading.is_some_and(|r| r.gate * trust > 0.1));
+        self.ramping = still;
         self.ewma = match self.last {
             Some(_) if !shifted => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
             _ => y,

@@ -13,39 +13,51 @@
 
 use std::collections::VecDeque;
 
-/// Least-squares line through points: `(slope, t statistic of the slope, fitted value at the
-/// last point)`; `None` with fewer than 3 points or no spread in time.
-fn line(pts: impl Iterator<Item = (f64, f64)> + Clone) -> Option<(f64, f64, f64)> {
-    let (mut n, mut sx, mut sy) = (0.0, 0.0, 0.0);
-    let mut last_x = 0.0;
-    for (x, y) in pts.clone() {
-        n += 1.0;
-        sx += x;
-        sy += y;
-        last_x = x;
+/// Running sums for a least-squares line, with x and y measured from the newest point (so the
+/// single-pass formulas stay accurate for large times and values).
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    n: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+    syy: f64,
+}
+
+impl Sums {
+    fn add(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        self.sx += x;
+        self.sy += y;
+        self.sxx += x * x;
+        self.sxy += x * y;
+        self.syy += y * y;
     }
-    if n < 3.0 {
-        return None;
+
+    /// `(slope, t statistic of the slope, fitted value at the newest point, relative to it)`;
+    /// `None` with fewer than 3 points or no spread in time.
+    fn line(&self) -> Option<(f64, f64, f64)> {
+        let n = self.n;
+        if n < 3.0 {
+            return None;
+        }
+        let (mx, my) = (self.sx / n, self.sy / n);
+        let sxx = self.sxx - n * mx * mx;
+        let sxy = self.sxy - n * mx * my;
+        let syy = self.syy - n * my * my;
+        if sxx <= 1e-12 {
+            return None;
+        }
+        let b = sxy / sxx;
+        let sse = (syy - b * sxy).max(0.0);
+        let se = (sse / (n - 2.0) / sxx).sqrt();
+        // Relative floor: a perfect line is as significant as it gets, but stays finite.
+        let se = se.max(1e-9 * (b.abs() + my.abs() + 1e-300));
+        let t = (b / se).clamp(-1e6, 1e6);
+        let fitted = my - b * mx;
+        (b.is_finite() && t.is_finite() && fitted.is_finite()).then_some((b, t, fitted))
     }
-    let (mx, my) = (sx / n, sy / n);
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (x, y) in pts {
-        let (dx, dy) = (x - mx, y - my);
-        sxx += dx * dx;
-        sxy += dx * dy;
-        syy += dy * dy;
-    }
-    if sxx <= 1e-12 {
-        return None;
-    }
-    let b = sxy / sxx;
-    let sse = (syy - b * sxy).max(0.0);
-    let se = (sse / (n - 2.0) / sxx).sqrt();
-    // Relative floor: a perfect line is as significant as it gets, but stays finite.
-    let se = se.max(1e-9 * (b.abs() + my.abs() + 1e-300));
-    let t = (b / se).clamp(-1e6, 1e6);
-    let fitted = my + b * (last_x - mx);
-    (b.is_finite() && t.is_finite() && fitted.is_finite()).then_some((b, t, fitted))
 }
 
 /// Linear ramp from 0 at `lo` to 1 at `hi`.
@@ -118,12 +130,19 @@ impl ShortTrend {
         if self.buf.len() < self.points {
             return None;
         }
-        let (slope, t, level) = line(self.buf.iter().copied())?;
         let half = (self.points / 2).max(4);
-        let span = match (self.buf.front(), self.buf.back()) {
-            (Some(a), Some(b)) => b.0 - a.0,
-            _ => 0.0,
-        };
+        let (x0, y0) = *self.buf.back()?;
+        let (mut all, mut recent) = (Sums::default(), Sums::default());
+        for (i, &(x, y)) in self.buf.iter().enumerate() {
+            let (dx, dy) = (x - x0, y - y0);
+            all.add(dx, dy);
+            if i >= self.points - half {
+                recent.add(dx, dy);
+            }
+        }
+        let (slope, t, level) = all.line()?;
+        let level = level + y0;
+        let span = self.buf.front().map_or(0.0, |a| x0 - a.0);
         let rise = (slope * span).abs();
         // A noise scale of 0 (a flat series so far) makes any clear rise a ramp.
         let big = if noise > 0.0 {
@@ -131,8 +150,7 @@ impl ShortTrend {
         } else {
             1.0
         };
-        let recent = line(self.buf.iter().copied().skip(self.points - half));
-        let gate = match recent {
+        let gate = match recent.line() {
             Some((b2, t2, _)) if b2 * slope > 0.0 => {
                 let ratio = b2 / slope;
                 let agree = if (0.5..=2.0).contains(&ratio) {
