@@ -359,7 +359,7 @@ impl Forecaster {
         }
         self.ols.push(x, y);
         self.trend.push(x, y);
-        let reading = self.trend.reading(self.shift.scale());
+        let reading = self.trend.reading(self.shift.scale(), self.ramping);
         self.reading = reading;
         let trust = self.gate_record.trust();
         let ramping = reading.is_some_and(|r| r.gate * trust >= 0.5);

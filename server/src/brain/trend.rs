@@ -125,8 +125,10 @@ impl ShortTrend {
     }
 
     /// The current reading, given the metric's usual absolute change between consecutive
-    /// samples (`noise`); `None` until the window is full.
-    pub fn reading(&self, noise: f64) -> Option<TrendReading> {
+    /// samples (`noise`) and whether a ramp was already under way (`ongoing`: then the newest
+    /// half only needs to keep going the same way, so one noisy sample does not end a ramp);
+    /// `None` until the window is full.
+    pub fn reading(&self, noise: f64, ongoing: bool) -> Option<TrendReading> {
         if self.buf.len() < self.points {
             return None;
         }
@@ -153,12 +155,13 @@ impl ShortTrend {
         let gate = match recent.line() {
             Some((b2, t2, _)) if b2 * slope > 0.0 => {
                 let ratio = b2 / slope;
-                let agree = if (0.5..=2.0).contains(&ratio) {
-                    1.0
+                let (agree, recent) = if ongoing {
+                    ((0.25..=4.0).contains(&ratio), 1.0)
                 } else {
-                    0.0
+                    ((0.5..=2.0).contains(&ratio), ramp(t2.abs(), 1.5, 3.0))
                 };
-                agree * big * ramp(t.abs(), 3.0, 6.0) * ramp(t2.abs(), 1.5, 3.0)
+                let agree = if agree { 1.0 } else { 0.0 };
+                agree * big * ramp(t.abs(), 3.0, 6.0) * recent
             }
             _ => 0.0,
         };
@@ -180,7 +183,7 @@ mod tests {
         for (i, y) in ys.iter().enumerate() {
             s.push(i as f64, *y);
         }
-        s.reading(1.0)
+        s.reading(1.0, false)
     }
 
     #[test]
@@ -215,7 +218,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let y = 30.0 + ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10.0;
             tr.push(i as f64, y);
-            if tr.reading(0.0).is_some_and(|r| r.gate > 0.5) {
+            if tr.reading(0.0, false).is_some_and(|r| r.gate > 0.5) {
                 open += 1;
             }
         }
@@ -229,8 +232,23 @@ mod tests {
         for (i, y) in ys.iter().enumerate() {
             s.push(i as f64, *y + 0.01 * (i % 2) as f64);
         }
-        assert_eq!(s.reading(5.0).expect("reading").gate, 0.0);
-        assert!(s.reading(0.5).expect("reading").gate > 0.9);
+        assert_eq!(s.reading(5.0, false).expect("reading").gate, 0.0);
+        assert!(s.reading(0.5, false).expect("reading").gate > 0.9);
+    }
+
+    #[test]
+    fn an_ongoing_ramp_survives_one_noisy_sample_but_not_a_plateau() {
+        let mut s = ShortTrend::new(10);
+        let ys = [7.4, 8.4, 12.0, 13.6, 14.0, 18.2, 23.7, 21.9, 29.1, 24.4];
+        for (i, y) in ys.iter().enumerate() {
+            s.push(i as f64, *y);
+        }
+        assert!(s.reading(0.5, false).expect("reading").gate < 0.5);
+        assert!(s.reading(0.5, true).expect("reading").gate > 0.9);
+        for i in 10..15 {
+            s.push(i as f64, 50.0);
+        }
+        assert_eq!(s.reading(0.5, true).expect("reading").gate, 0.0);
     }
 
     #[test]
