@@ -123,7 +123,9 @@ fn cpu_stepping_to_its_quota_is_followed_at_once_and_goes_critical() {
     );
     assert!(f <= m, "forecast crosses at {f}, measured at {m}");
     assert!(c <= m, "CRITICAL at {c}, measured crosses at {m}");
-    assert!(out[30..m - 1].iter().all(|(_, a)| a.level == RiskLevel::Low));
+    assert!(out[30..m - 1]
+        .iter()
+        .all(|(_, a)| a.level == RiskLevel::Low));
 }
 
 #[test]
@@ -131,7 +133,9 @@ fn leaks_get_a_time_to_limit_and_go_critical_before_the_oom_kill() {
     let s = set("memory-leak");
     for name in ["leak-fast", "leak-slow"] {
         let out = run(&s, name);
-        let oom = s.first_event(name, "oom").expect("the trace ends in an OOM kill");
+        let oom = s
+            .first_event(name, "oom")
+            .expect("the trace ends in an OOM kill");
         let before = |i: usize| (oom - out[i].0.ts_ms) as f64 / 1000.0;
         let ttl = first(&out, |_, a| a.time_to_limit_s.is_some()).expect("a time-to-limit");
         let medium = first(&out, |_, a| a.level >= RiskLevel::Medium).expect("MEDIUM");
@@ -153,7 +157,9 @@ fn leaks_get_a_time_to_limit_and_go_critical_before_the_oom_kill() {
         assert!(before(critical) <= 40.0, "{name}: CRITICAL too early");
         let (_, a) = &out[streak];
         assert!(
-            a.reasons[0].text.starts_with("memory reaches its 64.0 MiB limit in ~"),
+            a.reasons[0]
+                .text
+                .starts_with("memory reaches its 64.0 MiB limit in ~"),
             "{a:?}"
         );
         // Calm before the leak.

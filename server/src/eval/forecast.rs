@@ -327,6 +327,50 @@ mod tests {
         )
     }
 
+    fn data(dir: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir)
+    }
+
+    /// The bar, at the brain's own 10-sample horizon: beat naive last-value on the dev
+    /// set's CPU series and on the recorded real traces, with honest intervals on the dev set.
+    #[test]
+    fn ten_samples_ahead_beats_naive_on_dev_cpu_and_real_traces() {
+        for dir in ["nab-dev/data", "traces"] {
+            let r = run_forecast(&data(dir), 10).expect("runs");
+            eprintln!("{}", summary(dir, &r));
+            let cpu = r.cpu();
+            let (mae, rmse) = (cpu.mae(), cpu.rmse());
+            assert!(mae[0] < 0.9 * mae[1], "{dir}: MAE {mae:?}");
+            assert!(rmse[0] < 0.85 * rmse[1], "{dir}: RMSE {rmse:?}");
+        }
+        let dev = run_forecast(&data("nab-dev/data"), 10).expect("runs").cpu();
+        let (c80, c95) = dev.coverage();
+        assert!(
+            (c80 - 0.8).abs() < 0.03 && (c95 - 0.95).abs() < 0.02,
+            "{c80} {c95}"
+        );
+        // Memory climbs: the regression earns its place (far better than repeating the value).
+        let traces = run_forecast(&data("traces"), 10).expect("runs");
+        let leaks = traces.pooled(|k| k.contains("leak-") && k.ends_with(":mem"));
+        assert!(leaks.mae()[0] < 0.2 * leaks.mae()[1], "{:?}", leaks.mae());
+    }
+
+    #[test]
+    fn trace_series_are_split_into_cpu_and_memory() {
+        let series = read_eval_series(&data("traces")).expect("reads");
+        let keys: Vec<&str> = series.iter().map(|s| s.key.as_str()).collect();
+        assert!(keys.contains(&"cpu-storm/burner-ramp:cpu"), "{keys:?}");
+        assert!(keys.contains(&"memory-leak/leak-fast:mem"), "{keys:?}");
+        assert!(is_cpu("cpu-storm/burner-ramp:cpu") && !is_cpu("cpu-storm/burner-ramp:mem"));
+        let ramp = series
+            .iter()
+            .find(|s| s.key == "cpu-storm/burner-ramp:cpu")
+            .expect("ramp");
+        assert_eq!((ramp.lo, ramp.hi), (0.0, 50.0 * CPU_CEILING));
+    }
+
     /// Prints pooled results for forecaster variants (`--ignored --nocapture` when tuning), e.g.
     /// `FC_VARIANTS="trend_damping=0.8;shift_k=8"`.
     #[test]

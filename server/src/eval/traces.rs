@@ -94,7 +94,10 @@ pub fn find_trace_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<(usize, Vec<String>)>), EvalError> {
+/// A CSV file: its header and its rows, each with its line number.
+type Table = (Vec<String>, Vec<(usize, Vec<String>)>);
+
+fn read_csv(path: &Path) -> Result<Table, EvalError> {
     let mut rd = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
