@@ -47,7 +47,7 @@ measure() { # label, command...
   e0=$(ticks_of $(engine_pids)); w0=$(ticks_of $pid $(pgrep -P $pid || true))
   sleep "$SECS"
   e1=$(ticks_of $(engine_pids)); w1=$(ticks_of $pid $(pgrep -P $pid || true))
-  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   awk -v l="$label" -v w=$((w1 - w0)) -v e=$((e1 - e0)) -v hz="$HZ" -v s="$SECS" \
     'BEGIN { printf "%-34s %8.2f %%  %8.2f %%\n", l, w / hz / s * 100, e / hz / s * 100 }'
 }
@@ -55,7 +55,7 @@ measure() { # label, command...
 dir=$(mktemp -d)
 printf '\n%-34s %10s  %10s\n' "watcher ($N containers, ${SECS}s)" "watcher" "engine"
 printf '%-34s %10s  %10s\n' "" "(% of a core)" "(% of a core)"
-measure "idle (nobody watching)" sleep $((SECS + 5))
+measure "idle (nobody watching)" sleep $((SECS + 30))
 measure "DockerPulse, cgroup files" env DOCKERPULSE_DATA_DIR="$dir/a" DOCKERPULSE_REPORTS_DIR="$dir/a/r" "$BIN" serve --bind 127.0.0.1:0
 measure "DockerPulse, engine stats API" env DOCKERPULSE_STATS=engine DOCKERPULSE_DATA_DIR="$dir/b" DOCKERPULSE_REPORTS_DIR="$dir/b/r" "$BIN" serve --bind 127.0.0.1:0
 measure "docker stats" docker stats

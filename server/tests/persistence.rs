@@ -59,10 +59,11 @@ async fn kill_9_mid_incident_loses_nothing() {
     std::fs::write(
         &config,
         format!(
-            "bind = \"{addr}\"\ndata_dir = \"{}\"\nsite_root = \"/nonexistent\"\ndemo_when_no_engine = false\n\
+            "bind = \"{addr}\"\ndata_dir = \"{}\"\nreports_dir = \"{}\"\nsite_root = \"/nonexistent\"\ndemo_when_no_engine = false\n\
              [brain]\nwarmup_samples = 5\n[brain.anomaly]\nwarmup_samples = 5\n\
              [heal]\nstreak = 2\ncooldown = \"2s\"\n",
-            dir.join("data").display()
+            dir.join("data").display(),
+            dir.join("reports").display()
         ),
     )
     .expect("config");

@@ -10,8 +10,25 @@
 //! * the plain OLS line extrapolated to the horizon (the textbook forecast).
 //!
 //! Every forecast waits in a queue until its target time arrives; the realised errors update an
-//! exponentially weighted MSE per candidate, and the published forecast is the inverse-MSE
-//! weighted combination — "choosing by recent error", smoothly. The 80 % / 95 % intervals start
+//! exponentially weighted MSE per candidate, and the blend is the inverse-MSE weighted
+//! combination — "choosing by recent error", smoothly (the last value until errors are known).
+//!
+//! Realised errors arrive a horizon late, so the blend alone lags a ramp that lasts about a
+//! horizon (a CPU storm building up) and keeps averaging the old level in after a step. Two
+//! detectors that need no realised error fix that:
+//!
+//! * a **sustained ramp** ([`super::trend::ShortTrend`]) opens a gate that moves the published
+//!   forecast from the blend to the extrapolated short-window line, so the forecast *leads* a
+//!   storm. The gate keeps a track record (its fully-gated forecasts against the blend's, once
+//!   realised) and is trusted less on a metric where it has proved worse — the regression earns
+//!   its place where trends are real, and the forecast stays robust where they are not;
+//! * a **level shift** ([`super::shift::ShiftDetector`]) restarts the regression window, the EWMA
+//!   and the candidates' error averages (forecasts made before the shift no longer count for
+//!   them), so the new level is not averaged with the old one.
+//!
+//! Every forecast is clamped to the metric's physical range. While the gate is open the
+//! intervals span both the gated forecast and the blend (the ramp may stop right now). The
+//! 80 % / 95 % intervals start
 //! from the regression's residual prediction interval and, once errors have been realised, are
 //! the empirical quantiles of the last `error_window` signed errors (split-conformal style), so
 //! they are honest — and asymmetric where errors are skewed — even when errors are far from
@@ -21,9 +38,11 @@ use std::collections::VecDeque;
 
 use super::baseline::RollingQuantiles;
 use super::regression::{Fit, SlidingOls};
+use super::shift::ShiftDetector;
 use super::stats::{normal_sf, t_for_level, z_for_level};
+use super::trend::{ShortTrend, TrendReading};
 
-/// Number of candidate forecasts.
+/// Number of candidate forecasts in the blend.
 pub const N_CANDIDATES: usize = 5;
 /// Names of the candidates, in order (for diagnostics and evaluation output).
 pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] = [
@@ -53,6 +72,16 @@ pub struct ForecastConfig {
     pub error_window: usize,
     /// Realised errors needed before the empirical intervals replace the model-based ones.
     pub min_errors: usize,
+    /// Length of the short window of the ramp detector, in samples.
+    pub trend_points: usize,
+    /// Damping of the short-window slope per time unit (1 = straight line).
+    pub trend_damping: f64,
+    /// A level shift is a jump of more than this many noise scales (mean absolute changes)...
+    pub shift_k: f64,
+    /// ...held for this many samples...
+    pub shift_confirm: usize,
+    /// ...and more than this (metric units): the smallest change that matters.
+    pub floor: f64,
 }
 
 impl Default for ForecastConfig {
@@ -66,6 +95,11 @@ impl Default for ForecastConfig {
             weight_power: 2.0,
             error_window: 100,
             min_errors: 20,
+            trend_points: 10,
+            trend_damping: 1.0,
+            shift_k: 30.0,
+            shift_confirm: 2,
+            floor: 0.0,
         }
     }
 }
@@ -81,6 +115,10 @@ pub struct Prediction {
     pub hi95: f64,
     /// Value of each candidate (for evaluation).
     pub candidates: [f64; N_CANDIDATES],
+    /// The short-window line extrapolated to the horizon.
+    pub trend: f64,
+    /// Share of the published value taken from `trend` (0 = the blend alone).
+    pub trend_gate: f64,
 }
 
 impl Prediction {
@@ -105,6 +143,52 @@ struct Pending {
     target: f64,
     candidates: [f64; N_CANDIDATES],
     combined: f64,
+    /// Level-shift epoch the forecast was made in.
+    epoch: u64,
+    /// The blend alone, the ramp gate, and the forecast the full gate would have published.
+    blend: f64,
+    gate: f64,
+    gated: f64,
+}
+
+/// Track record of the ramp gate: error of the fully gated forecast against the blend alone,
+/// over realised forecasts made while the gate was open (weighted by the gate).
+#[derive(Clone, Copy, Debug, Default)]
+struct GateRecord {
+    gated_mse: f64,
+    blend_mse: f64,
+    weight: f64,
+}
+
+impl GateRecord {
+    /// Memory, in fully-open realised forecasts.
+    const MEMORY: f64 = 20.0;
+    /// Evidence needed before the record can lower the trust.
+    const MIN_WEIGHT: f64 = 3.0;
+
+    fn record(&mut self, gate: f64, gated_err: f64, blend_err: f64) {
+        if !(gate > 0.0 && gated_err.is_finite() && blend_err.is_finite()) {
+            return;
+        }
+        let a = gate / Self::MEMORY;
+        self.gated_mse += a * (gated_err * gated_err - self.gated_mse);
+        self.blend_mse += a * (blend_err * blend_err - self.blend_mse);
+        self.weight += gate;
+    }
+
+    /// 1 while the gate has not been worse than the blend; lower as it proves worse (¼ when its
+    /// squared errors are twice the blend's).
+    fn trust(&self) -> f64 {
+        if self.weight < Self::MIN_WEIGHT || self.gated_mse <= self.blend_mse {
+            return 1.0;
+        }
+        let r = self.blend_mse / self.gated_mse;
+        if r.is_finite() {
+            (r * r).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Streaming forecaster of one metric.
@@ -116,7 +200,20 @@ pub struct Forecaster {
     ewma: f64,
     pending: VecDeque<Pending>,
     mse: [f64; N_CANDIDATES],
+    /// Errors behind `mse` (since the last level shift).
+    mse_seen: usize,
     errors_seen: usize,
+    trend: ShortTrend,
+    shift: ShiftDetector,
+    /// Level shifts and ramp starts so far (each restarts the error averages).
+    epoch: u64,
+    /// The ramp detector's latest reading.
+    reading: Option<TrendReading>,
+    /// Whether a trusted ramp is under way (gate × trust ≥ ½, until it falls to 0.1).
+    ramping: bool,
+    gate_record: GateRecord,
+    /// `(blend, raw gate, fully gated forecast)` of the latest prediction.
+    parts: (f64, f64, f64),
     /// Recent signed errors (outcome − combined forecast), sorted.
     errors: RollingQuantiles,
     /// Model-based standard error of the latest forecast (regression residuals).
@@ -143,14 +240,28 @@ impl Forecaster {
         }
         cfg.error_window = cfg.error_window.max(5);
         cfg.min_errors = cfg.min_errors.clamp(1, cfg.error_window);
+        if !(cfg.trend_damping > 0.0 && cfg.trend_damping <= 1.0) {
+            cfg.trend_damping = 1.0;
+        }
+        if !(cfg.floor.is_finite() && cfg.floor >= 0.0) {
+            cfg.floor = 0.0;
+        }
         Self {
             ols: SlidingOls::new(cfg.window, cfg.max_points),
             errors: RollingQuantiles::new(cfg.error_window),
+            trend: ShortTrend::new(cfg.trend_points),
+            shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
+            epoch: 0,
+            ramping: false,
+            reading: None,
+            gate_record: GateRecord::default(),
+            parts: (0.0, 0.0, 0.0),
             cfg,
             last: None,
             ewma: 0.0,
             pending: VecDeque::new(),
             mse: [0.0; N_CANDIDATES],
+            mse_seen: 0,
             errors_seen: 0,
             model_se: 0.0,
             bounds: (f64::NEG_INFINITY, f64::INFINITY),
@@ -180,6 +291,16 @@ impl Forecaster {
     /// Realised forecast errors so far.
     pub fn errors_seen(&self) -> usize {
         self.errors_seen
+    }
+
+    /// The ramp detector's reading of the last few samples (`None` until its window is full).
+    pub fn trend(&self) -> Option<TrendReading> {
+        self.reading
+    }
+
+    /// Level shifts and ramp starts detected so far.
+    pub fn shifts(&self) -> u64 {
+        self.epoch
     }
 
     /// Probability that the value at the horizon is at least `threshold` if the forecast were
@@ -224,18 +345,60 @@ impl Forecaster {
         };
         self.bounds = (lo, hi);
         self.settle(x, y);
+        let shifted = self.last.is_some() && self.shift.observe(y, self.ewma).is_some();
+        if shifted {
+            // A new level: the window, the EWMA and the error averages start again from the two
+            // samples that confirmed it.
+            self.ols.clear();
+            if let Some((px, py)) = self.last {
+                self.ols.push(px, py);
+            }
+            self.mse = [0.0; N_CANDIDATES];
+            self.mse_seen = 0;
+            self.epoch += 1;
+        }
         self.ols.push(x, y);
+        self.trend.push(x, y);
+        let reading = self.trend.reading(self.shift.scale(), self.ramping);
+        self.reading = reading;
+        let trust = self.gate_record.trust();
+        let ramping = reading.is_some_and(|r| r.gate * trust >= 0.5);
+        // Hysteresis: a ramp is over once the gate is nearly shut.
+        let still = ramping || (self.ramping && reading.is_some_and(|r| r.gate * trust > 0.1));
+        if still != self.ramping {
+            // Both ends of a ramp are changepoints: when it begins, the window restarts from the
+            // ramp's samples (so the regression line follows it); when it ends, from the newest
+            // half of them (the plateau). The error averages start again, as after a level shift.
+            let keep = if still {
+                self.cfg.trend_points
+            } else {
+                self.cfg.trend_points / 2
+            };
+            self.ols.clear();
+            let n = self.trend.points().count();
+            for (px, py) in self.trend.points().skip(n.saturating_sub(keep)) {
+                self.ols.push(px, py);
+            }
+            self.mse = [0.0; N_CANDIDATES];
+            self.mse_seen = 0;
+            self.epoch += 1;
+        }
+        self.ramping = still;
         self.ewma = match self.last {
-            None => y,
-            Some(_) => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
+            Some(_) if !shifted => self.ewma + self.cfg.ewma_alpha * (y - self.ewma),
+            _ => y,
         };
         self.last = Some((x, y));
-        let pred = self.predict(x, y);
+        let pred = self.predict(x, y, reading);
         if self.cfg.horizon > 0.0 {
             self.pending.push_back(Pending {
                 target: x + self.cfg.horizon,
                 candidates: pred.candidates,
                 combined: pred.value,
+                epoch: self.epoch,
+                blend: self.parts.0,
+                gate: self.parts.1,
+                gated: self.parts.2,
             });
             // Bound the queue whatever the sample rate (oldest forecasts are least useful).
             while self.pending.len() > self.cfg.max_points {
@@ -257,20 +420,24 @@ impl Forecaster {
             if x - p.target > self.cfg.horizon.max(1e-9) {
                 continue; // a gap: the outcome at the target time was never seen
             }
-            for (m, c) in self.mse.iter_mut().zip(p.candidates) {
-                let e2 = (y - c).powi(2);
-                *m = if self.errors_seen == 0 {
-                    e2
-                } else {
-                    *m + alpha * (e2 - *m)
-                };
+            if p.epoch == self.epoch {
+                for (m, c) in self.mse.iter_mut().zip(p.candidates) {
+                    let e2 = (y - c).powi(2);
+                    *m = if self.mse_seen == 0 {
+                        e2
+                    } else {
+                        *m + alpha * (e2 - *m)
+                    };
+                }
+                self.mse_seen += 1;
             }
+            self.gate_record.record(p.gate, y - p.gated, y - p.blend);
             self.errors.push(y - p.combined);
             self.errors_seen += 1;
         }
     }
 
-    fn predict(&mut self, x: f64, y: f64) -> Prediction {
+    fn predict(&mut self, x: f64, y: f64, reading: Option<TrendReading>) -> Prediction {
         let h = self.cfg.horizon;
         let fit = self.ols.fit();
         let (mean, line, shrunk) = match fit {
@@ -285,8 +452,19 @@ impl Forecaster {
         };
         let (lo, hi) = self.bounds;
         let candidates = [y, mean, self.ewma, shrunk, line].map(|c| c.clamp(lo, hi));
-        let value = self.combine(&candidates);
-        let value = if value.is_finite() { value } else { y };
+        let blend = self.combine(&candidates);
+        let blend = if blend.is_finite() { blend } else { y };
+        let trend = reading
+            .map_or(y, |r| r.extrapolate(h, self.cfg.trend_damping))
+            .clamp(lo, hi);
+        let trend = if trend.is_finite() { trend } else { y };
+        let raw_gate = reading.map_or(0.0, |r| r.gate);
+        self.parts = (blend, raw_gate, blend + raw_gate * (trend - blend));
+        // The gate is trusted until it has proved worse than the blend on this metric.
+        let gate = raw_gate * self.gate_record.trust();
+        let value = (blend + gate * (trend - blend)).clamp(lo, hi);
+        // Intervals around both the published value and the blend (equal when the gate is shut).
+        let (below, above) = (value.min(blend), value.max(blend));
         // Model-based standard error from the regression residuals.
         let (m80, m95) = match fit {
             Some(f) if f.n >= 3 => {
@@ -305,13 +483,13 @@ impl Forecaster {
         let (t80, t95) = (tail(0.2), tail(0.05));
         let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
             (
-                value + q(t80),
-                value + q(1.0 - t80),
-                value + q(t95),
-                value + q(1.0 - t95),
+                below + q(t80),
+                above + q(1.0 - t80),
+                below + q(t95),
+                above + q(1.0 - t95),
             )
         } else {
-            (value - m80, value + m80, value - m95, value + m95)
+            (below - m80, above + m80, below - m95, above + m95)
         };
         let ok = |v: f64| if v.is_finite() { v } else { value };
         Prediction {
@@ -321,11 +499,13 @@ impl Forecaster {
             lo95: ok(lo95).min(ok(lo80)).min(value),
             hi95: ok(hi95).max(ok(hi80)).max(value),
             candidates,
+            trend,
+            trend_gate: gate,
         }
     }
 
     fn combine(&self, candidates: &[f64; N_CANDIDATES]) -> f64 {
-        if self.errors_seen == 0 {
+        if self.mse_seen == 0 {
             // No evidence yet: the last value is the safest guess on bursty metrics.
             return candidates[0];
         }
@@ -350,23 +530,6 @@ impl Forecaster {
             candidates[0]
         }
     }
-}
-
-/// Seconds until `level` reaches `limit` at `slope` per second; `Some(0)` when already there,
-/// `None` when not rising or without a usable limit.
-pub fn time_to_limit(level: f64, slope: f64, limit: Option<f64>) -> Option<f64> {
-    let limit = limit.filter(|l| l.is_finite() && *l > 0.0)?;
-    if !level.is_finite() {
-        return None;
-    }
-    if level >= limit {
-        return Some(0.0);
-    }
-    if !(slope.is_finite() && slope > 0.0) {
-        return None;
-    }
-    let t = (limit - level) / slope;
-    t.is_finite().then_some(t)
 }
 
 #[cfg(test)]
@@ -449,15 +612,5 @@ mod tests {
         assert!(f.observe(0.0, f64::NAN).is_none());
         let p = f.observe(1.0, 5.0).expect("prediction");
         assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
-    }
-
-    #[test]
-    fn time_to_limit_cases() {
-        assert_eq!(time_to_limit(50.0, 5.0, Some(100.0)), Some(10.0));
-        assert_eq!(time_to_limit(50.0, 0.0, Some(100.0)), None);
-        assert_eq!(time_to_limit(50.0, -1.0, Some(100.0)), None);
-        assert_eq!(time_to_limit(50.0, 5.0, None), None);
-        assert_eq!(time_to_limit(120.0, -1.0, Some(100.0)), Some(0.0));
-        assert_eq!(time_to_limit(50.0, 5.0, Some(f64::NAN)), None);
     }
 }

@@ -13,18 +13,21 @@ pub mod anomaly;
 pub mod baseline;
 pub mod events;
 pub mod forecast;
+pub mod leak;
 pub mod regression;
 pub mod risk;
 pub mod semaphore;
+pub mod shift;
 pub mod stats;
+pub mod trend;
 
 use app::wire::{Assessment, Forecast, Reason, RiskLevel, ZScores};
 use serde::{Deserialize, Serialize};
 
 use anomaly::{AnomalyConfig, AnomalyDetector};
 use events::EventWindow;
-use forecast::{time_to_limit, ForecastConfig, Forecaster, Prediction};
-use risk::{CpuRisk, MemRisk, MetricAnomaly, RiskInputs};
+use forecast::{ForecastConfig, Forecaster, Prediction};
+use risk::{CpuRisk, MetricAnomaly, RiskInputs};
 use semaphore::{Semaphore, Thresholds};
 use stats::sanitize_metric;
 
@@ -82,7 +85,7 @@ impl Default for BrainConfig {
             hysteresis_pct: 10.0,
             calm_ticks: 3,
             event_window_s: 300.0,
-            anomaly_weight: 0.5,
+            anomaly_weight: 0.35,
             z_reason: 3.0,
             max_window_samples: 4096,
             anomaly: AnomalyConfig {
@@ -102,8 +105,9 @@ impl BrainConfig {
         }
     }
 
-    fn forecast_config(&self) -> ForecastConfig {
+    fn forecast_config(&self, floor: f64) -> ForecastConfig {
         ForecastConfig {
+            floor,
             horizon: if self.horizon_s.is_finite() && self.horizon_s >= 0.0 {
                 self.horizon_s
             } else {
@@ -148,8 +152,11 @@ pub struct Observation {
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// Smallest spread each metric's deviations are measured against: 1 CPU-% point, 1 MiB,
-/// 1 KiB/s, 1 process.
-const FLOORS: [f64; 4] = [1.0, MIB, 1024.0, 1.0];
+/// 1 KiB/s, 1 process (also the CPU and memory forecasters' `floor`).
+pub const FLOORS: [f64; 4] = [1.0, MIB, 1024.0, 1.0];
+/// CPU forecasts are clamped to `[0, capacity × CPU_CEILING]` (throttling holds CPU at its
+/// quota; a little measurement jitter above).
+pub const CPU_CEILING: f64 = 1.05;
 const NAMES: [&str; 4] = ["CPU", "memory", "network", "PIDs"];
 
 /// Per-container state; fed one observation at a time in stream order.
@@ -169,13 +176,12 @@ pub struct ContainerBrain {
 impl ContainerBrain {
     pub fn new(cfg: &BrainConfig) -> Self {
         let acfg = cfg.anomaly_config();
-        let fcfg = cfg.forecast_config();
         Self {
             thresholds: cfg.thresholds(),
             t0_ms: None,
             last_ts_ms: i64::MIN,
-            cpu: Forecaster::new(fcfg),
-            mem: Forecaster::new(fcfg),
+            cpu: Forecaster::new(cfg.forecast_config(FLOORS[0])),
+            mem: Forecaster::new(cfg.forecast_config(FLOORS[1])),
             detectors: FLOORS.map(|f| AnomalyDetector::new(acfg, f)),
             events: EventWindow::new(cfg.event_window_s),
             semaphore: Semaphore::default(),
@@ -204,8 +210,7 @@ impl ContainerBrain {
             .filter(|c| c.is_finite() && *c > 0.0)
             .map(|c| c.min(stats::MAX_MAGNITUDE));
         if let Some(v) = cpu {
-            // Throttling keeps CPU at or below its capacity; a little measurement jitter above.
-            let ceiling = capacity.map_or(f64::INFINITY, |c| c * 1.02);
+            let ceiling = capacity.map_or(f64::INFINITY, |c| c * CPU_CEILING);
             self.cpu.observe_bounded(x, v, 0.0, ceiling);
         }
         if let Some(v) = mem {
@@ -232,16 +237,7 @@ impl ContainerBrain {
             .mem_limit_bytes
             .filter(|l| l.is_finite() && *l > 0.0)
             .map(|l| l.min(stats::MAX_MAGNITUDE));
-        let mem_now = self.mem.last().map(|(_, y)| y);
-        let mem_slope = self
-            .mem
-            .fit()
-            .filter(|f| f.n >= 5 && f.slope > 0.0 && f.slope_t() >= 3.0)
-            .map(|f| f.slope);
-        let ttl = match (mem_now, mem_limit) {
-            (Some(now), Some(_)) => time_to_limit(now, mem_slope.unwrap_or(0.0), mem_limit),
-            _ => None,
-        };
+        let (ttl, mem_risk) = leak::assess(&self.mem, mem_limit, h);
         let cpu_risk = match (self.cpu.prediction(), capacity) {
             (Some(p), Some(cap)) => {
                 let thr = self.cfg.cpu_saturation_frac.clamp(0.1, 1.0) * cap;
@@ -249,23 +245,6 @@ impl ContainerBrain {
                     forecast: p,
                     capacity_pct: cap,
                     probability: self.cpu.prob_at_least(p.value, thr),
-                })
-            }
-            _ => None,
-        };
-        let mem_risk = match (self.mem.prediction(), mem_now, mem_limit) {
-            (Some(p), Some(now), Some(limit)) => {
-                let by_forecast = self.mem.prob_at_least(p.value, limit);
-                let by_trend =
-                    mem_slope.map_or(0.0, |s| self.mem.prob_at_least(now + s * h, limit));
-                // At the limit already: the kernel is reclaiming or about to OOM-kill.
-                let at_limit = if now >= limit { 0.95 } else { 0.0 };
-                Some(MemRisk {
-                    now,
-                    limit,
-                    slope: mem_slope,
-                    time_to_limit_s: ttl,
-                    probability: by_forecast.max(by_trend).max(at_limit),
                 })
             }
             _ => None,

@@ -223,6 +223,8 @@ mod tests {
             lo95: v - half95,
             hi95: v + half95,
             candidates: [v; 5],
+            trend: v,
+            trend_gate: 0.0,
         }
     }
 

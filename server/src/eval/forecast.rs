@@ -1,6 +1,12 @@
 //! `dockerpulse eval forecast`: error of the brain's t+N-sample forecast against naive
 //! last-value and the window mean, per file and overall, and coverage of its intervals.
 //!
+//! The data is either a NAB-layout corpus (`<category>/<name>.csv`) or traces written by
+//! `dockerpulse record` (a directory with `events.csv`, or a directory of such directories):
+//! each trace gives a `…:cpu` series (bounded by its quota, as in the brain) and a `…:mem` one.
+//! CPU series are forecast with the brain's CPU settings (a 1-point floor), memory series with
+//! its memory settings (a 1 MiB floor), other NAB series without a floor.
+//!
 //! Each sample counts as one time unit, so the brain's 60-unit window and N-unit horizon are
 //! read as samples. Every method is scored on the same points: from the `window`-th sample on,
 //! each forecast made at `i` against the value at `i + N`.
@@ -9,9 +15,72 @@ use std::fmt;
 use std::path::Path;
 
 use crate::brain::forecast::{ForecastConfig, Forecaster};
+use crate::brain::FLOORS;
 
 use super::corpus::read_corpus;
+use super::traces::{find_trace_dirs, read_trace_dir};
 use super::EvalError;
+
+/// One series to forecast, with the range its values can take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalSeries {
+    pub key: String,
+    pub values: Vec<f64>,
+    pub lo: f64,
+    pub hi: f64,
+    /// The forecaster's `floor` for this series.
+    pub floor: f64,
+}
+
+/// The series under `data`: recorded traces when there are any, else a NAB corpus.
+pub fn read_eval_series(data: &Path) -> Result<Vec<EvalSeries>, EvalError> {
+    let dirs = find_trace_dirs(data);
+    if dirs.is_empty() {
+        return Ok(read_corpus(data)?
+            .into_iter()
+            .map(|s| EvalSeries {
+                floor: if is_cpu(&s.key) { FLOORS[0] } else { 0.0 },
+                key: s.key,
+                values: s.values,
+                lo: f64::NEG_INFINITY,
+                hi: f64::INFINITY,
+            })
+            .collect());
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let set = read_trace_dir(&dir)?;
+        let dir_name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        for t in &set.traces {
+            let quota = t.samples.iter().find_map(|s| s.cpu_quota_pct);
+            out.push(EvalSeries {
+                key: format!("{dir_name}/{}:cpu", t.name),
+                values: t.samples.iter().map(|s| s.cpu_pct).collect(),
+                lo: 0.0,
+                hi: quota.map_or(f64::INFINITY, |q| q * CPU_CEILING),
+                floor: FLOORS[0],
+            });
+            out.push(EvalSeries {
+                key: format!("{dir_name}/{}:mem", t.name),
+                values: t.samples.iter().map(|s| s.mem_bytes).collect(),
+                lo: 0.0,
+                hi: f64::INFINITY,
+                floor: FLOORS[1],
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(EvalError::Empty(data.to_path_buf()));
+    }
+    Ok(out)
+}
+
+/// CPU forecasts are clamped at this multiple of the quota (as in the brain).
+const CPU_CEILING: f64 = crate::brain::CPU_CEILING;
 
 /// Accumulated errors of the three methods and the interval hits.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -95,8 +164,11 @@ impl ForecastReport {
     }
 }
 
-/// Whether a series key names a CPU series.
+/// Whether a series key names a CPU series (a trace's `…:cpu`, or a NAB name containing `cpu`).
 pub fn is_cpu(key: &str) -> bool {
+    if let Some((_, metric)) = key.rsplit_once(':') {
+        return metric == "cpu";
+    }
     key.to_ascii_lowercase().contains("cpu")
 }
 
@@ -152,17 +224,20 @@ pub fn run_forecast_with(
             "horizon must be at least 1 sample".into(),
         ));
     }
-    let corpus = read_corpus(data)?;
+    let corpus = read_eval_series(data)?;
     let window = cfg.window.max(1.0) as usize;
-    let cfg = ForecastConfig {
-        horizon: horizon as f64,
-        ..*cfg
-    };
     let files = corpus
         .iter()
-        .map(|s| FileForecast {
-            key: s.key.clone(),
-            stats: evaluate_series(&s.values, horizon, window, &cfg),
+        .map(|s| {
+            let cfg = ForecastConfig {
+                horizon: horizon as f64,
+                floor: s.floor,
+                ..*cfg
+            };
+            FileForecast {
+                key: s.key.clone(),
+                stats: evaluate_bounded(&s.values, horizon, window, &cfg, (s.lo, s.hi)),
+            }
         })
         .collect();
     Ok(ForecastReport {
@@ -179,6 +254,23 @@ pub fn evaluate_series(
     window: usize,
     cfg: &ForecastConfig,
 ) -> ErrorStats {
+    evaluate_bounded(
+        values,
+        horizon,
+        window,
+        cfg,
+        (f64::NEG_INFINITY, f64::INFINITY),
+    )
+}
+
+/// [`evaluate_series`] for a metric confined to `bounds` (the brain's forecast is clamped there).
+pub fn evaluate_bounded(
+    values: &[f64],
+    horizon: usize,
+    window: usize,
+    cfg: &ForecastConfig,
+    bounds: (f64, f64),
+) -> ErrorStats {
     let mut f = Forecaster::new(*cfg);
     let mut stats = ErrorStats::default();
     let mut sum = 0.0;
@@ -190,7 +282,7 @@ pub fn evaluate_series(
             sum -= values[i - window - 1];
         }
         let n_mean = (i + 1).min(window + 1) as f64;
-        let Some(p) = f.observe(i as f64, y) else {
+        let Some(p) = f.observe_bounded(i as f64, y, bounds.0, bounds.1) else {
             continue;
         };
         let Some(&truth) = values.get(i + horizon) else {
@@ -211,4 +303,109 @@ pub fn evaluate_series(
         stats.in95 += usize::from(c95);
     }
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, r: &ForecastReport) -> String {
+        let cpu = r.cpu();
+        let (mae, rmse, (c80, c95)) = (cpu.mae(), cpu.rmse(), cpu.coverage());
+        format!(
+            "{name:<40} CPU MAE {:.4}/{:.4}/{:.4} RMSE {:.4}/{:.4}/{:.4} cover {:.1}/{:.1} rel {:.4} | all rel {:.4}",
+            mae[0],
+            mae[1],
+            mae[2],
+            rmse[0],
+            rmse[1],
+            rmse[2],
+            100.0 * c80,
+            100.0 * c95,
+            r.mean_relative_mae(is_cpu),
+            r.mean_relative_mae(|_| true)
+        )
+    }
+
+    fn data(dir: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir)
+    }
+
+    /// The bar, at the brain's own 10-sample horizon: beat naive last-value on the dev
+    /// set's CPU series and on the recorded real traces, with honest intervals on the dev set.
+    #[test]
+    fn ten_samples_ahead_beats_naive_on_dev_cpu_and_real_traces() {
+        for dir in ["nab-dev/data", "traces"] {
+            let r = run_forecast(&data(dir), 10).expect("runs");
+            eprintln!("{}", summary(dir, &r));
+            let cpu = r.cpu();
+            let (mae, rmse) = (cpu.mae(), cpu.rmse());
+            assert!(mae[0] < 0.9 * mae[1], "{dir}: MAE {mae:?}");
+            assert!(rmse[0] < 0.85 * rmse[1], "{dir}: RMSE {rmse:?}");
+        }
+        let dev = run_forecast(&data("nab-dev/data"), 10).expect("runs").cpu();
+        let (c80, c95) = dev.coverage();
+        assert!(
+            (c80 - 0.8).abs() < 0.03 && (c95 - 0.95).abs() < 0.02,
+            "{c80} {c95}"
+        );
+        // Memory climbs: the regression earns its place (far better than repeating the value).
+        let traces = run_forecast(&data("traces"), 10).expect("runs");
+        let leaks = traces.pooled(|k| k.contains("leak-") && k.ends_with(":mem"));
+        assert!(leaks.mae()[0] < 0.2 * leaks.mae()[1], "{:?}", leaks.mae());
+    }
+
+    #[test]
+    fn trace_series_are_split_into_cpu_and_memory() {
+        let series = read_eval_series(&data("traces")).expect("reads");
+        let keys: Vec<&str> = series.iter().map(|s| s.key.as_str()).collect();
+        assert!(keys.contains(&"cpu-storm/burner-ramp:cpu"), "{keys:?}");
+        assert!(keys.contains(&"memory-leak/leak-fast:mem"), "{keys:?}");
+        assert!(is_cpu("cpu-storm/burner-ramp:cpu") && !is_cpu("cpu-storm/burner-ramp:mem"));
+        let ramp = series
+            .iter()
+            .find(|s| s.key == "cpu-storm/burner-ramp:cpu")
+            .expect("ramp");
+        assert_eq!((ramp.lo, ramp.hi), (0.0, 50.0 * CPU_CEILING));
+    }
+
+    /// Prints pooled results for forecaster variants (`--ignored --nocapture` when tuning), e.g.
+    /// `FC_VARIANTS="trend_damping=0.8;shift_k=8"`.
+    #[test]
+    #[ignore]
+    fn explore_forecast_variants() {
+        let base = ForecastConfig::default();
+        let mut variants = vec![("default".to_string(), base)];
+        if let Ok(spec) = std::env::var("FC_VARIANTS") {
+            for v in spec.split(';') {
+                let mut c = base;
+                for part in v.split(',') {
+                    let Some((k, val)) = part.split_once('=') else {
+                        continue;
+                    };
+                    let f: f64 = val.trim().parse().unwrap_or(0.0);
+                    match k.trim() {
+                        "trend_points" => c.trend_points = f as usize,
+                        "trend_damping" => c.trend_damping = f,
+                        "shift_k" => c.shift_k = f,
+                        "shift_confirm" => c.shift_confirm = f as usize,
+                        "error_memory" => c.error_memory = f,
+                        "weight_power" => c.weight_power = f,
+                        "ewma_alpha" => c.ewma_alpha = f,
+                        _ => {}
+                    }
+                }
+                variants.push((v.to_string(), c));
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        for (name, cfg) in &variants {
+            for (set, dir) in [("nab-dev", "nab-dev/data"), ("traces", "traces")] {
+                let r = run_forecast_with(&root.join(dir), 10, cfg).expect("runs");
+                eprintln!("{}", summary(&format!("{set} {name}"), &r));
+            }
+        }
+    }
 }

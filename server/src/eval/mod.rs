@@ -10,6 +10,7 @@ pub mod corpus;
 pub mod forecast;
 pub mod nab;
 pub mod scorer;
+pub mod traces;
 
 use std::path::{Path, PathBuf};
 
