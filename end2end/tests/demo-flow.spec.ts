@@ -103,6 +103,12 @@ test.describe("the demo flow on the real engine", () => {
     await report.screenshot({ path: testInfo.outputPath("4-audit-report.png"), fullPage: true });
     await a.screenshot({ path: testInfo.outputPath("5-after.png"), fullPage: true });
     await b.screenshot({ path: testInfo.outputPath("5-second-viewer.png"), fullPage: true });
+    // The second viewer drills into the container: live charts, reasons, its incident.
+    await card(b, TARGET).locator("h2 a").click();
+    await expect(b.getByTestId("detail-name")).toHaveText(TARGET);
+    await expect(b.getByTestId("incidents-table")).toBeVisible();
+    await b.waitForTimeout(1500);
+    await b.screenshot({ path: testInfo.outputPath("6-detail.png"), fullPage: true });
 
     stress.kill("SIGINT");
     await Promise.all(contexts.map((c) => c.close()));

@@ -21,3 +21,4 @@ pub mod report;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod util;

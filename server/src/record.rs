@@ -2,8 +2,8 @@
 //! behaviour can be replayed through the brain in fast tests.
 //!
 //! One `<name>.csv` per container (`ts_ms,cpu_pct,mem_bytes,mem_limit_bytes,net_rx_bps,
-//! net_tx_bps,blk_read_bps,blk_write_bps,pids,cpu_quota_pct`) and `events.csv`
-//! (`ts_ms,container,event`).
+//! net_tx_bps,blk_read_bps,blk_write_bps,pids,cpu_quota_pct`) and the engine events
+//! (`ts_ms,container,event`) in `_events.csv`.
 
 use crate::collect::docker::{DockerSource, DockerSourceConfig};
 use crate::collect::{Source, SourceMsg};
@@ -38,7 +38,8 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
     let deadline = tokio::time::sleep(Duration::from_secs(seconds));
     tokio::pin!(deadline);
     let mut writers: HashMap<String, csv::Writer<std::fs::File>> = HashMap::new();
-    let mut events = csv::Writer::from_path(out.join("events.csv"))?;
+    // Container names cannot start with "_", so this never collides with a container's file.
+    let mut events = csv::Writer::from_path(out.join("_events.csv"))?;
     events.write_record(["ts_ms", "container", "event"])?;
     let mut written = 0;
     loop {
@@ -61,7 +62,7 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
                     let w = match writers.entry(r.info.name.clone()) {
                         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                         std::collections::hash_map::Entry::Vacant(e) => {
-                            let file = sanitize(&r.info.name);
+                            let file = crate::util::fs_safe_name(&r.info.name, 100);
                             let mut w = csv::Writer::from_path(out.join(format!("{file}.csv")))?;
                             w.write_record(TRACE_HEADER)?;
                             e.insert(w)
@@ -91,25 +92,4 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
     shutdown.cancel();
     let _ = source.await;
     Ok(written)
-}
-
-/// A file name from a container name (names may hold characters unsafe in paths).
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_become_safe_file_names() {
-        assert_eq!(super::sanitize("web/../x y"), "web_.._x_y");
-    }
 }

@@ -2,7 +2,7 @@
 //! last-value and the window mean, per file and overall, and coverage of its intervals.
 //!
 //! The data is either a NAB-layout corpus (`<category>/<name>.csv`) or traces written by
-//! `dockerpulse record` (a directory with `events.csv`, or a directory of such directories):
+//! `dockerpulse record` (a directory with `_events.csv`, or a directory of such directories):
 //! each trace gives a `…:cpu` series (bounded by its quota, as in the brain) and a `…:mem` one.
 //! CPU series are forecast with the brain's CPU settings (a 1-point floor), memory series with
 //! its memory settings (a 1 MiB floor), other NAB series without a floor.

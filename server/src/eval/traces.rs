@@ -1,7 +1,7 @@
 //! Reading traces written by `dockerpulse record` and replaying them through the brain.
 //!
 //! A trace directory holds one `<container>.csv` per container (columns named by
-//! [`crate::record::TRACE_HEADER`], in any order) and `events.csv` (`ts_ms,container,event`).
+//! [`crate::record::TRACE_HEADER`], in any order) and `_events.csv` (`ts_ms,container,event`).
 //! [`replay`] feeds a trace to a fresh [`ContainerBrain`] exactly as the pipeline would
 //! (restarts counted as a start after a death, OOM kills from `oom` events), so recorded real
 //! faults can be checked in fast tests without an engine.
@@ -37,7 +37,7 @@ pub struct Trace {
     pub samples: Vec<TraceSample>,
 }
 
-/// One engine event of `events.csv`.
+/// One engine event of `_events.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceEvent {
     pub ts_ms: i64,
@@ -73,9 +73,9 @@ impl TraceSet {
     }
 }
 
-/// Whether `dir` looks like a `dockerpulse record` output (it has `events.csv`).
+/// Whether `dir` looks like a `dockerpulse record` output (it has `_events.csv`).
 pub fn is_trace_dir(dir: &Path) -> bool {
-    dir.join("events.csv").is_file()
+    dir.join("_events.csv").is_file()
 }
 
 /// `root` itself when it is a trace directory, else its sub-directories that are, sorted.
@@ -176,9 +176,9 @@ pub fn read_trace(path: &Path) -> Result<Trace, EvalError> {
     Ok(Trace { name, samples })
 }
 
-/// Reads a trace directory (every `*.csv` but `events.csv`, and `events.csv`).
+/// Reads a trace directory (every `*.csv` but `_events.csv`, and `_events.csv`).
 pub fn read_trace_dir(dir: &Path) -> Result<TraceSet, EvalError> {
-    let events_path = dir.join("events.csv");
+    let events_path = dir.join("_events.csv");
     let (header, rows) = read_csv(&events_path)?;
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ts), Some(c), Some(ev)) = (col("ts_ms"), col("container"), col("event")) else {
@@ -208,7 +208,7 @@ pub fn read_trace_dir(dir: &Path) -> Result<TraceSet, EvalError> {
         .map(|e| e.path())
         .filter(|p| {
             p.extension().and_then(|e| e.to_str()) == Some("csv")
-                && p.file_name().and_then(|n| n.to_str()) != Some("events.csv")
+                && p.file_name().and_then(|n| n.to_str()) != Some("_events.csv")
         })
         .collect();
     files.sort();
@@ -303,7 +303,7 @@ mod tests {
     fn reads_a_recorded_directory_and_attaches_events() {
         let d = tmp("read");
         std::fs::write(
-            d.join("events.csv"),
+            d.join("_events.csv"),
             "ts_ms,container,event\n900,web,start\n2500,web,oom\n2500,web,die (exit 137)\n\
              3100,web,start\n",
         )
@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn a_missing_column_is_reported() {
         let d = tmp("bad");
-        std::fs::write(d.join("events.csv"), "ts_ms,container,event\n").expect("write");
+        std::fs::write(d.join("_events.csv"), "ts_ms,container,event\n").expect("write");
         std::fs::write(d.join("x.csv"), "ts_ms,mem_bytes\n1,2\n").expect("write");
         let err = read_trace_dir(&d).expect_err("no cpu_pct");
         assert!(err.to_string().contains("cpu_pct"), "{err}");

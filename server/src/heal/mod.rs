@@ -63,13 +63,12 @@ impl Healer {
         self_id: Option<String>,
     ) -> Result<Self, StoreError> {
         let mut policy = Policy::new(cfg);
-        let mut counters = HashMap::new();
         for (name, c) in db.counters()? {
-            counters.insert(name.clone(), c.interventions);
             if c.breaker_open {
                 policy.restore_breaker(&name);
             }
         }
+        let counters = HashMap::new();
         let now = now_ms();
         let today = (day(now), db.interventions_since(day(now) * 86_400_000)?);
         Ok(Self {
@@ -176,7 +175,8 @@ impl Healer {
         tracing::info!(container = %rec.container_name, decision = %word, "healing decision");
         self.last_decision.insert(rec.container_name.clone(), word);
         if rec.outcome.is_intervention() && !rec.manual {
-            *self.counters.entry(rec.container_name.clone()).or_default() += 1;
+            let before = self.interventions(&rec.container_name);
+            self.counters.insert(rec.container_name.clone(), before + 1);
             if day(rec.decided_ms) != self.today.0 {
                 self.today = (day(rec.decided_ms), 0);
             }
@@ -311,8 +311,26 @@ impl Healer {
         log_err(self.db.set_breaker(name, false), "breaker");
     }
 
-    pub fn forget(&mut self, name: &str) {
-        self.last_decision.remove(name);
+    /// Drops the state of containers that are gone (the store keeps their counters).
+    pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
+        self.last_decision
+            .retain(|n, _| present.contains(n.as_str()));
+        self.counters.retain(|n, _| present.contains(n.as_str()));
+        self.policy.retain(present);
+    }
+
+    /// Automatic interventions of a container (read from the store the first time).
+    fn interventions(&mut self, name: &str) -> u64 {
+        if let Some(n) = self.counters.get(name) {
+            return *n;
+        }
+        let n = self
+            .db
+            .counters_of(name)
+            .map(|c| c.interventions)
+            .unwrap_or(0);
+        self.counters.insert(name.to_string(), n);
+        n
     }
 
     pub fn status(&self) -> HealingStatus {
@@ -330,7 +348,7 @@ impl Healer {
     }
 
     pub fn view(
-        &self,
+        &mut self,
         info: &ContainerInfo,
         critical_entries: u64,
         open_incident: Option<String>,
@@ -341,7 +359,7 @@ impl Healer {
             mode: self.policy.mode_for(&subject),
             opted_in: opt.ok().flatten(),
             excluded: opt.is_err(),
-            interventions: self.counters.get(&info.name).copied().unwrap_or(0),
+            interventions: self.interventions(&info.name),
             critical_entries,
             needs_human: self.policy.needs_human(&info.name),
             open_incident,

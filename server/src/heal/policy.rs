@@ -7,6 +7,7 @@
 //! the restart backoff (10 s doubling to 5 min, as Kubernetes), the per-container hourly cap and
 //! the fleet-wide cap per minute (blast radius).
 
+use crate::util::ms;
 use app::wire::{HealAction, HealMode, RiskLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -187,6 +188,9 @@ struct State {
     relapses: u32,
     breaker_open: bool,
     last_block: Option<u8>,
+    /// When the policy last decided on it (a queued container that is no longer decided on —
+    /// stopped, or the engine lost — must not hold the fleet queue).
+    last_seen_ms: i64,
 }
 
 /// Per-container healing state for a fleet.
@@ -201,11 +205,9 @@ pub struct Policy {
 }
 
 const HOUR_MS: i64 = 3_600_000;
+/// A queued container not decided on for this long leaves the fleet queue.
+const STALE_QUEUE_MS: i64 = 5_000;
 const MINUTE_MS: i64 = 60_000;
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
 
 impl Policy {
     pub fn new(cfg: HealConfig) -> Self {
@@ -279,18 +281,29 @@ impl Policy {
         self.states.entry(id.to_string()).or_default().breaker_open = true;
     }
 
-    pub fn forget(&mut self, id: &str) {
-        self.states.remove(id);
-        self.fleet_queue.retain(|q| q != id);
+    /// Drops the state of containers that are gone (an open breaker is kept: it is a human's
+    /// call) and takes them out of the fleet queue.
+    pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
+        self.states
+            .retain(|id, st| present.contains(id.as_str()) || st.breaker_open);
+        self.fleet_queue.retain(|q| present.contains(q.as_str()));
     }
 
     /// Decides for one container at one tick.
     pub fn decide(&mut self, s: &Subject, now: &Situation) -> Verdict {
         let opt_in = self.opt_in(s);
         let mode = self.mode_for(s);
+        let t = now.ts_ms;
+        let states = &self.states;
+        self.fleet_queue.retain(|q| {
+            q == s.id
+                || states
+                    .get(q)
+                    .is_some_and(|st| t - st.last_seen_ms <= STALE_QUEUE_MS)
+        });
         let cfg = &self.cfg;
         let st = self.states.entry(s.id.to_string()).or_default();
-        let t = now.ts_ms;
+        st.last_seen_ms = t;
         while st.recent.front().is_some_and(|&x| t - x >= HOUR_MS) {
             st.recent.pop_front();
         }
@@ -322,7 +335,7 @@ impl Policy {
         let action = match opt_in {
             Ok(Some(a)) => a,
             Ok(None) => cfg.default_action,
-            Err(why) => return report_once(st, action_or_default(cfg), Block::Excluded(why)),
+            Err(why) => return report_once(st, cfg.default_action, Block::Excluded(why)),
         };
         if st.breaker_open {
             return report_once(st, action, Block::BreakerOpen);
@@ -446,10 +459,6 @@ impl Policy {
             }
         }
     }
-}
-
-fn action_or_default(cfg: &HealConfig) -> HealAction {
-    cfg.default_action
 }
 
 /// Reports a block once per streak and kind, so a container stuck at 100 % does not flood the

@@ -405,3 +405,46 @@ fn failed_actions_count_towards_the_breaker() {
     }
     assert!(p.needs_human("a"));
 }
+
+#[test]
+fn a_vanished_container_at_the_head_of_the_fleet_queue_does_not_block_the_others() {
+    let l = labels(&[(HEAL_LABEL, "restart")]);
+    let mut p = Policy::new(HealConfig {
+        streak: 1,
+        fleet_max_per_minute: 1,
+        ..enforce()
+    });
+    // a acts, b and then c are queued behind the cap.
+    assert!(matches!(
+        p.decide(&subject("a", &l), &hot(0)),
+        Verdict::Act { .. }
+    ));
+    assert!(matches!(
+        p.decide(&subject("b", &l), &hot(0)),
+        Verdict::Blocked { .. }
+    ));
+    assert!(matches!(
+        p.decide(&subject("c", &l), &hot(0)),
+        Verdict::Blocked { .. }
+    ));
+    // b dies and is never decided on again; once the minute is over, c must get its turn.
+    let mut acted = None;
+    for t in 1..=70i64 {
+        if let Verdict::Act { .. } = p.decide(&subject("c", &l), &hot(t * 1000)) {
+            acted = Some(t);
+            break;
+        }
+    }
+    assert_eq!(acted, Some(60), "c acts as soon as the cap allows");
+}
+
+#[test]
+fn containers_that_are_gone_are_forgotten_but_an_open_breaker_is_kept() {
+    let l = labels(&[(HEAL_LABEL, "restart")]);
+    let mut p = Policy::new(enforce());
+    p.decide(&subject("a", &l), &hot(0));
+    p.restore_breaker("b");
+    p.retain(&std::collections::HashSet::new());
+    assert!(p.needs_human("b"));
+    assert_eq!(p.states.len(), 1);
+}

@@ -5,9 +5,9 @@ pub mod tracker;
 
 use crate::collect::LifecycleEvent;
 use crate::store::db::{Db, NewIncident, StoreError};
-use crate::store::live::{HistoryPoint, LiveContainer};
-use app::wire::{Assessment, ContainerInfo};
-use std::collections::HashMap;
+use crate::store::live::{HistoryPoint, LiveContainer, LiveStore};
+use app::wire::{Assessment, ContainerInfo, ContainerStatus};
+use std::collections::{HashMap, HashSet};
 use tracker::{Change, IncidentConfig, Open, Tracker};
 
 /// Facts about where DockerPulse runs, stamped on every incident.
@@ -22,7 +22,15 @@ pub struct Context {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClosedIncident {
     pub id: String,
-    pub container_name: String,
+}
+
+/// The container name a change is about, when it says.
+fn change_name(ch: &Change) -> Option<String> {
+    match ch {
+        Change::Opened(o) | Change::Peaked(o) => Some(o.container_name.clone()),
+        Change::EnteredCritical { container_name, .. } => Some(container_name.clone()),
+        Change::Closed { .. } => None,
+    }
 }
 
 pub struct IncidentLog {
@@ -43,11 +51,7 @@ impl IncidentLog {
         for s in db.open_incidents()? {
             tracker.restore(Open::restore(s.incident, s.trigger));
         }
-        let critical_entries = db
-            .counters()?
-            .into_iter()
-            .map(|(name, c)| (name, c.critical_entries))
-            .collect();
+        let critical_entries = HashMap::new();
         Ok(Self {
             tracker,
             db,
@@ -59,8 +63,18 @@ impl IncidentLog {
         self.tracker.open_for(container_id)
     }
 
-    pub fn critical_entries(&self, name: &str) -> u64 {
-        self.critical_entries.get(name).copied().unwrap_or(0)
+    /// Times a container entered the critical zone (read from the store the first time).
+    pub fn critical_entries(&mut self, name: &str) -> u64 {
+        if let Some(n) = self.critical_entries.get(name) {
+            return *n;
+        }
+        let n = self
+            .db
+            .counters_of(name)
+            .map(|c| c.critical_entries)
+            .unwrap_or(0);
+        self.critical_entries.insert(name.to_string(), n);
+        n
     }
 
     /// One assessed sample. `container` is the live state (its history includes this sample).
@@ -113,31 +127,49 @@ impl IncidentLog {
         changed
     }
 
-    /// Deaths not explained by a stop become incidents once their grace period passed.
-    pub fn flush(
+    /// Once per tick with a known fleet: deaths no stop explained become incidents, incidents of
+    /// containers that stopped or vanished close, and state of vanished containers is dropped.
+    pub fn tick(
         &mut self,
         ctx: &Context,
         now_ms: i64,
-        lookup: &dyn Fn(&str) -> Option<LiveContainer>,
+        live: &LiveStore,
         closed: &mut Vec<ClosedIncident>,
     ) -> bool {
         let mut changed = false;
-        for (id, name) in self.tracker.pending_deaths() {
-            let changes = self.tracker.flush_deaths(&id, &name, now_ms, &mut new_uuid);
-            let container = lookup(&id);
-            let info = container
-                .as_ref()
-                .map(|c| c.info.clone())
-                .unwrap_or_else(|| ContainerInfo {
-                    id: id.clone(),
-                    name: name.clone(),
-                    ..ContainerInfo::default()
-                });
+        for (id, _) in self.tracker.pending_deaths() {
+            let changes = self.tracker.flush_deaths(&id, now_ms, &mut new_uuid);
+            let container = live.get(&id);
             for ch in changes {
                 changed = true;
-                self.apply(ctx, &info, container.as_ref(), ch, closed);
+                let info = match container {
+                    Some(c) => c.info.clone(),
+                    None => ContainerInfo {
+                        id: id.clone(),
+                        name: change_name(&ch).unwrap_or_default(),
+                        ..ContainerInfo::default()
+                    },
+                };
+                self.apply(ctx, &info, container, ch, closed);
             }
         }
+        let fleet: HashMap<String, bool> = live
+            .containers()
+            .into_iter()
+            .map(|c| (c.info.id.clone(), c.info.status == ContainerStatus::Running))
+            .collect();
+        for ch in self.tracker.sweep(now_ms, &fleet) {
+            changed = true;
+            let info = ContainerInfo::default();
+            self.apply(ctx, &info, None, ch, closed);
+        }
+        let names: HashSet<&str> = live
+            .containers()
+            .into_iter()
+            .map(|c| c.info.name.as_str())
+            .collect();
+        self.critical_entries
+            .retain(|n, _| names.contains(n.as_str()));
         changed
     }
 
@@ -171,7 +203,7 @@ impl IncidentLog {
                 log_err(res, "incident");
                 // Keep the minutes before the opening too.
                 if let Some(c) = container {
-                    let since = inc.opened_ms - ms(self.tracker.config().pre_window);
+                    let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);
                     let window: Vec<&HistoryPoint> = c.since(since).collect();
                     log_err(self.db.add_samples(&inc.id, window), "incident window");
                 }
@@ -182,29 +214,21 @@ impl IncidentLog {
                 "incident peak",
             ),
             Change::Closed { id, closed_ms, why } => {
-                tracing::info!(container = %info.name, incident = %id, %why, "incident closed");
+                tracing::info!(incident = %id, %why, "incident closed");
                 log_err(
                     self.db.close_incident(&id, closed_ms, &why),
                     "incident close",
                 );
-                closed.push(ClosedIncident {
-                    id,
-                    container_name: info.name.clone(),
-                });
+                closed.push(ClosedIncident { id });
             }
             Change::EnteredCritical { container_name, .. } => {
-                *self
-                    .critical_entries
-                    .entry(container_name.clone())
-                    .or_default() += 1;
+                let before = self.critical_entries(&container_name);
+                self.critical_entries
+                    .insert(container_name.clone(), before + 1);
                 log_err(self.db.bump_counters(&container_name, 0, 1), "counters");
             }
         }
     }
-}
-
-fn ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The store failing must not stop the live view: log and carry on.

@@ -4,6 +4,7 @@
 //! zone.
 
 use crate::collect::LifecycleKind;
+use crate::util::ms;
 use app::wire::{Assessment, Reason, RiskLevel};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ pub struct Open {
     /// The reasons at the peak.
     pub reasons: Vec<Reason>,
     low_since_ms: Option<i64>,
+    /// Since when the container is not running (exited) or not there at all.
+    stopped_since_ms: Option<i64>,
 }
 
 impl Open {
@@ -81,6 +84,7 @@ impl Open {
             peak_level: i.peak_level,
             reasons: i.reasons,
             low_since_ms: None,
+            stopped_since_ms: None,
         }
     }
 }
@@ -132,10 +136,6 @@ impl Tracker {
         self.open.get(container_id)
     }
 
-    pub fn open_incidents(&self) -> impl Iterator<Item = &Open> {
-        self.open.values()
-    }
-
     /// One assessment of a container.
     pub fn observe(
         &mut self,
@@ -144,7 +144,7 @@ impl Tracker {
         a: &Assessment,
         new_id: &mut dyn FnMut() -> String,
     ) -> Vec<Change> {
-        let mut out = self.flush_deaths(container_id, name, a.ts_ms, new_id);
+        let mut out = self.flush_deaths(container_id, a.ts_ms, new_id);
         let prev = self
             .last_level
             .insert(container_id.to_string(), a.level)
@@ -191,12 +191,44 @@ impl Tracker {
                     peak_level: a.level,
                     reasons: a.reasons.clone(),
                     low_since_ms: None,
+                    stopped_since_ms: None,
                 };
                 self.open.insert(container_id.into(), inc.clone());
                 out.push(Change::Opened(inc));
             }
             None => {}
         }
+        out
+    }
+
+    /// Once per tick with the fleet as it is (`id → running`): an incident whose container has
+    /// stopped (an OOM kill without a restart policy) or is gone (removed, also while the engine
+    /// was away) closes after `close_after`, since it will never be assessed LOW again.
+    pub fn sweep(&mut self, now_ms: i64, fleet: &HashMap<String, bool>) -> Vec<Change> {
+        self.last_level.retain(|id, _| fleet.contains_key(id));
+        self.pending_death.retain(|id, _| fleet.contains_key(id));
+        let close_after = ms(self.cfg.close_after);
+        let mut out = Vec::new();
+        self.open.retain(|id, inc| {
+            let why = match fleet.get(id) {
+                Some(true) => {
+                    inc.stopped_since_ms = None;
+                    return true;
+                }
+                Some(false) => "container stopped",
+                None => "container gone",
+            };
+            let since = *inc.stopped_since_ms.get_or_insert(now_ms);
+            if now_ms - since < close_after {
+                return true;
+            }
+            out.push(Change::Closed {
+                id: inc.id.clone(),
+                closed_ms: now_ms,
+                why: format!("{why} for {} s", close_after / 1000),
+            });
+            false
+        });
         out
     }
 
@@ -243,11 +275,9 @@ impl Tracker {
     pub fn flush_deaths(
         &mut self,
         container_id: &str,
-        name: &str,
         now_ms: i64,
         new_id: &mut dyn FnMut() -> String,
     ) -> Vec<Change> {
-        let _ = name;
         match self.pending_death.get(container_id) {
             // Give the engine's stop event a moment to arrive after the die event.
             Some((at, _, _)) if now_ms - at >= 500 => {}
@@ -302,14 +332,11 @@ impl Tracker {
             peak_probability: 100.0,
             peak_level: RiskLevel::Critical,
             low_since_ms: None,
+            stopped_since_ms: None,
         };
         self.open.insert(container_id.into(), inc.clone());
         vec![Change::Opened(inc)]
     }
-}
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -404,7 +431,7 @@ mod tests {
             &mut new_id,
         );
         t.on_event("d", "db", 10, &LifecycleKind::Stop, &mut new_id);
-        assert!(t.flush_deaths("d", "db", 5000, &mut new_id).is_empty());
+        assert!(t.flush_deaths("d", 5000, &mut new_id).is_empty());
 
         // A crash: die (1), nothing else → incident after the grace period.
         t.on_event(
@@ -414,8 +441,8 @@ mod tests {
             &LifecycleKind::Die { exit_code: Some(1) },
             &mut new_id,
         );
-        assert!(t.flush_deaths("e", "api", 100, &mut new_id).is_empty());
-        let ch = t.flush_deaths("e", "api", 600, &mut new_id);
+        assert!(t.flush_deaths("e", 100, &mut new_id).is_empty());
+        let ch = t.flush_deaths("e", 600, &mut new_id);
         assert!(
             matches!(&ch[0], Change::Opened(o) if o.trigger == Trigger::Died { exit_code: Some(1) })
         );
@@ -428,7 +455,35 @@ mod tests {
             &LifecycleKind::Die { exit_code: Some(0) },
             &mut new_id,
         );
-        assert!(t.flush_deaths("f", "job", 5000, &mut new_id).is_empty());
+        assert!(t.flush_deaths("f", 5000, &mut new_id).is_empty());
+    }
+
+    #[test]
+    fn a_stopped_or_vanished_container_closes_its_incident_after_a_while() {
+        let mut t = Tracker::new(IncidentConfig::default());
+        let mut new_id = ids();
+        t.on_event("c", "web", 0, &LifecycleKind::Oom, &mut new_id);
+        t.on_event("d", "db", 0, &LifecycleKind::Oom, &mut new_id);
+        let fleet = HashMap::from([("c".to_string(), false)]); // c exited, d gone
+        assert!(t.sweep(1_000, &fleet).is_empty(), "not at once");
+        let closed = t.sweep(61_000, &fleet);
+        let whys: Vec<String> = closed
+            .iter()
+            .filter_map(|c| match c {
+                Change::Closed { why, .. } => Some(why.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(closed.len(), 2, "{closed:?}");
+        assert!(whys.iter().any(|w| w.starts_with("container stopped")));
+        assert!(whys.iter().any(|w| w.starts_with("container gone")));
+        // A container that comes back in time keeps its incident.
+        t.on_event("e", "api", 0, &LifecycleKind::Oom, &mut new_id);
+        t.sweep(1_000, &HashMap::from([("e".to_string(), false)]));
+        assert!(t
+            .sweep(61_000, &HashMap::from([("e".to_string(), true)]))
+            .is_empty());
+        assert!(t.open_for("e").is_some());
     }
 
     #[test]

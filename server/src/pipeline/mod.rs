@@ -132,11 +132,13 @@ impl Pipeline {
         if tick.host.is_some() {
             live.host = tick.host;
         }
+        let fleet_known = readings.is_some();
         if let Some(readings) = readings {
             let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
             self.assessor.retain(&present);
-            let present_ids: Vec<&str> = present.into_iter().collect();
-            live.retain_present(&present_ids);
+            live.retain_present(&present);
+            let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
+            self.r.healer.retain(&names);
             for (info, sample, a) in readings {
                 let id = info.id.clone();
                 live.record(info, sample, a.clone());
@@ -154,13 +156,12 @@ impl Pipeline {
                 live.set_heal(&id, view);
             }
         }
-        {
-            let snapshot = &*live;
-            let lookup = |id: &str| snapshot.get(id).cloned();
+        // Only with a known fleet: an unreachable engine is not a fleet that vanished.
+        if fleet_known {
             changed |= self
                 .r
                 .incidents
-                .flush(&self.ctx, tick.ts_ms, &lookup, &mut closed);
+                .tick(&self.ctx, tick.ts_ms, &live, &mut closed);
         }
         live.healing = self.r.healer.status();
         if changed {

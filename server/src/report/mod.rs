@@ -51,19 +51,6 @@ pub fn local_offset() -> FixedOffset {
     *chrono::Local::now().offset()
 }
 
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect()
-}
-
 impl Reporter {
     pub fn new(db: Db, dir: PathBuf, horizon_s: f64) -> Self {
         Self {
@@ -133,7 +120,7 @@ impl Reporter {
             .unwrap_or_default();
         format!(
             "{seq:06}-{at}-{}-{}.html",
-            sanitize(&f.incident.container_name),
+            crate::util::fs_safe_name(&f.incident.container_name, 40),
             f.incident.id
         )
     }
@@ -173,10 +160,10 @@ pub async fn write_on_close(
             tokio::task::spawn_blocking(move || r.write(&id, crate::collect::now_ms())).await;
         match written {
             Ok(Ok(path)) => {
-                tracing::info!(container = %c.container_name, report = %path.display(), "incident report written")
+                tracing::info!(incident = %c.id, report = %path.display(), "incident report written")
             }
             Ok(Err(e)) => {
-                tracing::error!(container = %c.container_name, error = %e, "incident report failed")
+                tracing::error!(incident = %c.id, error = %e, "incident report failed")
             }
             Err(e) => tracing::error!(error = %e, "incident report task failed"),
         }

@@ -25,8 +25,9 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE incidents (
     id TEXT PRIMARY KEY,
     container_id TEXT NOT NULL,
@@ -80,7 +81,21 @@ CREATE TABLE counters (
     breaker_open INTEGER NOT NULL DEFAULT 0
 );
 "#,
-)];
+    ),
+    // The report chain's anchor: every report written, in order, with its hash. Deleting the
+    // newest reports from the directory is then caught too.
+    M::up(
+        r#"
+CREATE TABLE reports (
+    seq INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    written_ms INTEGER NOT NULL
+);
+"#,
+    ),
+];
 
 /// Per-container counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -138,10 +153,13 @@ pub struct StoredIncident {
     pub trigger: Trigger,
 }
 
-/// The database; cheap to clone, safe to share.
+/// The database; cheap to clone, safe to share. Writes (the pipeline) and reads (the API,
+/// reports) go through separate connections, so a slow query never holds up the live loop
+/// (WAL lets readers and the writer work at the same time).
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    read: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
 }
 
@@ -150,25 +168,37 @@ impl Db {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.into(), e))?;
         let path = dir.join("dockerpulse.db");
-        let conn = Connection::open(&path)?;
-        Self::init(conn, Some(path))
+        let conn = Self::prepare(Connection::open(&path)?)?;
+        let read = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        read.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            read: Arc::new(Mutex::new(read)),
+            path: Some(path),
+        })
     }
 
+    /// An in-memory store (tests): one connection serves reads and writes.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?, None)
+        let conn = Arc::new(Mutex::new(Self::prepare(Connection::open_in_memory()?)?));
+        Ok(Self {
+            read: Arc::clone(&conn),
+            conn,
+            path: None,
+        })
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+    fn prepare(mut conn: Connection) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode: a crash of the process loses nothing committed.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-        })
+        Ok(conn)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -181,6 +211,14 @@ impl Db {
     ) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut conn)
+    }
+
+    fn with_read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&conn)
     }
 
     pub fn insert_incident(&self, n: &NewIncident) -> Result<(), StoreError> {
@@ -334,7 +372,7 @@ impl Db {
     }
 
     pub fn counters(&self) -> Result<HashMap<String, Counters>, StoreError> {
-        self.with(|c| {
+        self.with_read(|c| {
             let mut st = c.prepare(
                 "SELECT container_name, interventions, critical_entries, breaker_open FROM counters",
             )?;
@@ -352,9 +390,67 @@ impl Db {
         })
     }
 
+    /// One container's counters (zero when it has none yet).
+    pub fn counters_of(&self, name: &str) -> Result<Counters, StoreError> {
+        self.with_read(|c| {
+            Ok(c.query_row(
+                "SELECT interventions, critical_entries, breaker_open FROM counters WHERE container_name = ?1",
+                params![name],
+                |r| {
+                    Ok(Counters {
+                        interventions: r.get::<_, i64>(0)?.max(0) as u64,
+                        critical_entries: r.get::<_, i64>(1)?.max(0) as u64,
+                        breaker_open: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+        })
+    }
+
+    /// Records a report written into the chain.
+    pub fn anchor_report(
+        &self,
+        seq: u64,
+        incident_id: &str,
+        file: &str,
+        sha256: &str,
+        written_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO reports (seq, incident_id, file, sha256, written_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![i64::try_from(seq).unwrap_or(i64::MAX), incident_id, file, sha256, written_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Every report written, in chain order: (file, sha256).
+    pub fn report_anchors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with_read(|c| {
+            let mut st = c.prepare("SELECT file, sha256 FROM reports ORDER BY seq")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Closed incidents without a report (written after a crash between closing and writing).
+    pub fn closed_without_report(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
+        self.with_read(|c| {
+            let mut st = c.prepare(
+                "SELECT id FROM incidents WHERE closed_ms IS NOT NULL AND closed_ms >= ?1
+                 AND id NOT IN (SELECT incident_id FROM reports) ORDER BY closed_ms",
+            )?;
+            let rows = st.query_map(params![since_ms], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     /// Interventions (performed or simulated) decided since `since_ms`, fleet-wide.
     pub fn interventions_since(&self, since_ms: i64) -> Result<u64, StoreError> {
-        self.with(|c| {
+        self.with_read(|c| {
             let n: i64 = c.query_row(
                 "SELECT COUNT(*) FROM interventions WHERE decided_ms >= ?1
                  AND outcome IN ('simulated','pending','succeeded','failed') AND manual = 0",
@@ -366,60 +462,45 @@ impl Db {
     }
 
     pub fn incidents(&self, f: &IncidentFilter) -> Result<Page<Incident>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut w = Where::default();
         if let Some(c) = &f.container {
-            clauses.push("(container_name = ? OR container_id = ?)");
-            args.push(c.clone().into());
-            args.push(c.clone().into());
+            w.add(
+                "(container_name = ? OR container_id = ?)",
+                [c.clone().into(), c.clone().into()],
+            );
         }
         match f.state {
-            Some(IncidentState::Open) => clauses.push("closed_ms IS NULL"),
-            Some(IncidentState::Closed) => clauses.push("closed_ms IS NOT NULL"),
+            Some(IncidentState::Open) => w.add("closed_ms IS NULL", []),
+            Some(IncidentState::Closed) => w.add("closed_ms IS NOT NULL", []),
             None => {}
         }
         if let Some(s) = f.since_ms {
-            clauses.push("opened_ms >= ?");
-            args.push(s.into());
+            w.add("opened_ms >= ?", [s.into()]);
         }
         if let Some(u) = f.until_ms {
-            clauses.push("opened_ms <= ?");
-            args.push(u.into());
+            w.add("opened_ms <= ?", [u.into()]);
         }
-        let wh = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        self.with(|c| {
-            let total: i64 = c.query_row(
-                &format!("SELECT COUNT(*) FROM incidents {wh}"),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
+        self.with_read(|c| {
+            let page = w.page(
+                c,
+                "incidents",
+                INCIDENT_SELECT,
+                "opened_ms DESC, id",
+                f.limit,
+                f.offset,
+                incident_row,
             )?;
-            let mut page_args = args.clone();
-            page_args.push((f.limit as i64).into());
-            page_args.push((f.offset as i64).into());
-            let mut st = c.prepare(&format!(
-                "{INCIDENT_SELECT} {wh} ORDER BY opened_ms DESC, id LIMIT ? OFFSET ?"
-            ))?;
-            let items = st
-                .query_map(params_from_iter(page_args.iter()), incident_row)?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .map(|s| s.incident)
-                .collect();
             Ok(Page {
-                total: total.max(0) as u64,
-                offset: f.offset,
-                limit: f.limit,
-                items,
+                total: page.total,
+                offset: page.offset,
+                limit: page.limit,
+                items: page.items.into_iter().map(|s| s.incident).collect(),
             })
         })
     }
 
     pub fn incident(&self, id: &str) -> Result<Option<StoredIncident>, StoreError> {
-        self.with(|c| {
+        self.with_read(|c| {
             Ok(c.query_row(
                 &format!("{INCIDENT_SELECT} WHERE id = ?1"),
                 params![id],
@@ -430,7 +511,7 @@ impl Db {
     }
 
     pub fn open_incidents(&self) -> Result<Vec<StoredIncident>, StoreError> {
-        self.with(|c| {
+        self.with_read(|c| {
             let mut st = c.prepare(&format!("{INCIDENT_SELECT} WHERE closed_ms IS NULL"))?;
             let rows = st.query_map([], incident_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -439,7 +520,7 @@ impl Db {
 
     /// The sample window of an incident, oldest first.
     pub fn samples(&self, incident_id: &str) -> Result<Vec<HistoryPoint>, StoreError> {
-        self.with(|c| {
+        self.with_read(|c| {
             let mut st = c.prepare(
                 "SELECT point FROM incident_samples WHERE incident_id = ?1 ORDER BY ts_ms",
             )?;
@@ -454,47 +535,29 @@ impl Db {
     }
 
     pub fn interventions(&self, f: &InterventionFilter) -> Result<Page<Intervention>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut w = Where::default();
         if let Some(c) = &f.container {
-            clauses.push("(container_name = ? OR container_id = ?)");
-            args.push(c.clone().into());
-            args.push(c.clone().into());
+            w.add(
+                "(container_name = ? OR container_id = ?)",
+                [c.clone().into(), c.clone().into()],
+            );
         }
         if let Some(i) = &f.incident {
-            clauses.push("incident_id = ?");
-            args.push(i.clone().into());
+            w.add("incident_id = ?", [i.clone().into()]);
         }
         if let Some(s) = f.since_ms {
-            clauses.push("decided_ms >= ?");
-            args.push(s.into());
+            w.add("decided_ms >= ?", [s.into()]);
         }
-        let wh = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        self.with(|c| {
-            let total: i64 = c.query_row(
-                &format!("SELECT COUNT(*) FROM interventions {wh}"),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
-            )?;
-            let mut page_args = args.clone();
-            page_args.push((f.limit as i64).into());
-            page_args.push((f.offset as i64).into());
-            let mut st = c.prepare(&format!(
-                "{INTERVENTION_SELECT} {wh} ORDER BY decided_ms DESC, id DESC LIMIT ? OFFSET ?"
-            ))?;
-            let items = st
-                .query_map(params_from_iter(page_args.iter()), intervention_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page {
-                total: total.max(0) as u64,
-                offset: f.offset,
-                limit: f.limit,
-                items,
-            })
+        self.with_read(|c| {
+            w.page(
+                c,
+                "interventions",
+                INTERVENTION_SELECT,
+                "decided_ms DESC, id DESC",
+                f.limit,
+                f.offset,
+                intervention_row,
+            )
         })
     }
 
@@ -512,6 +575,60 @@ impl Db {
             )?;
             tx.commit()?;
             Ok(n)
+        })
+    }
+}
+
+/// A WHERE clause built from optional filters, and the page query both lists share.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<&'static str>,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    fn add<const N: usize>(&mut self, clause: &'static str, args: [rusqlite::types::Value; N]) {
+        self.clauses.push(clause);
+        self.args.extend(args);
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn page<T>(
+        &self,
+        c: &Connection,
+        table: &str,
+        select: &str,
+        order: &str,
+        limit: u64,
+        offset: u64,
+        row: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Page<T>, StoreError> {
+        let wh = self.sql();
+        let total: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM {table} {wh}"),
+            params_from_iter(self.args.iter()),
+            |r| r.get(0),
+        )?;
+        let mut args = self.args.clone();
+        args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        args.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+        let mut st = c.prepare(&format!("{select} {wh} ORDER BY {order} LIMIT ? OFFSET ?"))?;
+        let items = st
+            .query_map(params_from_iter(args.iter()), row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            total: total.max(0) as u64,
+            offset,
+            limit,
+            items,
         })
     }
 }

@@ -159,9 +159,9 @@ impl LiveStore {
     }
 
     /// Replaces the tracked set with `present` (by id): containers that are gone are dropped.
-    pub fn retain_present(&mut self, present: &[&str]) {
+    pub fn retain_present(&mut self, present: &std::collections::HashSet<&str>) {
         self.containers
-            .retain(|id, _| present.contains(&id.as_str()));
+            .retain(|id, _| present.contains(id.as_str()));
     }
 
     /// Records one container's reading and the brain's assessment of it.
@@ -328,7 +328,7 @@ mod tests {
         i.labels.insert("maintainer".into(), "x".into());
         s.record(i, Some(sample(1)), None);
         s.record(info("b1", "b"), Some(sample(1)), None);
-        s.retain_present(&["a1"]);
+        s.retain_present(&["a1"].into_iter().collect());
         let f = s.frame();
         assert_eq!(f.containers.len(), 1);
         assert_eq!(f.containers[0].info.labels.len(), 1);
