@@ -76,7 +76,7 @@ ensure_docker_engine() {
   docker_up && return 0
   say "starting a Docker engine (dockerd --iptables=false --bridge=none)"
   as_root mkdir -p "$CACHE"
-  as_root sh -c "nohup dockerd --iptables=false --bridge=none >'$CACHE/dockerd.log' 2>&1 &"
+  as_root sh -c "nohup dockerd --iptables=false --bridge=none --pidfile '$CACHE/dockerd.pid' >'$CACHE/dockerd.log' 2>&1 &"
   for _ in $(seq 1 60); do
     docker_up && { STARTED_DOCKERD=1; return 0; }
     sleep 1
@@ -89,8 +89,12 @@ ensure_docker_engine() {
 stop_started_docker_engine() {
   if [ "$STARTED_DOCKERD" = 1 ]; then
     say "stopping the Docker engine this script started"
-    as_root pkill -TERM -x dockerd || true
-    for _ in $(seq 1 20); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
+    # Only the engine this script started (its pid file), never another one on the machine.
+    local pid
+    pid="$(cat "$CACHE/dockerd.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 0
+    as_root kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   fi
 }
 

@@ -54,7 +54,9 @@ real() {
   cd "$ROOT"
   local compose=(docker compose)
   docker compose version >/dev/null 2>&1 || compose=(docker-compose)
-  "${compose[@]}" up -d --build oracle-db nginx redis postgres rabbitmq flask-api node-service
+  # The token is only needed by the dockerpulse service, which this does not start.
+  DOCKERPULSE_ADMIN_TOKEN="${DOCKERPULSE_ADMIN_TOKEN:-not-used-by-the-targets}" \
+    "${compose[@]}" up -d --build oracle-db nginx redis postgres rabbitmq flask-api node-service
 }
 
 case "${1:-}" in

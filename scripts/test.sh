@@ -39,7 +39,7 @@ say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1
 
 say "demo infrastructure: compose file, scripts, the demo apps"
-docker-compose -f docker-compose.yml config -q
+DOCKERPULSE_ADMIN_TOKEN=compose-validation-token docker-compose -f docker-compose.yml config -q
 for s in scripts/*.sh demo/*.sh .ci/run; do bash -n "$s"; done
 demo/check_apps.sh
 

@@ -90,6 +90,8 @@ pub struct Live {
     pub connection: RwSignal<Connection>,
     /// Frames received since the page loaded (for the status line and tests).
     pub frames_seen: RwSignal<u64>,
+    /// The server speaks another protocol version (it was upgraded): the page must reload.
+    pub outdated: RwSignal<bool>,
 }
 
 impl Live {
@@ -100,11 +102,20 @@ impl Live {
             histories_rev: RwSignal::new(0),
             connection: RwSignal::new(Connection::Connecting),
             frames_seen: RwSignal::new(0),
+            outdated: RwSignal::new(false),
         }
     }
 
-    /// Applies one message from the server.
+    /// Applies one message from the server (refused when its protocol version differs).
     pub fn apply(&self, msg: ServerMsg) {
+        let v = match &msg {
+            ServerMsg::Snapshot(s) => s.v,
+            ServerMsg::Frame(f) => f.v,
+        };
+        if v != crate::wire::PROTOCOL_VERSION {
+            self.outdated.set(true);
+            return;
+        }
         match msg {
             ServerMsg::Snapshot(Snapshot { frame, history, .. }) => {
                 self.histories.update_value(|h| h.load(&history));
@@ -187,7 +198,11 @@ mod browser {
                     live.connection.set(Connection::Live);
                     live.apply(msg);
                 }
-                Err(err) => leptos::logging::warn!("bad message from server: {err}"),
+                Err(err) => {
+                    // A message this page cannot read: most likely the server was upgraded.
+                    leptos::logging::warn!("bad message from server: {err}");
+                    live.outdated.set(true);
+                }
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -23,6 +23,8 @@ pub enum ConfigError {
     Invalid(#[from] Box<figment::Error>),
     #[error("invalid bind address {addr:?}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error("invalid setting: {0}")]
+    Value(String),
     #[error("demo_containers must be between 1 and 1000, got {0}")]
     DemoSize(usize),
     #[error("interval must be between 100ms and 60s, got {0:?}")]
@@ -167,6 +169,26 @@ impl Config {
         if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&self.interval) {
             return Err(ConfigError::Interval(self.interval));
         }
+        let invalid = |m: String| Err(ConfigError::Value(m));
+        if let Err(m) = self.heal.validate() {
+            return invalid(m);
+        }
+        let b = &self.brain;
+        if !(0.0 < b.medium_pct && b.medium_pct < b.critical_pct && b.critical_pct <= 100.0) {
+            return invalid(format!(
+                "brain: need 0 < medium_pct < critical_pct <= 100, got {} and {}",
+                b.medium_pct, b.critical_pct
+            ));
+        }
+        if self
+            .self_container
+            .as_deref()
+            .is_some_and(|s| s.trim().len() < 12)
+        {
+            return invalid(
+                "self_container must be a container id (at least 12 hex digits)".into(),
+            );
+        }
         Ok(())
     }
 
@@ -292,6 +314,16 @@ mod tests {
             let err = Config::load(Some(Path::new("typo.toml")), &ServeArgs::default())
                 .expect_err("unknown key");
             assert!(err.to_string().contains("bnid"), "{err}");
+
+            jail.create_file("brain.toml", "[brain]\ncritcal_pct = 90\n")?;
+            let err = Config::load(Some(Path::new("brain.toml")), &ServeArgs::default())
+                .expect_err("typo in a nested table");
+            assert!(err.to_string().contains("critcal_pct"), "{err}");
+
+            jail.create_file("zero.toml", "[heal]\nthreshold_pct = 0\n")?;
+            let err = Config::load(Some(Path::new("zero.toml")), &ServeArgs::default())
+                .expect_err("a zero threshold would act on everything");
+            assert!(err.to_string().contains("threshold_pct"), "{err}");
 
             jail.create_file("bad.toml", "bind = \"nowhere\"\n")?;
             let err = Config::load(Some(Path::new("bad.toml")), &ServeArgs::default())

@@ -44,11 +44,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::VerifyReports { dir } => {
-            let dir = match dir {
-                Some(d) => d,
-                None => Config::load(cli.config.as_deref(), &ServeArgs::default())?.reports_dir,
+            let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
+            let dir = dir.unwrap_or_else(|| cfg.reports_dir.clone());
+            // The store's record of every report written also catches removed reports.
+            let same_dir = std::fs::canonicalize(&dir)
+                .ok()
+                .is_some_and(|d| std::fs::canonicalize(&cfg.reports_dir).is_ok_and(|r| r == d));
+            let anchors = if same_dir && cfg.data_dir.join("dockerpulse.db").is_file() {
+                Some(dockerpulse::store::db::Db::open(&cfg.data_dir)?.report_anchors()?)
+            } else {
+                None
             };
-            match chain::verify_dir(&dir)? {
+            match chain::verify_dir(&dir, anchors.as_deref())? {
                 chain::Verdict::Intact { reports } => {
                     println!("OK: {reports} report(s) in {}, chain intact", dir.display());
                     Ok(())

@@ -190,3 +190,74 @@ async fn incident_reports_download_as_html_and_json() {
     assert!(list.as_array().is_some(), "{list}");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn actions_are_locked_down_without_an_engine_too() {
+    let running = start_demo(Duration::from_millis(100)).await;
+    eventually(Duration::from_secs(5), || async {
+        (running.state.live.read().len() == 7).then_some(())
+    })
+    .await
+    .expect("the demo fleet is up");
+    for action in ["restart", "pause", "unpause", "isolate", "throttle"] {
+        let uri = format!("/api/containers/nginx/{action}");
+        let (s, body) = call(&running, "POST", &uri, None, None).await;
+        assert_eq!(s, 401, "{action}: {body}");
+        let (s, _) = call(&running, "POST", &uri, Some("not-the-token-at-all"), None).await;
+        assert_eq!(s, 401, "{action} with a wrong token");
+    }
+    let t = Some(ADMIN_TOKEN);
+    let (s, body) = call(&running, "POST", "/api/containers/ghost/restart", t, None).await;
+    assert_eq!(s, 404, "{body}");
+    let (s, body) = call(
+        &running,
+        "POST",
+        "/api/containers/oracle-db/restart",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(s, 403, "oracle-db opted out: {body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("opted out")),
+        "{body}"
+    );
+    let (s, body) = call(&running, "POST", "/api/containers/nginx/restart", t, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["outcome"], "simulated",
+        "dry-run by default: recorded, nothing touched"
+    );
+    let (s, body) = call(&running, "GET", "/api/containers/nginx/restart", t, None).await;
+    assert_eq!(s, 405, "{body}");
+    assert_eq!(body["error"], "method not allowed");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn loopback_answers_only_to_loopback_host_names() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let running = start_demo(Duration::from_millis(200)).await;
+    for (host, expected) in [
+        ("127.0.0.1:3000", 200),
+        ("localhost:3000", 200),
+        ("[::1]:3000", 200),
+        ("rebound.evil.example:3000", 403),
+    ] {
+        let res = dockerpulse::api::router(running.state.clone())
+            .oneshot(
+                axum::http::Request::get("/api/health")
+                    .header("host", host)
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("router answers");
+        assert_eq!(res.status(), expected, "Host: {host}");
+        let _ = res.into_body().collect().await;
+    }
+    running.stop().await;
+}

@@ -142,3 +142,38 @@ async fn containers_appear_and_disappear_within_two_seconds() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_stats_api_reads_like_the_cli_too() {
+    // What DockerPulse uses for remote engines, whose cgroup files are out of reach.
+    if !engine_available("the_engine_stats_api_reads_like_the_cli_too") {
+        return;
+    }
+    let burner = TestContainer::run(
+        "api-burner",
+        &["--memory", "32m"],
+        &["sh", "-c", "yes > /dev/null"],
+    );
+    let running = dockerpulse::serve::start(dockerpulse::config::Config {
+        stats: dockerpulse::config::StatsMode::Engine,
+        ..test_config()
+    })
+    .await
+    .expect("starts");
+    let settled = eventually(Duration::from_secs(40), || async {
+        let v = cpu_samples(&running, &burner.name);
+        let last = v[v.len().saturating_sub(5)..].to_vec();
+        (last.len() == 5 && (90.0..=110.0).contains(&median(last))).then_some(())
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "burner reads one full core: {:?}",
+        cpu_samples(&running, &burner.name)
+    );
+    let (_, c) = get_json(&running, &format!("/api/containers/{}", burner.name)).await;
+    assert_eq!(c["sample"]["mem_limit_bytes"], 32 * 1024 * 1024, "{c}");
+    let (_, h) = get_json(&running, "/api/health").await;
+    assert_eq!(h["engine"]["stats_via"], "engine", "{h}");
+    running.stop().await;
+}

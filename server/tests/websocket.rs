@@ -213,3 +213,26 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn other_sites_pages_cannot_open_the_websocket() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let running = start_demo(Duration::from_millis(200)).await;
+    let url = format!("ws://{}/ws", running.addr);
+    let mut foreign = url.clone().into_client_request().expect("request");
+    foreign
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("header"));
+    let refused = tokio_tungstenite::connect_async(foreign).await;
+    assert!(refused.is_err(), "a foreign origin is refused");
+    let mut own = url.into_client_request().expect("request");
+    own.headers_mut().insert(
+        "origin",
+        format!("http://{}", running.addr).parse().expect("header"),
+    );
+    assert!(
+        tokio_tungstenite::connect_async(own).await.is_ok(),
+        "our own pages connect"
+    );
+    running.stop().await;
+}

@@ -130,7 +130,7 @@ pub fn Card(id: String) -> AnyView {
                     <div class="bar"><div class="fill" style=move || format!("width:{:.1}%", cpu_frac())></div></div>
                 </div>
                 <div class="metric">
-                    <div class="label">"PREDICTION (t+10 s)"</div>
+                    <div class="label">{move || format!("PREDICTION (t+{:.0} s)", assessed().map_or(10.0, |a| a.cpu.horizon_s))}</div>
                     <div class="value" data-testid="prediction">{move || assessed().filter(|a| !a.warming_up).map(|a| format::pct(a.cpu.value)).unwrap_or_else(|| "learning…".into())}</div>
                 </div>
                 <div class="metric">

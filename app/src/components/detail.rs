@@ -43,23 +43,26 @@ pub fn Detail() -> AnyView {
     let name = move || c.with(|c| c.as_ref().map(|c| c.info.name.clone()).unwrap_or_else(key));
     let now_ms = move || live.frame.with(|f| f.as_ref().map_or(0, |f| f.ts_ms));
 
+    // Refetch only when something was recorded (or another container is shown), not every tick.
+    let rev = Memo::new(move |_| {
+        live.frame
+            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev))
+    });
+    let name_memo = Memo::new(move |_| name());
     let interventions = LocalResource::new(move || {
-        let rev = live
-            .frame
-            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev));
+        rev.track();
         let url = format!(
             "/api/interventions?container={}&limit=20",
-            api::enc(&name())
+            api::enc(&name_memo.get())
         );
-        let _ = rev;
         async move { api::get::<Page<Intervention>>(&url).await }
     });
     let incidents = LocalResource::new(move || {
-        let rev = live
-            .frame
-            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev));
-        let url = format!("/api/incidents?container={}&limit=20", api::enc(&name()));
-        let _ = rev;
+        rev.track();
+        let url = format!(
+            "/api/incidents?container={}&limit=20",
+            api::enc(&name_memo.get())
+        );
         async move { api::get::<Page<Incident>>(&url).await }
     });
 
@@ -200,7 +203,7 @@ pub fn Detail() -> AnyView {
             </header>
             <section class="facts">
                 <div><span class="label">"CPU"</span><b>{field(|c| c.sample.map(|s| format::pct(s.cpu_pct)).unwrap_or_default())}</b></div>
-                <div><span class="label">"PREDICTION (t+10 s)"</span><b>{field(|c| c.assessment.as_ref().map(|a| format!("{} ({}–{})", format::pct(a.cpu.value), format::pct(a.cpu.lo95), format::pct(a.cpu.hi95))).unwrap_or_default())}</b></div>
+                <div><span class="label">{field(|c| format!("PREDICTION (t+{:.0} s)", c.assessment.as_ref().map_or(10.0, |a| a.cpu.horizon_s)))}</span><b>{field(|c| c.assessment.as_ref().map(|a| format!("{} ({}–{})", format::pct(a.cpu.value), format::pct(a.cpu.lo95), format::pct(a.cpu.hi95))).unwrap_or_default())}</b></div>
                 <div><span class="label">"RISK"</span><b data-testid="detail-risk">{field(|c| c.assessment.as_ref().map(|a| format!("{:.0} %", a.failure_probability)).unwrap_or_default())}</b></div>
                 <div><span class="label">"MEMORY"</span><b>{field(|c| c.sample.map(|s| format!("{} / {}", format::bytes(s.mem_bytes as f64), format::bytes(s.mem_limit_bytes as f64))).unwrap_or_default())}</b></div>
                 <div><span class="label">"TIME TO LIMIT"</span><b>{field(|c| c.assessment.as_ref().and_then(|a| a.time_to_limit_s).map(format::duration_s).unwrap_or_else(|| "—".into()))}</b></div>

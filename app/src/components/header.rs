@@ -85,6 +85,11 @@ pub fn Header() -> AnyView {
             <div class=move || engine().0 data-testid="engine">{move || engine().1}</div>
             <div class=move || conn().0 data-testid="connection">{move || conn().1}</div>
         </header>
+        <Show when=move || live.outdated.get()>
+            <div class="banner unreachable" data-testid="outdated" role="alert">
+                "DockerPulse was upgraded and speaks a newer protocol: reload the page."
+            </div>
+        </Show>
         <Show when=simulated>
             <div class="banner simulated" data-testid="simulated-banner" role="status">
                 "SIMULATED — you are watching DockerPulse's built-in demo fleet, not real containers. "

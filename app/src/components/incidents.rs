@@ -84,10 +84,13 @@ pub fn Incidents() -> AnyView {
     let query = use_query_map();
     let state = move || query.with(|q| q.get("state").unwrap_or_default());
     let container = move || query.with(|q| q.get("container").unwrap_or_default());
+    // Refetch when something was recorded or the filters change, not every tick.
+    let rev = Memo::new(move |_| {
+        live.frame
+            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev))
+    });
     let list = LocalResource::new(move || {
-        let rev = live
-            .frame
-            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev));
+        rev.track();
         let mut url = "/api/incidents?limit=200".to_string();
         if matches!(state().as_str(), "open" | "closed") {
             url.push_str(&format!("&state={}", state()));
@@ -95,7 +98,6 @@ pub fn Incidents() -> AnyView {
         if !container().is_empty() {
             url.push_str(&format!("&container={}", api::enc(&container())));
         }
-        let _ = rev;
         async move { api::get::<Page<Incident>>(&url).await }
     });
     let set = move |key: &'static str, value: String| {

@@ -3,7 +3,7 @@
 
 use super::admin::Admin;
 use super::error::ApiError;
-use crate::pipeline::commands::{Command, CommandError, Reply};
+use crate::pipeline::commands::{Command, Reply};
 use crate::state::AppState;
 use app::wire::{HealAction, HealMode, HealingStatus, Intervention, Outcome};
 use axum::extract::rejection::JsonRejection;
@@ -95,11 +95,7 @@ pub async fn put_healing(
 ) -> Result<Json<HealingStatus>, ApiError> {
     let Json(u) = body?;
     if let Some(t) = u.threshold_pct {
-        if !(t.is_finite() && t > 0.0 && t <= 100.0) {
-            return Err(ApiError::BadRequest(format!(
-                "threshold_pct must be in (0, 100], got {t}"
-            )));
-        }
+        crate::heal::policy::HealConfig::check_threshold(t).map_err(ApiError::BadRequest)?;
     }
     if u.mode.is_none() && u.threshold_pct.is_none() {
         return Err(ApiError::BadRequest(
@@ -117,10 +113,4 @@ pub async fn put_healing(
     )
     .await?;
     Ok(Json(status))
-}
-
-impl From<oneshot::error::RecvError> for CommandError {
-    fn from(_: oneshot::error::RecvError) -> Self {
-        CommandError::Invalid("no answer".into())
-    }
 }

@@ -118,6 +118,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// 405 in JSON for a known path with the wrong method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = app::wire::ApiError {
+        error: "method not allowed".into(),
+        detail: format!("{method} is not supported on {}", uri.path()),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
 /// 404 for any unknown `/api/...` path.
 pub async fn unknown_route(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no API route {}", uri.path()))

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod admin;
 pub mod containers;
 pub mod error;
+pub mod guard;
 pub mod incidents;
 pub mod reports;
 pub mod ws;
@@ -41,6 +42,8 @@ pub fn api_routes() -> Router<AppState> {
             get(error::unknown_route).fallback(error::unknown_route),
         )
         .route("/ws", get(ws::upgrade))
+        // A known path with the wrong method (GET on an action) answers in JSON too.
+        .method_not_allowed_fallback(error::method_not_allowed)
 }
 
 /// The whole application: API, websocket, dashboard pages and static files.
@@ -55,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::loopback_hosts_only,
         ))
         .with_state(state)
 }

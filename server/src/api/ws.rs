@@ -5,14 +5,25 @@ use crate::state::AppState;
 use app::wire::ServerMsg;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 
 /// A viewer that accepts nothing for this long is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(st): State<AppState>) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    headers: axum::http::HeaderMap,
+    State(st): State<AppState>,
+) -> Response {
+    // Another site's page must not read the fleet through the visitor's browser.
+    if !super::guard::same_origin(&headers) {
+        return super::error::ApiError::Forbidden(
+            "websocket connections are accepted from DockerPulse's own pages only".into(),
+        )
+        .into_response();
+    }
     ws.on_upgrade(move |socket| viewer(socket, st))
 }
 

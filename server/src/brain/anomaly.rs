@@ -33,7 +33,7 @@ use super::baseline::{z_against, RollingQuantiles};
 
 /// Tunables, all counts in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnomalyConfig {
     /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance.
     pub baseline_samples: usize,

@@ -40,7 +40,7 @@ pub const CONTAINER_PATTERN_MEMORY_SAMPLES: usize = 30;
 
 /// Tunables, with serde defaults (embedded in the app's TOML config as `[brain]`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BrainConfig {
     /// How far ahead forecasts and the failure probability look, in seconds.
     pub horizon_s: f64,

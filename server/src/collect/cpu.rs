@@ -69,6 +69,10 @@ pub fn cli_cpu_percent(stats: &ContainerStatsResponse) -> f64 {
     let (Some(cpu), Some(pre)) = (&stats.cpu_stats, &stats.precpu_stats) else {
         return 0.0;
     };
+    // The first response of a stream has no previous reading: nothing to compare with.
+    if pre.system_cpu_usage.unwrap_or(0) == 0 {
+        return 0.0;
+    }
     let total = |c: &bollard::models::ContainerCpuStats| {
         c.cpu_usage
             .as_ref()
@@ -169,7 +173,7 @@ mod tests {
             precpu_stats: Some(ContainerCpuStats::default()),
             ..Default::default()
         };
-        assert!(cli_cpu_percent(&stats) >= 0.0);
+        assert_eq!(cli_cpu_percent(&stats), 0.0);
         assert_eq!(cli_cpu_percent(&ContainerStatsResponse::default()), 0.0);
     }
 

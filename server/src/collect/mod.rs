@@ -62,6 +62,8 @@ pub enum LifecycleKind {
     Restart,
     Pause,
     Unpause,
+    /// `docker update` changed its limits (also our own throttle).
+    Update,
     Health(app::wire::Health),
 }
 
@@ -77,6 +79,7 @@ impl LifecycleKind {
             "restart" => Self::Restart,
             "pause" => Self::Pause,
             "unpause" => Self::Unpause,
+            "update" => Self::Update,
             a => {
                 let status = a.strip_prefix("health_status:")?.trim();
                 Self::Health(app::wire::Health::parse(status)?)
@@ -96,6 +99,7 @@ impl LifecycleKind {
             Self::Restart => "restart".into(),
             Self::Pause => "pause".into(),
             Self::Unpause => "unpause".into(),
+            Self::Update => "update".into(),
             Self::Health(h) => format!("health: {}", h.as_str()),
         }
     }

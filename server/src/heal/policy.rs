@@ -74,6 +74,31 @@ impl Default for HealConfig {
     }
 }
 
+impl HealConfig {
+    /// Checks the settings the config file and `PUT /api/healing` can change.
+    pub fn validate(&self) -> Result<(), String> {
+        Self::check_threshold(self.threshold_pct)?;
+        if self.streak == 0 {
+            return Err("heal.streak must be at least 1".into());
+        }
+        if self.max_per_hour == 0 || self.fleet_max_per_minute == 0 || self.breaker_failures == 0 {
+            return Err(
+                "heal.max_per_hour, fleet_max_per_minute and breaker_failures must be at least 1"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn check_threshold(t: f64) -> Result<(), String> {
+        if t.is_finite() && t > 0.0 && t <= 100.0 {
+            Ok(())
+        } else {
+            Err(format!("heal.threshold_pct must be in (0, 100], got {t}"))
+        }
+    }
+}
+
 /// The container a decision is about.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {

@@ -3,7 +3,8 @@
 //!
 //! The canonical content is the report exactly as written, with every occurrence of its own
 //! hash replaced by [`PLACEHOLDER`]. Changing any byte breaks that report's hash; removing or
-//! reordering reports breaks the chain.
+//! reordering reports breaks the chain; removing the newest ones is caught against the store's
+//! record of every report written.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -92,7 +93,9 @@ pub fn last_hash(dir: &Path) -> Result<String, ChainError> {
 }
 
 /// Checks every report and the links between them; names the first one that does not match.
-pub fn verify_dir(dir: &Path) -> Result<Verdict, ChainError> {
+/// `anchors` (file name, hash) are the reports the store says were written, in order: when
+/// given, a report that was removed — even the newest — is caught too.
+pub fn verify_dir(dir: &Path, anchors: Option<&[(String, String)]>) -> Result<Verdict, ChainError> {
     let files = report_files(dir)?;
     let mut prev = GENESIS.to_string();
     for (i, file) in files.iter().enumerate() {
@@ -120,6 +123,25 @@ pub fn verify_dir(dir: &Path) -> Result<Verdict, ChainError> {
             )));
         }
         prev = own;
+    }
+    if let Some(anchors) = anchors {
+        for (i, (name, hash)) in anchors.iter().enumerate() {
+            let file = dir.join(name);
+            let declared_hash = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|html| declared(&html))
+                .map(|(own, _)| own);
+            if declared_hash.as_deref() != Some(hash.as_str()) {
+                return Ok(Verdict::Broken {
+                    file,
+                    reason: match declared_hash {
+                        None => "missing: the store records it as written".into(),
+                        Some(h) => format!("the store records hash {hash}, the file declares {h}"),
+                    },
+                    checked_ok: i,
+                });
+            }
+        }
     }
     Ok(Verdict::Intact {
         reports: files.len(),
@@ -157,7 +179,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dp-chain-ok-{}", std::process::id()));
         chain(&dir, 4);
         assert_eq!(
-            verify_dir(&dir).expect("readable"),
+            verify_dir(&dir, None).expect("readable"),
             Verdict::Intact { reports: 4 }
         );
         assert_eq!(last_hash(&dir).expect("readable").len(), 64);
@@ -175,7 +197,7 @@ mod tests {
             .expect("a digit in the body");
         bytes[at] = b'7';
         std::fs::write(&files[2], bytes).expect("write");
-        match verify_dir(&dir).expect("readable") {
+        match verify_dir(&dir, None).expect("readable") {
             Verdict::Broken {
                 file, checked_ok, ..
             } => {
@@ -193,7 +215,7 @@ mod tests {
         let files = chain(&dir, 3);
         std::fs::remove_file(&files[1]).expect("remove");
         assert!(
-            matches!(verify_dir(&dir).expect("readable"), Verdict::Broken { file, .. } if file == files[2])
+            matches!(verify_dir(&dir, None).expect("readable"), Verdict::Broken { file, .. } if file == files[2])
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 pub enum ReportError {
     #[error("no incident {0:?}")]
     NotFound(String),
+    #[error("incident {0} is still open: its report enters the chain when it closes")]
+    StillOpen(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -126,25 +128,49 @@ impl Reporter {
     }
 
     /// Writes a closed incident's report into the chain (once: an existing one is kept).
+    /// Only closed incidents enter the chain (an open one gets a provisional report through
+    /// [`Reporter::current`]). Safe against a concurrent writer in this process or another (the
+    /// server and `dockerpulse report`): the directory is locked while the chain grows.
     pub fn write(&self, incident_id: &str, now_ms: i64) -> Result<PathBuf, ReportError> {
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        std::fs::create_dir_all(&self.dir).map_err(|e| ReportError::Io(self.dir.clone(), e))?;
+        let lock_path = self.dir.join(".lock");
+        let lock =
+            std::fs::File::create(&lock_path).map_err(|e| ReportError::Io(lock_path.clone(), e))?;
+        lock.lock()
+            .map_err(|e| ReportError::Io(lock_path.clone(), e))?;
         if let Some(existing) = self.find(incident_id)? {
             return Ok(existing);
         }
         let f = self.facts(incident_id, now_ms)?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| ReportError::Io(self.dir.clone(), e))?;
+        if f.provisional {
+            return Err(ReportError::StillOpen(incident_id.into()));
+        }
         let prev = chain::last_hash(&self.dir)?;
         let seq = chain::report_files(&self.dir)?.len() + 1;
-        let (html, _hash) = render::render(&f, &prev, local_offset())?;
-        let path = self.dir.join(self.file_name(&f, seq));
+        let (html, hash) = render::render(&f, &prev, local_offset())?;
+        let name = self.file_name(&f, seq);
+        let path = self.dir.join(&name);
         // Write then rename, so a crash never leaves half a report in the chain.
         let tmp = path.with_extension("html.tmp");
         std::fs::write(&tmp, html.as_bytes()).map_err(|e| ReportError::Io(tmp.clone(), e))?;
         std::fs::rename(&tmp, &path).map_err(|e| ReportError::Io(path.clone(), e))?;
+        self.db
+            .anchor_report(seq as u64, incident_id, &name, &hash, now_ms)?;
         Ok(path)
+    }
+
+    /// Writes the reports of recently closed incidents that have none (DockerPulse stopped
+    /// between closing an incident and writing its report).
+    pub fn catch_up(&self, since_ms: i64, now_ms: i64) -> Result<usize, ReportError> {
+        let missing = self.db.closed_without_report(since_ms)?;
+        for id in &missing {
+            self.write(id, now_ms)?;
+        }
+        Ok(missing.len())
     }
 }
 

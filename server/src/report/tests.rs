@@ -15,12 +15,21 @@ const T0: i64 = 1_795_689_000_000; // 2026-11-26 10:30:00 UTC
 
 /// A fixed incident: a CPU burner climbing to its quota, restarted once.
 fn fixture(db: &Db, labels: BTreeMap<String, String>, reasons: Vec<Reason>) -> String {
+    fixture_named(db, "flask-api", labels, reasons)
+}
+
+fn fixture_named(
+    db: &Db,
+    name: &str,
+    labels: BTreeMap<String, String>,
+    reasons: Vec<Reason>,
+) -> String {
     let id = "5f0c6a36-9c61-4d5e-8f43-2b1f0d6f7a11";
     let trigger = Trigger::Critical { probability: 91.0 };
     db.insert_incident(&NewIncident {
         id,
         container_id: "4d7748e9b2b51586c3675f79bc40d98e9e979053431b408a150e6ccc053ad008",
-        container_name: "flask-api",
+        container_name: name,
         image: "dockerpulse-demo/flask-api:latest",
         labels: &labels,
         host: "prod-host-1",
@@ -94,7 +103,7 @@ fn fixture(db: &Db, labels: BTreeMap<String, String>, reasons: Vec<Reason>) -> S
         id: 0,
         incident_id: Some(id.into()),
         container_id: "4d7748e9b2b5".into(),
-        container_name: "flask-api".into(),
+        container_name: name.into(),
         decided_ms: T0 + 30_000,
         started_ms: Some(T0 + 30_002),
         finished_ms: Some(T0 + 30_230),
@@ -118,7 +127,7 @@ fn fixture(db: &Db, labels: BTreeMap<String, String>, reasons: Vec<Reason>) -> S
         ..restart.clone()
     })
     .expect("earlier intervention");
-    db.bump_counters("flask-api", 2, 3).expect("counters");
+    db.bump_counters(name, 2, 3).expect("counters");
     db.close_incident(id, T0 + 90_500, "LOW for 60 s")
         .expect("close");
     id.into()
@@ -254,7 +263,7 @@ fn written_reports_chain_and_one_changed_byte_is_caught_there() {
         "00000000-0000-4000-8000-000000000001"
     );
     assert_eq!(
-        chain::verify_dir(&dir).expect("readable"),
+        chain::verify_dir(&dir, Some(&db.report_anchors().expect("anchors"))).expect("readable"),
         chain::Verdict::Intact { reports: 3 }
     );
     let html = std::fs::read_to_string(&paths[0]).expect("read");
@@ -264,9 +273,24 @@ fn written_reports_chain_and_one_changed_byte_is_caught_there() {
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     std::fs::write(&paths[1], bytes).expect("tamper");
-    match chain::verify_dir(&dir).expect("readable") {
+    match chain::verify_dir(&dir, None).expect("readable") {
         chain::Verdict::Broken { file, .. } => assert_eq!(file, paths[1]),
         v => panic!("not caught: {v:?}"),
+    }
+    // Removing the newest report leaves an intact-looking chain; the store's anchors catch it.
+    std::fs::remove_file(&paths[1]).expect("remove");
+    std::fs::remove_file(&paths[2]).expect("remove");
+    assert!(matches!(
+        chain::verify_dir(&dir, None).expect("readable"),
+        chain::Verdict::Intact { reports: 1 }
+    ));
+    let anchors = db.report_anchors().expect("anchors");
+    match chain::verify_dir(&dir, Some(&anchors)).expect("readable") {
+        chain::Verdict::Broken { file, reason, .. } => {
+            assert_eq!(file, paths[1]);
+            assert!(reason.contains("missing"), "{reason}");
+        }
+        v => panic!("removal not caught: {v:?}"),
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -295,6 +319,13 @@ fn open_incidents_get_a_provisional_report_outside_the_chain() {
     })
     .expect("incident");
     let reporter = Reporter::new(db, dir.clone(), 10.0);
+    assert!(
+        matches!(
+            reporter.write("open-one", T0),
+            Err(ReportError::StillOpen(_))
+        ),
+        "an open incident does not enter the chain"
+    );
     let (html, name) = reporter.current("open-one", T0 + 1000).expect("renders");
     assert!(html.contains("PROVISIONAL") && html.contains("NO ACTION TAKEN"));
     assert!(name.ends_with("-open-one.html"));

@@ -225,6 +225,9 @@ impl LiveStore {
         if let Some(c) = self.containers.get(key) {
             return Ok(c);
         }
+        if key.is_empty() {
+            return Err(LookupError::NotFound(String::new()));
+        }
         let key_trim = key.trim_start_matches('/');
         if let Some(c) = self.containers.values().find(|c| c.info.name == key_trim) {
             return Ok(c);
@@ -317,7 +320,7 @@ mod tests {
             s.find("zzz").err(),
             Some(LookupError::NotFound("zzz".into()))
         );
-        assert!(s.find("").is_err());
+        assert_eq!(s.find("").err(), Some(LookupError::NotFound(String::new())));
     }
 
     #[test]

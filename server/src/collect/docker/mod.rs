@@ -285,7 +285,10 @@ async fn on_event(
     let (id, name, exit_code) = inspect::event_actor(ev)?;
     let kind = LifecycleKind::from_action(ev.action.as_deref()?, exit_code)?;
     match &kind {
-        LifecycleKind::Start | LifecycleKind::Unpause => track(docker, fleet, &id).await,
+        // Re-inspect: new pid and cgroup after a start, new limits after an update.
+        LifecycleKind::Start | LifecycleKind::Unpause | LifecycleKind::Update => {
+            track(docker, fleet, &id).await
+        }
         LifecycleKind::Restart => {
             fleet.count_restart(&id);
             track(docker, fleet, &id).await;
