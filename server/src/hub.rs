@@ -28,7 +28,7 @@ impl Hub {
 
     /// Serialises `msg` once and makes it the latest frame. Returns the payload size in bytes.
     pub fn publish(&self, seq: u64, msg: &ServerMsg) -> usize {
-        match serde_json::to_string(msg) {
+        match to_json(msg) {
             Ok(text) => {
                 let len = text.len();
                 self.tx.send_replace(Published {
@@ -60,6 +60,40 @@ impl Default for Hub {
     }
 }
 
+/// Writes floats with at most three decimals (whole numbers from 10 000 on): the browser needs
+/// no more, and a hundred containers' frames shrink by a third.
+struct CompactFloats;
+
+impl serde_json::ser::Formatter for CompactFloats {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        let text = if v.abs() >= 10_000.0 {
+            format!("{v:.0}")
+        } else {
+            let t = format!("{v:.3}");
+            let t = t.trim_end_matches('0').trim_end_matches('.');
+            if t == "-0" {
+                "0".to_string()
+            } else {
+                t.to_string()
+            }
+        };
+        w.write_all(text.as_bytes())
+    }
+
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        self.write_f64(w, f64::from(v))
+    }
+}
+
+/// JSON for viewers (frames and snapshots), with compact floats.
+pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(4096);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, CompactFloats);
+    value.serialize(&mut ser)?;
+    // serde_json only writes valid UTF-8.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +118,20 @@ mod tests {
         let text = latest.text.expect("serialised");
         assert!(text.as_str().contains(r#""seq":5"#));
         assert!(!rx.has_changed().expect("hub alive"));
+    }
+
+    #[test]
+    fn floats_are_compact_and_still_read_back() {
+        let v = serde_json::json!({"a": 17.097535903073744, "b": 61082115.32, "c": 0.5, "d": 100.0, "e": -0.0001, "f": f64::NAN});
+        assert_eq!(
+            to_json(&v).expect("json"),
+            r#"{"a":17.098,"b":61082115,"c":0.5,"d":100,"e":0,"f":null}"#
+        );
+        let msg = ServerMsg::Frame(Frame {
+            ts_ms: 1_795_693_772_349,
+            ..Frame::default()
+        });
+        let back: ServerMsg = serde_json::from_str(&to_json(&msg).expect("json")).expect("parses");
+        assert_eq!(back, msg);
     }
 }

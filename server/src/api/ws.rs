@@ -35,7 +35,7 @@ async fn viewer(socket: WebSocket, st: AppState) {
         let live = st.live.read();
         (live.snapshot(st.cfg.snapshot_len()), live.seq)
     };
-    let text = match serde_json::to_string(&ServerMsg::Snapshot(snapshot)) {
+    let text = match crate::hub::to_json(&ServerMsg::Snapshot(snapshot)) {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "snapshot could not be serialised");
