@@ -141,9 +141,15 @@ pub fn TimeChart(
                 }).collect_view())}
                 {move || data.with(|d| d.marks.iter().map(|(x, t)| {
                     let x = sx(d, *x);
+                    // Near the right edge the word sits left of its line, so it is not cut off.
+                    let (anchor, tx) = if x > LEFT + (W - LEFT - RIGHT) * 0.8 {
+                        ("end", x - 3.0)
+                    } else {
+                        ("start", x + 3.0)
+                    };
                     view! {
                         <line class="mark" x1=x x2=x y1=TOP y2=H - BOTTOM />
-                        <text class="mark" x=x + 3.0 y=TOP + 12.0>{t.clone()}</text>
+                        <text class="mark" text-anchor=anchor x=tx y=TOP + 12.0>{t.clone()}</text>
                     }
                 }).collect_view())}
             </svg>

@@ -8,7 +8,7 @@ use super::incidents::IncidentRows;
 use crate::api;
 use crate::format;
 use crate::live::Live;
-use crate::wire::{ContainerFrame, Incident, Intervention, Page, RiskLevel};
+use crate::wire::{ContainerFrame, HealMode, Incident, Intervention, Page, RiskLevel};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
@@ -92,7 +92,13 @@ pub fn Detail() -> AnyView {
                     .filter(|i| {
                         i.outcome.is_intervention() && now - i.decided_ms <= range() as i64 * 1000
                     })
-                    .map(|i| (x(i.decided_ms), i.action.as_str().to_string()))
+                    .map(|i| {
+                        let label = match i.mode {
+                            HealMode::DryRun => format!("{} (dry-run)", i.action.as_str()),
+                            HealMode::Enforce => i.action.as_str().to_string(),
+                        };
+                        (x(i.decided_ms), label)
+                    })
                     .collect()
             })
             .unwrap_or_default();

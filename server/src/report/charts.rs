@@ -6,6 +6,7 @@
 
 use crate::store::live::HistoryPoint;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 #[derive(Debug, thiserror::Error)]
 #[error("chart: {0}")]
@@ -128,7 +129,7 @@ pub fn cpu_chart(
             .map_err(err)?
             .label("measured")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACTUAL.stroke_width(2)));
-        draw_marks(&mut chart, marks, t0_ms, top)?;
+        draw_marks(&mut chart, marks, t0_ms, (x0, x1), top)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -177,6 +178,14 @@ pub fn memory_chart(
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .draw()
             .map_err(err)?;
+        if !show_limit && limit > 0.0 {
+            // Say where the limit is even when drawing it would flatten the curve.
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(err)?
+                .label(format!("limit {limit:.0} MiB (far above, not to scale)"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIMIT.stroke_width(2)));
+        }
         if show_limit {
             chart
                 .draw_series(LineSeries::new(
@@ -202,7 +211,7 @@ pub fn memory_chart(
             .map_err(err)?
             .label("in use")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACTUAL.stroke_width(2)));
-        draw_marks(&mut chart, marks, t0_ms, top)?;
+        draw_marks(&mut chart, marks, t0_ms, (x0, x1), top)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -221,18 +230,30 @@ type Chart<'a, 'b> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-fn draw_marks(chart: &mut Chart, marks: &[Mark], t0_ms: i64, top: f64) -> Result<(), ChartError> {
+fn draw_marks(
+    chart: &mut Chart,
+    marks: &[Mark],
+    t0_ms: i64,
+    (x0, x1): (f64, f64),
+    top: f64,
+) -> Result<(), ChartError> {
     for m in marks {
         let x = secs(m.ts_ms, t0_ms);
         chart
             .draw_series(LineSeries::new([(x, 0.0), (x, top)], MARK.stroke_width(2)))
             .map_err(err)?;
+        // Near the right edge the word goes to the left of its line, so it is not cut off.
+        let side = if x > x0 + (x1 - x0) * 0.8 {
+            HPos::Right
+        } else {
+            HPos::Left
+        };
+        let style = ("sans-serif", 13)
+            .into_font()
+            .color(&MARK)
+            .pos(Pos::new(side, VPos::Top));
         chart
-            .draw_series(std::iter::once(Text::new(
-                m.label,
-                (x, top * 0.97),
-                ("sans-serif", 13).into_font().color(&MARK),
-            )))
+            .draw_series(std::iter::once(Text::new(m.label, (x, top * 0.99), style)))
             .map_err(err)?;
     }
     Ok(())
@@ -263,6 +284,13 @@ mod tests {
             .collect()
     }
 
+    /// The opening `<text …>` tag of the mark's word.
+    fn mark_tag(svg: &str) -> &str {
+        let word = svg.find("restart").expect("mark drawn");
+        let start = svg[..word].rfind("<text").expect("in a text element");
+        &svg[start..word]
+    }
+
     #[test]
     fn charts_are_svg_with_their_series_and_marks() {
         let marks = [Mark {
@@ -278,6 +306,28 @@ mod tests {
         );
         let mem = memory_chart(&pts(60), 10_000, &marks).expect("memory chart");
         assert!(mem.contains("limit") && mem.contains("in use"));
+        assert!(!mark_tag(&mem).contains(r#"text-anchor="end""#));
+        let late = [Mark {
+            ts_ms: 68_000,
+            label: "restart",
+        }];
+        let mem = memory_chart(&pts(60), 10_000, &late).expect("memory chart");
+        assert!(
+            mark_tag(&mem).contains(r#"text-anchor="end""#),
+            "a late mark's word sits left of its line"
+        );
+    }
+
+    #[test]
+    fn a_limit_far_above_use_is_named_not_drawn() {
+        let mut points = pts(30);
+        for p in &mut points {
+            p.sample.mem_limit_bytes = 4096 << 20;
+        }
+        let mem = memory_chart(&points, 0, &[]).expect("memory chart");
+        assert!(mem.contains("limit 4096 MiB (far above, not to scale)"));
+        let near = memory_chart(&pts(30), 0, &[]).expect("memory chart");
+        assert!(!near.contains("far above"));
     }
 
     #[test]
