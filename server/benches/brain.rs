@@ -19,6 +19,7 @@ fn observation(i: i64, s: &mut u64) -> Observation {
         ts_ms: i * 1000,
         cpu_pct: 40.0 + 20.0 * noise(s),
         cpu_capacity_pct: 200.0,
+        cpu_quota: true,
         mem_bytes: 3e8 + 1e6 * noise(s),
         mem_limit_bytes: Some(1e9),
         net_bps: 5e4 + 1e4 * noise(s),

@@ -138,6 +138,8 @@ pub struct Observation {
     pub cpu_pct: f64,
     /// Saturation level: the CPU quota in % (150 = 1.5 cores), or host cores × 100 when unlimited.
     pub cpu_capacity_pct: f64,
+    /// Whether that capacity is the container's own CPU quota (false: the host's cores).
+    pub cpu_quota: bool,
     pub mem_bytes: f64,
     /// None when the container has no memory limit.
     pub mem_limit_bytes: Option<f64>,
@@ -244,6 +246,7 @@ impl ContainerBrain {
                 Some(CpuRisk {
                     forecast: p,
                     capacity_pct: cap,
+                    quota: obs.cpu_quota,
                     probability: self.cpu.prob_at_least(p.value, thr),
                 })
             }

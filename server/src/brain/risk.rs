@@ -34,6 +34,8 @@ pub struct MetricAnomaly {
 pub struct CpuRisk {
     pub forecast: Prediction,
     pub capacity_pct: f64,
+    /// The capacity is the container's quota (else the host's cores).
+    pub quota: bool,
     pub probability: f64,
 }
 
@@ -122,12 +124,16 @@ pub fn assess(inp: &RiskInputs) -> Risk {
         parts.push((
             c.probability,
             Box::new(move || {
+                let against = if c.quota {
+                    format!("a {} quota", fmt_pct(c.capacity_pct))
+                } else {
+                    format!("the host's {} (no quota)", fmt_pct(c.capacity_pct))
+                };
                 format!(
-                    "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against a {} quota",
+                    "CPU forecast {} in {h:.0} s (95 % interval {}–{}) against {against}",
                     fmt_pct(p.value),
                     fmt_pct(p.lo95.max(0.0)),
                     fmt_pct(p.hi95),
-                    fmt_pct(c.capacity_pct)
                 )
             }),
         ));
@@ -248,6 +254,7 @@ mod tests {
         i.cpu = Some(CpuRisk {
             forecast: pred(97.0, 8.0),
             capacity_pct: 100.0,
+            quota: true,
             probability: 0.9,
         });
         let r = assess(&i);
@@ -255,6 +262,21 @@ mod tests {
         assert_eq!(
             r.reasons[0].text,
             "CPU forecast 97 % in 10 s (95 % interval 89 %–105 %) against a 100 % quota"
+        );
+    }
+
+    #[test]
+    fn without_a_quota_the_reason_names_the_host() {
+        let mut i = base();
+        i.cpu = Some(CpuRisk {
+            forecast: pred(190.0, 8.0),
+            capacity_pct: 200.0,
+            quota: false,
+            probability: 0.9,
+        });
+        assert_eq!(
+            assess(&i).reasons[0].text,
+            "CPU forecast 190 % in 10 s (95 % interval 182 %–198 %) against the host's 200 % (no quota)"
         );
     }
 
@@ -308,6 +330,7 @@ mod tests {
         i.cpu = Some(CpuRisk {
             forecast: pred(f64::NAN, f64::INFINITY),
             capacity_pct: f64::INFINITY,
+            quota: false,
             probability: f64::NAN,
         });
         i.anomalies = vec![MetricAnomaly {

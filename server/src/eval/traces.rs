@@ -258,6 +258,7 @@ pub fn observations(
                 cpu_capacity_pct: s
                     .cpu_quota_pct
                     .unwrap_or(f64::from(host_cpus.max(1)) * 100.0),
+                cpu_quota: s.cpu_quota_pct.is_some(),
                 mem_bytes: s.mem_bytes,
                 mem_limit_bytes: (mem_limited && s.mem_limit_bytes > 0.0)
                     .then_some(s.mem_limit_bytes),

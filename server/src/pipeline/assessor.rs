@@ -70,6 +70,7 @@ impl Assessor {
             cpu_capacity_pct: info
                 .cpu_quota_pct
                 .unwrap_or(f64::from(self.host_cpus) * 100.0),
+            cpu_quota: info.cpu_quota_pct.is_some(),
             mem_bytes: s.mem_bytes as f64,
             mem_limit_bytes: info.mem_limited.then_some(s.mem_limit_bytes as f64),
             net_bps: s.net_rx_bps + s.net_tx_bps,
