@@ -206,19 +206,23 @@ mod browser {
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
         let opened_attempt = std::rc::Rc::new(std::cell::Cell::new(attempt));
         let on_open = {
             let a = opened_attempt.clone();
             Closure::<dyn FnMut()>::new(move || a.set(0))
         };
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        on_open.forget();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        // The handlers live as long as this connection: the close handler (which runs once and
+        // then frees itself) detaches and drops them, so reconnecting for days leaks nothing.
+        let mut handlers = Some((on_message, on_open));
+        let socket = ws.clone();
+        let on_close = Closure::once_into_js(move |_e: CloseEvent| {
+            socket.set_onmessage(None);
+            socket.set_onopen(None);
+            handlers.take();
             retry(live, opened_attempt.get());
         });
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        on_close.forget();
+        ws.set_onclose(Some(on_close.unchecked_ref()));
     }
 }
 

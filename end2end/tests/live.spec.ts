@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, type WebSocketRoute } from "@playwright/test";
 import { card, DEMO_URL, ENGINE_URL, engineAvailable, openLive, percent, removeContainer, runContainer } from "./helpers";
 
 test.describe("live fleet on the real engine", () => {
@@ -33,4 +33,23 @@ test("the demo fleet is labelled SIMULATED and shows seven services", async ({ p
     await expect(card(page, name)).toBeVisible();
   }
   await page.screenshot({ path: "test-results/demo.png", fullPage: true });
+});
+
+test("a dropped websocket reconnects by itself and frames flow again", async ({ page }) => {
+  const sockets: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    sockets.push(ws);
+    ws.connectToServer();
+  });
+  await openLive(page, DEMO_URL);
+  expect(sockets).toHaveLength(1);
+  const status = page.getByTestId("connection");
+  await sockets[0].close({ code: 1012, reason: "the test drops the connection" });
+  await expect(status).toHaveText(/RECONNECTING/);
+  // LIVE is shown again only once a message arrived on the new connection.
+  await expect(status).toHaveText(/LIVE/, { timeout: 10_000 });
+  expect(sockets).toHaveLength(2);
+  const cpu = card(page, "nginx").getByTestId("cpu");
+  const before = await cpu.textContent();
+  await expect.poll(async () => cpu.textContent(), { timeout: 10_000 }).not.toBe(before);
 });
