@@ -261,3 +261,43 @@ async fn loopback_answers_only_to_loopback_host_names() {
     }
     running.stop().await;
 }
+
+#[tokio::test]
+async fn responses_are_compressed_for_browsers_that_ask() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let running = start_demo(Duration::from_millis(100)).await;
+    // Tiny bodies are sent as they are; seven containers make a body worth compressing.
+    eventually(Duration::from_secs(5), || async {
+        (running.state.live.read().len() == 7).then_some(())
+    })
+    .await
+    .expect("the seven demo services appear");
+    for (accept, expected) in [
+        (Some("gzip"), Some("gzip")),
+        (Some("br"), Some("br")),
+        (None, None),
+    ] {
+        let mut req = axum::http::Request::get("/api/containers");
+        if let Some(a) = accept {
+            req = req.header("accept-encoding", a);
+        }
+        let res = dockerpulse::api::router(running.state.clone())
+            .oneshot(req.body(axum::body::Body::empty()).expect("request"))
+            .await
+            .expect("router answers");
+        assert_eq!(res.status(), 200);
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(encoding.as_deref(), expected, "Accept-Encoding: {accept:?}");
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        if expected.is_none() {
+            let json: serde_json::Value = serde_json::from_slice(&body).expect("plain JSON");
+            assert!(json.is_array());
+        }
+    }
+    running.stop().await;
+}

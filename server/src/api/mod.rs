@@ -59,6 +59,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        // The bundle is 1.2 MB of WASM (~0.45 MB compressed), and
+        // the API's JSON compresses well too: worth it for a NOC screen across a network.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::loopback_hosts_only,
