@@ -147,8 +147,9 @@ pub fn assess(inp: &RiskInputs) -> Risk {
                 fmt_bytes(m.now)
             ),
             (Some(t), Some(s)) => format!(
-                "memory reaches its {} limit in ~{t:.0} s at +{}/s",
+                "memory reaches its {} limit in ~{} at +{}/s",
                 fmt_bytes(m.limit),
+                app::format::duration_s(t),
                 fmt_bytes(s)
             ),
             _ => format!(
@@ -297,6 +298,16 @@ mod tests {
             "memory reaches its 64.0 MiB limit in ~7 s at +3.1 MiB/s"
         );
         assert!(r.probability_pct >= 85.0);
+        // Far-off limits read in hours, as on the cards.
+        i.mem = Some(MemRisk {
+            time_to_limit_s: Some(29_812.0),
+            slope: Some(8.8 * 1024.0),
+            ..i.mem.expect("set above")
+        });
+        assert_eq!(
+            assess(&i).reasons[0].text,
+            "memory reaches its 64.0 MiB limit in ~8.3 h at +8.8 KiB/s"
+        );
     }
 
     #[test]
