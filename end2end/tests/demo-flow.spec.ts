@@ -107,6 +107,8 @@ test.describe("the demo flow on the real engine", () => {
     await card(b, TARGET).locator("h2 a").click();
     await expect(b.getByTestId("detail-name")).toHaveText(TARGET);
     await expect(b.getByTestId("incidents-table")).toBeVisible();
+    // A few MiB in use under a 256 MiB limit: the chart scales to the use and names the limit.
+    await expect(b.getByTestId("off-scale")).toContainText("256");
     await b.waitForTimeout(1500);
     await b.screenshot({ path: testInfo.outputPath("6-detail.png"), fullPage: true });
 

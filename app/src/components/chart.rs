@@ -31,6 +31,8 @@ pub struct ChartData {
     pub limits: Vec<(f64, &'static str, &'static str)>,
     /// Vertical event marks: (x, label).
     pub marks: Vec<(f64, String)>,
+    /// A limit too far above the data to draw, named in the legend instead.
+    pub off_scale: Option<String>,
 }
 
 fn sx(d: &ChartData, x: f64) -> f64 {
@@ -161,6 +163,9 @@ pub fn TimeChart(
                 {move || data.with(|d| d.limits.iter().map(|(_, class, label)| view! {
                     <span class=format!("key limit {class}")>{*label}</span>
                 }).collect_view())}
+                {move || data.with(|d| d.off_scale.clone().map(|t| view! {
+                    <span class="key limit off-scale" data-testid="off-scale">{t}</span>
+                }))}
             </div>
         </figure>
     }

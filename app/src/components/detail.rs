@@ -131,6 +131,7 @@ pub fn Detail() -> AnyView {
                 .map(|q| vec![(q, "quota", "CPU quota")])
                 .unwrap_or_default(),
             marks,
+            off_scale: None,
         }
     });
     let mem_data = Signal::derive(move || {
@@ -142,7 +143,9 @@ pub fn Detail() -> AnyView {
         let pts = live.points(&cf.info.id, range());
         let used_max = pts.iter().map(|p| p.mem_bytes / MIB).fold(1.0, f64::max);
         let limit = pts.last().map_or(0.0, |p| p.mem_limit_bytes / MIB);
-        let show_limit = cf.info.mem_limited && limit > 0.0;
+        let has_limit = cf.info.mem_limited && limit > 0.0;
+        // A limit far above the use would flatten the curve to a line at zero: name it instead.
+        let show_limit = has_limit && limit <= used_max * 4.0;
         ChartData {
             x0: -(range() as f64),
             x1: 0.0,
@@ -151,6 +154,12 @@ pub fn Detail() -> AnyView {
             } else {
                 used_max
             } * 1.1,
+            off_scale: (has_limit && !show_limit).then(|| {
+                format!(
+                    "memory limit {} (far above, not to scale)",
+                    format::bytes(limit * MIB)
+                )
+            }),
             lines: vec![Line {
                 class: "measured",
                 label: "in use",
