@@ -15,6 +15,12 @@ use leptos_router::NavigateOptions;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// A memory axis label (the axis is in MiB): `512 KiB`, `1.5 MiB`, `2.0 GiB`, so that ticks
+/// half a MiB apart never read the same.
+fn mem_tick(mib: f64) -> String {
+    format::bytes(mib * MIB)
+}
+
 #[component]
 pub fn Detail() -> AnyView {
     let live = expect_context::<Live>();
@@ -235,7 +241,7 @@ pub fn Detail() -> AnyView {
                 }).collect_view()}
             </div>
             <TimeChart data=cpu_data fmt=|v| format!("{v:.0} %") label="CPU: measured vs forecast (the forecast is drawn at the time it predicts)" />
-            <TimeChart data=mem_data fmt=|v| format!("{v:.0} MiB") label="Memory vs limit" />
+            <TimeChart data=mem_data fmt=mem_tick label="Memory vs limit" />
             <section class="panel">
                 <h3>"Why"</h3>
                 <ol class="reasons" data-testid="reasons">
@@ -289,4 +295,23 @@ pub fn InterventionRows(items: Vec<Intervention>) -> AnyView {
         </table>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::chart::tick_step;
+
+    #[test]
+    fn memory_ticks_never_repeat_a_label() {
+        for y_max in [1.9, 3.0, 70.0, 300.0, 2800.0] {
+            let step = tick_step(y_max);
+            let labels: Vec<String> = (0..=((y_max / step) as usize))
+                .map(|k| mem_tick(k as f64 * step))
+                .collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(unique, labels, "axis up to {y_max} MiB");
+        }
+    }
 }
