@@ -1,0 +1,75 @@
+//! The database schema as versioned migrations (applied in order at open).
+
+use rusqlite_migration::M;
+
+pub(super) const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
+CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    container_id TEXT NOT NULL,
+    container_name TEXT NOT NULL,
+    image TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    host TEXT NOT NULL,
+    engine_version TEXT NOT NULL,
+    simulated INTEGER NOT NULL,
+    opened_ms INTEGER NOT NULL,
+    closed_ms INTEGER,
+    trigger TEXT NOT NULL,
+    trigger_text TEXT NOT NULL,
+    close_reason TEXT,
+    peak_probability REAL NOT NULL,
+    peak_level TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    cpu_quota_pct REAL
+);
+CREATE INDEX incidents_opened ON incidents(opened_ms);
+CREATE INDEX incidents_container ON incidents(container_name);
+CREATE TABLE incident_samples (
+    incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    ts_ms INTEGER NOT NULL,
+    point TEXT NOT NULL,
+    PRIMARY KEY (incident_id, ts_ms)
+) WITHOUT ROWID;
+CREATE TABLE interventions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT REFERENCES incidents(id) ON DELETE SET NULL,
+    container_id TEXT NOT NULL,
+    container_name TEXT NOT NULL,
+    decided_ms INTEGER NOT NULL,
+    started_ms INTEGER,
+    finished_ms INTEGER,
+    action TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    manual INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT,
+    failure_probability REAL NOT NULL
+);
+CREATE INDEX interventions_decided ON interventions(decided_ms);
+CREATE INDEX interventions_container ON interventions(container_name);
+CREATE INDEX interventions_incident ON interventions(incident_id);
+CREATE TABLE counters (
+    container_name TEXT PRIMARY KEY,
+    interventions INTEGER NOT NULL DEFAULT 0,
+    critical_entries INTEGER NOT NULL DEFAULT 0,
+    breaker_open INTEGER NOT NULL DEFAULT 0
+);
+"#,
+    ),
+    // The report chain's anchor: every report written, in order, with its hash. Deleting the
+    // newest reports from the directory is then caught too.
+    M::up(
+        r#"
+CREATE TABLE reports (
+    seq INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    written_ms INTEGER NOT NULL
+);
+"#,
+    ),
+];
