@@ -3,7 +3,10 @@
 
 #![recursion_limit = "256"]
 // Nothing outside tests may unwrap: a bad input or a lost engine is an error, never a crash.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod components;

@@ -4,8 +4,10 @@
 //! Data flows one way: `collect` (sources) → `pipeline` (brain) → `store` + `hub` → `api`.
 
 // Nothing outside tests may unwrap: a bad input or a lost engine is an error, never a crash.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![recursion_limit = "256"]
 
 pub mod api;

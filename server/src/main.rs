@@ -1,7 +1,10 @@
 //! The `dockerpulse` binary: parses the command line and runs the chosen command.
 
 // Nothing outside tests may unwrap: a bad input or a lost engine is an error, never a crash.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use clap::Parser;
 use dockerpulse::cli::{Cli, Command, EvalCommand, ServeArgs};
