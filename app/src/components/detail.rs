@@ -5,13 +5,13 @@ use super::actions::Actions;
 use super::card::{mode_word, DownloadAudit};
 use super::chart::{ChartData, Line, TimeChart};
 use super::incidents::IncidentRows;
+use super::set_query_param;
 use crate::api;
 use crate::format;
 use crate::live::Live;
 use crate::wire::{ContainerFrame, HealMode, Incident, Intervention, Page, RiskLevel};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -183,16 +183,8 @@ pub fn Detail() -> AnyView {
         }
     });
     let set_range = move |r: &str| {
-        let mut q = query.get_untracked();
-        q.replace("range", r.to_string());
-        use_navigate()(
-            &format!("/containers/{}{}", api::enc(&key()), q.to_query_string()),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..NavigateOptions::default()
-            },
-        );
+        let path = format!("/containers/{}", api::enc(&key()));
+        set_query_param(&path, query, "range", r.to_string());
     };
     let level = move || {
         c.with(|c| {

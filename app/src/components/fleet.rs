@@ -2,11 +2,11 @@
 //! a shared link shows the same), and one card per container.
 
 use super::card::Card;
+use super::set_query_param;
 use crate::live::Live;
 use crate::wire::{ContainerFrame, RiskLevel};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_query_map;
 
 /// How the grid is ordered.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -140,23 +140,7 @@ pub fn Fleet() -> AnyView {
                 .unwrap_or_default()
         })
     });
-    let set = move |key: &'static str, value: String| {
-        let mut q = query.get_untracked();
-        if value.is_empty() {
-            q.remove(key);
-        } else {
-            q.replace(key, value);
-        }
-        let navigate = use_navigate();
-        navigate(
-            &format!("/{}", q.to_query_string()),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..NavigateOptions::default()
-            },
-        );
-    };
+    let set = move |key: &'static str, value: String| set_query_param("/", query, key, value);
     let empty = move || {
         live.frame
             .with(|f| f.as_ref().is_some_and(|f| f.containers.is_empty()))

@@ -2,13 +2,13 @@
 //! filters kept in the URL, and the audit download of each.
 
 use super::card::DownloadAudit;
+use super::set_query_param;
 use crate::api;
 use crate::format;
 use crate::live::Live;
 use crate::wire::{Incident, IncidentState, Page};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_query_map;
 
 const TL_W: f64 = 1000.0;
 const TL_ROW: f64 = 18.0;
@@ -100,22 +100,8 @@ pub fn Incidents() -> AnyView {
         }
         async move { api::get::<Page<Incident>>(&url).await }
     });
-    let set = move |key: &'static str, value: String| {
-        let mut q = query.get_untracked();
-        if value.is_empty() {
-            q.remove(key);
-        } else {
-            q.replace(key, value);
-        }
-        use_navigate()(
-            &format!("/incidents{}", q.to_query_string()),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..NavigateOptions::default()
-            },
-        );
-    };
+    let set =
+        move |key: &'static str, value: String| set_query_param("/incidents", query, key, value);
     let now = move || live.frame.with(|f| f.as_ref().map_or(0, |f| f.ts_ms));
     view! {
         <nav class="crumbs"><a href="/">"← Fleet"</a></nav>
