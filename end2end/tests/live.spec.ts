@@ -53,3 +53,33 @@ test("a dropped websocket reconnects by itself and frames flow again", async ({ 
   const before = await cpu.textContent();
   await expect.poll(async () => cpu.textContent(), { timeout: 10_000 }).not.toBe(before);
 });
+
+test("filters, sort and the chart range live in the URL and survive a reload", async ({ page }) => {
+  await openLive(page, DEMO_URL);
+  await page.getByTestId("search").fill("redis");
+  await expect(page).toHaveURL(/[?&]q=redis/);
+  await expect(page.getByTestId("card")).toHaveCount(1);
+  await page.getByTestId("sort").selectOption("name");
+  await expect(page).toHaveURL(/[?&]sort=name/);
+  await page.reload();
+  await expect(page.getByTestId("connection")).toHaveText(/LIVE/);
+  await expect(page.getByTestId("search")).toHaveValue("redis");
+  await expect(page.getByTestId("sort")).toHaveValue("name");
+  await expect(page.getByTestId("card")).toHaveCount(1);
+  // Clearing a filter removes it from the URL.
+  await page.getByTestId("search").fill("");
+  await expect(page).not.toHaveURL(/[?&]q=/);
+  await expect(page.getByTestId("card")).toHaveCount(7);
+
+  await openLive(page, `${DEMO_URL}/containers/redis`);
+  await page.getByRole("group", { name: "time range" }).getByRole("button", { name: "5 min" }).click();
+  await expect(page).toHaveURL(/\/containers\/redis\?range=300/);
+  await page.reload();
+  await expect(page.getByRole("group", { name: "time range" }).getByRole("button", { name: "5 min" })).toHaveClass(/on/);
+
+  await openLive(page, `${DEMO_URL}/incidents`);
+  await page.getByTestId("state-filter").selectOption("closed");
+  await expect(page).toHaveURL(/\/incidents\?state=closed/);
+  await page.reload();
+  await expect(page.getByTestId("state-filter")).toHaveValue("closed");
+});
