@@ -46,6 +46,52 @@ fn x_range(points: &[HistoryPoint], t0_ms: i64, extra_s: f64) -> (f64, f64) {
     }
 }
 
+/// The frame both charts share: a white canvas with mesh and axis titles, the caller's series,
+/// then the intervention marks and the legend.
+fn framed(
+    (x0, x1): (f64, f64),
+    top: f64,
+    y_desc: &str,
+    marks: &[Mark],
+    t0_ms: i64,
+    series: impl FnOnce(&mut Chart) -> Result<(), ChartError>,
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds from the incident's start")
+            .y_desc(y_desc)
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()
+            .map_err(err)?;
+        series(&mut chart)?;
+        draw_marks(&mut chart, marks, t0_ms, (x0, x1), top)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A legend key: a short line in the series' style.
+fn key(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style)
+}
+
 /// CPU % actual and forecast (placed at the time it forecasts), with the 95 % interval band.
 pub fn cpu_chart(
     points: &[HistoryPoint],
@@ -63,83 +109,64 @@ pub fn cpu_chart(
         .filter(|v| v.is_finite())
         .fold(10.0f64, f64::max)
         * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(52)
-            .build_cartesian_2d(x0..x1, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds from the incident's start")
-            .y_desc("CPU % (100 = one core)")
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()
-            .map_err(err)?;
-        let band: Vec<(f64, f64)> = points
-            .iter()
-            .filter_map(|p| Some((secs(p.sample.ts_ms, t0_ms) + horizon_s, p.cpu_hi95?)))
-            .chain(points.iter().rev().filter_map(|p| {
-                Some((
-                    secs(p.sample.ts_ms, t0_ms) + horizon_s,
-                    p.cpu_lo95?.max(0.0),
+    let at = |p: &HistoryPoint| secs(p.sample.ts_ms, t0_ms);
+    framed(
+        (x0, x1),
+        top,
+        "CPU % (100 = one core)",
+        marks,
+        t0_ms,
+        |chart| {
+            let band: Vec<(f64, f64)> = points
+                .iter()
+                .filter_map(|p| Some((at(p) + horizon_s, p.cpu_hi95?)))
+                .chain(
+                    points
+                        .iter()
+                        .rev()
+                        .filter_map(|p| Some((at(p) + horizon_s, p.cpu_lo95?.max(0.0)))),
+                )
+                .collect();
+            if band.len() >= 4 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        FORECAST.mix(0.15).filled(),
+                    )))
+                    .map_err(err)?
+                    .label("95 % prediction interval")
+                    .legend(|(x, y)| {
+                        Rectangle::new([(x, y - 4), (x + 18, y + 4)], FORECAST.mix(0.15).filled())
+                    });
+            }
+            if let Some(q) = quota_pct {
+                chart
+                    .draw_series(LineSeries::new([(x0, q), (x1, q)], LIMIT.stroke_width(1)))
+                    .map_err(err)?
+                    .label("CPU quota")
+                    .legend(key(LIMIT.stroke_width(1)));
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    points
+                        .iter()
+                        .filter_map(|p| Some((at(p) + horizon_s, p.cpu_forecast?))),
+                    FORECAST.stroke_width(2),
                 ))
-            }))
-            .collect();
-        if band.len() >= 4 {
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    FORECAST.mix(0.15).filled(),
-                )))
                 .map_err(err)?
-                .label("95 % prediction interval")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 18, y + 4)], FORECAST.mix(0.15).filled())
-                });
-        }
-        if let Some(q) = quota_pct {
+                .label("forecast (t+10 s)")
+                .legend(key(FORECAST.stroke_width(2)));
             chart
-                .draw_series(LineSeries::new([(x0, q), (x1, q)], LIMIT.stroke_width(1)))
+                .draw_series(LineSeries::new(
+                    points.iter().map(|p| (at(p), p.sample.cpu_pct)),
+                    ACTUAL.stroke_width(2),
+                ))
                 .map_err(err)?
-                .label("CPU quota")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIMIT));
-        }
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().filter_map(|p| {
-                    Some((secs(p.sample.ts_ms, t0_ms) + horizon_s, p.cpu_forecast?))
-                }),
-                FORECAST.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label("forecast (t+10 s)")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], FORECAST.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(
-                points
-                    .iter()
-                    .map(|p| (secs(p.sample.ts_ms, t0_ms), p.sample.cpu_pct)),
-                ACTUAL.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label("measured")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACTUAL.stroke_width(2)));
-        draw_marks(&mut chart, marks, t0_ms, (x0, x1), top)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+                .label("measured")
+                .legend(key(ACTUAL.stroke_width(2)));
+            Ok(())
+        },
+    )
 }
 
 /// Memory in MiB against the container's limit.
@@ -158,70 +185,42 @@ pub fn memory_chart(
         .iter()
         .map(|p| p.sample.mem_bytes as f64 / MIB)
         .fold(1.0f64, f64::max);
-    // A host-sized "limit" would flatten the curve: show it only when it is in view.
+    // A host-sized "limit" would flatten the curve: draw it only when it is in view.
     let show_limit = limit > 0.0 && limit <= used_max * 4.0;
     let top = if show_limit { limit } else { used_max } * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds from the incident's start")
-            .y_desc("memory, MiB")
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()
-            .map_err(err)?;
-        if !show_limit && limit > 0.0 {
+    let at = |p: &HistoryPoint| secs(p.sample.ts_ms, t0_ms);
+    framed((x0, x1), top, "memory, MiB", marks, t0_ms, |chart| {
+        if show_limit {
+            chart
+                .draw_series(LineSeries::new(
+                    points
+                        .iter()
+                        .map(|p| (at(p), p.sample.mem_limit_bytes as f64 / MIB)),
+                    LIMIT.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label("limit")
+                .legend(key(LIMIT.stroke_width(2)));
+        } else if limit > 0.0 {
             // Say where the limit is even when drawing it would flatten the curve.
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(err)?
                 .label(format!("limit {limit:.0} MiB (far above, not to scale)"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIMIT.stroke_width(2)));
-        }
-        if show_limit {
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| {
-                        (
-                            secs(p.sample.ts_ms, t0_ms),
-                            p.sample.mem_limit_bytes as f64 / MIB,
-                        )
-                    }),
-                    LIMIT.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label("limit")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], LIMIT.stroke_width(2)));
+                .legend(key(LIMIT.stroke_width(2)));
         }
         chart
             .draw_series(LineSeries::new(
                 points
                     .iter()
-                    .map(|p| (secs(p.sample.ts_ms, t0_ms), p.sample.mem_bytes as f64 / MIB)),
+                    .map(|p| (at(p), p.sample.mem_bytes as f64 / MIB)),
                 ACTUAL.stroke_width(2),
             ))
             .map_err(err)?
             .label("in use")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ACTUAL.stroke_width(2)));
-        draw_marks(&mut chart, marks, t0_ms, (x0, x1), top)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+            .legend(key(ACTUAL.stroke_width(2)));
+        Ok(())
+    })
 }
 
 type Chart<'a, 'b> = ChartContext<
