@@ -9,6 +9,11 @@ const siteRoot = process.env.DOCKERPULSE_SITE_ROOT ?? "../target/site";
 export const ENGINE_URL = "http://127.0.0.1:3101";
 export const DEMO_URL = "http://127.0.0.1:3102";
 
+// One data directory per run, the same in the runner and its workers (which inherit this).
+process.env.DP_E2E_RUN ??= String(process.pid);
+export const dataDir = (port: number) =>
+  path.join(os.tmpdir(), `dockerpulse-e2e-${port}-${process.env.DP_E2E_RUN}`);
+
 const server = (port: number, extra: string) => ({
   command: `${bin} serve --bind 127.0.0.1:${port} ${extra}`,
   url: `http://127.0.0.1:${port}/api/health`,
@@ -20,8 +25,8 @@ const server = (port: number, extra: string) => ({
     DOCKERPULSE_SITE_ROOT: siteRoot,
     DOCKERPULSE_DEMO_WHEN_NO_ENGINE: "false",
     // A fresh store and report directory per run.
-    DOCKERPULSE_DATA_DIR: path.join(os.tmpdir(), `dockerpulse-e2e-${port}-${process.pid}`),
-    DOCKERPULSE_REPORTS_DIR: path.join(os.tmpdir(), `dockerpulse-e2e-${port}-${process.pid}`, "reports"),
+    DOCKERPULSE_DATA_DIR: dataDir(port),
+    DOCKERPULSE_REPORTS_DIR: path.join(dataDir(port), "reports"),
     RUST_LOG: "warn",
   },
 });

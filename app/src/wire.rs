@@ -52,6 +52,35 @@ pub struct EngineStatus {
     pub error: Option<String>,
 }
 
+/// Whether the durable store is writing.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreState {
+    #[default]
+    Ok,
+    /// Writes fail (disk full, database locked, I/O error); DockerPulse keeps retrying and takes
+    /// no action whose record it cannot commit.
+    Failing,
+}
+
+/// The durable store's state, as the writer sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct StoreStatus {
+    pub state: StoreState,
+    /// Since when the store is in this state.
+    pub since_ms: i64,
+    /// The last error while failing.
+    pub error: Option<String>,
+    /// Records waiting to be written.
+    pub queued: u64,
+    /// Incident samples not stored because the write queue was full (the window is thinned).
+    pub samples_dropped: u64,
+    /// Actions not taken because their record could not be committed in time.
+    pub actions_refused: u64,
+    /// Records the database rejected outright (a bug if ever non-zero; logged).
+    pub records_lost: u64,
+}
+
 /// Host-wide metrics.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct HostSample {
@@ -168,6 +197,10 @@ pub struct ContainerInfo {
     pub mem_limited: bool,
     /// Labels. Frames carry only `dockerpulse.*` labels; REST detail carries all.
     pub labels: BTreeMap<String, String>,
+    /// When it has a health check: the check's start period in ms (no automatic action while
+    /// inside it). `None`: no health check.
+    #[serde(default)]
+    pub healthcheck_start_period_ms: Option<i64>,
 }
 
 impl ContainerInfo {
@@ -370,6 +403,8 @@ pub struct Frame {
     /// Bumped whenever an incident or intervention is recorded: viewers refetch their lists.
     #[serde(default)]
     pub incidents_rev: u64,
+    #[serde(default)]
+    pub store: StoreStatus,
 }
 
 /// Column-oriented history of one container, oldest first (compact on the wire).
@@ -485,6 +520,13 @@ pub struct Intervention {
     /// The engine's answer or error.
     pub detail: Option<String>,
     pub failure_probability: f64,
+    /// For restarts: whether the container held afterwards (running, and healthy when it has a
+    /// health check) within the verification time; `None` until checked.
+    #[serde(default)]
+    pub held: Option<bool>,
+    /// What the verification saw, in words.
+    #[serde(default)]
+    pub verification: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

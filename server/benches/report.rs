@@ -5,10 +5,10 @@ use app::wire::{
     Assessment, Forecast, HealAction, HealMode, Intervention, Outcome, Reason, RiskLevel, Sample,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
-use dockerpulse::incident::tracker::Trigger;
 use dockerpulse::report::{facts, render};
 use dockerpulse::store::db::{Db, NewIncident};
 use dockerpulse::store::live::HistoryPoint;
+use dockerpulse::store::records::Trigger;
 use std::collections::BTreeMap;
 
 const T0: i64 = 1_795_689_000_000;
@@ -20,19 +20,19 @@ fn incident(db: &Db) -> &'static str {
         text: "CPU forecast 97 % in 10 s".into(),
     }];
     db.insert_incident(&NewIncident {
-        id,
-        container_id: "c",
-        container_name: "web",
-        image: "busybox",
-        labels: &BTreeMap::from([("dockerpulse.heal".into(), "restart".into())]),
-        host: "h",
-        engine_version: "20.10",
+        id: id.to_string(),
+        container_id: "c".to_string(),
+        container_name: "web".to_string(),
+        image: "busybox".to_string(),
+        labels: BTreeMap::from([("dockerpulse.heal".into(), "restart".into())]),
+        host: "h".to_string(),
+        engine_version: "20.10".to_string(),
         simulated: false,
         opened_ms: T0,
-        trigger: &Trigger::Critical { probability: 90.0 },
+        trigger: Trigger::Critical { probability: 90.0 },
         peak_probability: 97.0,
         peak_level: RiskLevel::Critical,
-        reasons: &reasons,
+        reasons: reasons.clone(),
         cpu_quota_pct: Some(100.0),
     })
     .expect("incident");
@@ -83,6 +83,8 @@ fn incident(db: &Db) -> &'static str {
             reason: "p ≥ 85 %".into(),
             detail: Some("restarted".into()),
             failure_probability: 97.0,
+            held: None,
+            verification: None,
         })
         .expect("intervention");
     }

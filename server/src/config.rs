@@ -3,6 +3,8 @@
 
 use crate::brain::BrainConfig;
 use crate::cli::ServeArgs;
+use crate::collect::docker::DockerSourceConfig;
+pub use crate::collect::StatsMode;
 use crate::heal::policy::HealConfig;
 use crate::incident::tracker::IncidentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -29,19 +31,6 @@ pub enum ConfigError {
     DemoSize(usize),
     #[error("interval must be between 100ms and 60s, got {0:?}")]
     Interval(Duration),
-}
-
-/// How container metrics are read.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum StatsMode {
-    /// cgroup files where they are readable (local engine), the engine's stats API otherwise.
-    #[default]
-    Auto,
-    /// Only cgroup files; containers whose cgroup cannot be found get no metrics.
-    Cgroup,
-    /// Only the engine's stats API (what `docker stats` uses; costs the engine more CPU).
-    Engine,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -226,6 +215,18 @@ impl Config {
             shown.admin_token = Some("********".into());
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+impl From<&Config> for DockerSourceConfig {
+    fn from(c: &Config) -> Self {
+        Self {
+            endpoint: c.docker_endpoint(),
+            interval: c.interval,
+            stats: c.stats,
+            cgroup_root: c.cgroup_root.clone(),
+            proc_root: c.proc_root.clone(),
+        }
     }
 }
 

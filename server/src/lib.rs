@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod brain;
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod eval;

@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
             let db = dockerpulse::store::db::Db::open(&cfg.data_dir)?;
             let reporter = Reporter::new(db, cfg.reports_dir.clone(), cfg.brain.horizon_s);
-            let path = reporter.write(&incident_id, dockerpulse::collect::now_ms())?;
+            let path = reporter.write(&incident_id, dockerpulse::clock::now_ms())?;
             println!("{}", path.display());
             Ok(())
         }

@@ -3,14 +3,15 @@
 
 use crate::api;
 use crate::auth;
+use crate::clock::now_ms;
 use crate::collect::demo::DemoSource;
 use crate::collect::docker::{engine_answers, DockerSource, DockerSourceConfig};
-use crate::collect::{now_ms, Source};
+use crate::collect::Source;
 use crate::config::Config;
 use crate::heal::executor::{DockerExecutor, Executor};
 use crate::heal::{self, Healer};
 use crate::hub::Hub;
-use crate::incident::IncidentLog;
+use crate::incident::{self, IncidentLog};
 use crate::pipeline::assessor::Assessor;
 use crate::pipeline::Pipeline;
 use crate::pipeline::Responders;
@@ -18,6 +19,7 @@ use crate::report::{self, Reporter};
 use crate::state::{AppState, Shared};
 use crate::store::db::Db;
 use crate::store::live::LiveStore;
+use crate::store::writer;
 use anyhow::Context;
 use app::wire::SourceKind;
 use leptos::config::LeptosOptions;
@@ -116,9 +118,32 @@ pub async fn start_with<S: Source>(
     if let Some(id) = &self_id {
         tracing::info!(container = %id, "running in a container: healing will never act on it");
     }
-    let (done_tx, done_rx) = mpsc::channel(64);
-    let healer = Healer::new(cfg.heal.clone(), db.clone(), executor, done_tx, self_id)?;
-    let incidents = IncidentLog::new(cfg.incidents.clone(), db.clone())?;
+    // What the loop resumes from, read before it runs (it never reads the store itself).
+    let counters = db.counters()?;
+    let day_start = now_ms().div_euclid(86_400_000) * 86_400_000;
+    let heal_restored = heal::Restored {
+        guards: db.guards()?,
+        counters: counters.clone(),
+        today: db.interventions_since(day_start)?,
+        pending: db.pending_interventions()?,
+    };
+    let incident_restored = incident::Restored {
+        open: db.open_incidents()?,
+        counters,
+        sample_ts: db.open_sample_timestamps()?,
+    };
+    let (closed_tx, closed_rx) = mpsc::unbounded_channel();
+    let spawned = writer::spawn(db.clone(), writer::QUEUE_CAPACITY, Some(closed_tx))
+        .context("cannot start the store's writer")?;
+    let (reports_tx, reports_rx) = mpsc::channel(64);
+    let healer = Healer::new(
+        cfg.heal.clone(),
+        heal_restored,
+        executor,
+        reports_tx,
+        self_id,
+    );
+    let incidents = IncidentLog::new(cfg.incidents.clone(), incident_restored);
 
     let shutdown = CancellationToken::new();
     let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
@@ -127,12 +152,13 @@ pub async fn start_with<S: Source>(
     let (cmd_tx, cmd_rx) = mpsc::channel(32);
     let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
     let reporter = Reporter::new(db.clone(), cfg.reports_dir.clone(), cfg.brain.horizon_s);
-    let (closed_tx, closed_rx) = mpsc::unbounded_channel();
     let responders = Responders {
         incidents,
         healer,
-        done: done_rx,
-        closed: Some(closed_tx),
+        reports: reports_rx,
+        store: spawned.writer,
+        acks: spawned.acks,
+        retention_ms: crate::util::ms(cfg.retention),
     };
     let pipeline = Pipeline::new(
         live.clone(),
@@ -141,13 +167,14 @@ pub async fn start_with<S: Source>(
         responders,
     );
     tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
-    tasks.push(tokio::spawn(report::write_on_close(
+    // The writer ends once the loop has dropped its side and the queue is written.
+    let writer_thread = spawned.thread;
+    tasks.push(tokio::spawn(async move {
+        let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    }));
+    tasks.push(tokio::spawn(report::write_reports(
         reporter.clone(),
         closed_rx,
-    )));
-    tasks.push(tokio::spawn(prune_periodically(
-        db.clone(),
-        cfg.retention,
         shutdown.clone(),
     )));
 
@@ -210,24 +237,6 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     });
     running.wait().await;
     Ok(())
-}
-
-/// Deletes closed incidents and interventions past the retention period, hourly.
-async fn prune_periodically(db: Db, retention: std::time::Duration, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
-        let db = db.clone();
-        match tokio::task::spawn_blocking(move || db.prune(before)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(incidents = n, "pruned old incidents"),
-            Ok(Err(e)) => tracing::error!(error = %e, "pruning failed"),
-            _ => {}
-        }
-    }
 }
 
 async fn wait_for_signal() {

@@ -1,6 +1,7 @@
 //! Losing the Docker engine and getting it back: DockerPulse reports "unreachable", keeps
-//! serving, and recovers by itself. Runs a private second dockerd (its own socket and data
-//! root), so the engine the other tests and the user rely on is never touched.
+//! serving, and is connected and sampling again within 5 s of the engine answering. Runs a
+//! private second dockerd (its own socket and data root), so the engine the other tests and the
+//! user rely on is never touched.
 //! Ignored by default; scripts/test.sh runs it on its own with `--ignored`.
 
 mod common;
@@ -35,6 +36,24 @@ impl PrivateEngine {
             .spawn()
             .expect("dockerd starts");
         self.child = Some(child);
+    }
+
+    /// Whether the engine answers (`docker info` on its socket).
+    fn answers(&self) -> bool {
+        Command::new("docker")
+            .args(["-H", &self.socket(), "info"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn docker(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .args(["-H", &self.socket()])
+            .args(args)
+            .output()
+            .expect("docker CLI")
     }
 
     fn stop(&mut self) {
@@ -89,6 +108,40 @@ async fn engine_loss_is_a_state_and_recovery_is_automatic() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut engine = PrivateEngine { dir, child: None };
     engine.start();
+    let up = eventually(Duration::from_secs(30), || async {
+        engine.answers().then_some(())
+    })
+    .await;
+    assert!(up.is_some(), "the private engine starts");
+    // A container that the engine brings back by itself when it restarts.
+    let save = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "docker save {} | docker -H {} load",
+                test_image(),
+                engine.socket()
+            ),
+        ])
+        .status()
+        .expect("copy the test image");
+    assert!(save.success());
+    let run = engine.docker(&[
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "survivor",
+        &test_image(),
+        "sleep",
+        "3600",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 
     let cfg = Config {
         docker_host: Some(engine.socket()),
@@ -123,12 +176,33 @@ async fn engine_loss_is_a_state_and_recovery_is_automatic() {
     let (status, _) = get_json(&running, "/api/containers").await;
     assert_eq!(status, 200);
 
+    // Away long enough for the reconnection backoff to reach its cap.
+    tokio::time::sleep(Duration::from_secs(8)).await;
     engine.start();
-    let back = eventually(Duration::from_secs(40), || async {
-        (engine_state(&running).await == "connected").then_some(())
+    let answering = eventually(Duration::from_secs(40), || async {
+        engine.answers().then_some(())
     })
     .await;
-    let (_, took) = back.expect("reconnects by itself");
-    eprintln!("engine recovery noticed after {took:?}");
+    assert!(answering.is_some(), "the private engine restarts");
+    let answered_at = std::time::Instant::now();
+    // Connected, and the container sampled again after the engine came back.
+    let back = eventually(Duration::from_secs(30), || async {
+        if engine_state(&running).await != "connected" {
+            return None;
+        }
+        let (_, c) = get_json(&running, "/api/containers/survivor").await;
+        let ts = c["sample"]["ts_ms"].as_i64()?;
+        (ts > dockerpulse::clock::now_ms() - 2000 - answered_at.elapsed().as_millis() as i64
+            && c["info"]["status"] == "running")
+            .then_some(())
+    })
+    .await;
+    let took = answered_at.elapsed();
+    assert!(back.is_some(), "reconnects by itself");
+    eprintln!("engine answered again; DockerPulse connected and sampling after {took:?}");
+    assert!(
+        took <= Duration::from_secs(5),
+        "reconnected and sampling {took:?} after the engine answered"
+    );
     running.stop().await;
 }

@@ -1,45 +1,14 @@
 //! `kill -9` of DockerPulse in the middle of an incident, then a restart: the incident, its
-//! interventions and the counters are all still there. Runs the real binary against the real
-//! engine.
+//! interventions and the counters are all still there; and a report that could not be written
+//! before the kill is written at the next start. Runs the real binary against the real engine.
 
 mod common;
 
 use common::*;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The DockerPulse process; killed when dropped, so a failing test leaves nothing running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(config: &std::path::Path) -> Proc {
-    Command::new(env!("CARGO_BIN_EXE_dockerpulse"))
-        .args(["--config", &config.to_string_lossy(), "serve"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::File::create(config.with_extension("log"))
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
-        )
-        .spawn()
-        .map(Proc)
-        .expect("dockerpulse starts")
-}
+const FAST: &str = "[brain]\nwarmup_samples = 5\n[brain.anomaly]\nwarmup_samples = 5\n\
+                    [heal]\nstreak = 2\ncooldown = \"2s\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_incident_loses_nothing() {
@@ -52,46 +21,32 @@ async fn kill_9_mid_incident_loses_nothing() {
         &BURN,
     );
     let dir = temp_data_dir();
-    std::fs::create_dir_all(&dir).expect("dir");
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let config = dir.join("dockerpulse.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "bind = \"{addr}\"\ndata_dir = \"{}\"\nreports_dir = \"{}\"\nsite_root = \"/nonexistent\"\ndemo_when_no_engine = false\n\
-             [brain]\nwarmup_samples = 5\n[brain.anomaly]\nwarmup_samples = 5\n\
-             [heal]\nstreak = 2\ncooldown = \"2s\"\n",
-            dir.join("data").display(),
-            dir.join("reports").display()
-        ),
-    )
-    .expect("config");
-
-    let mut first = spawn(&config);
+    let (config, addr) = Server::config(&dir, FAST);
+    let mut first = Server::spawn(&config, addr);
     let seen = eventually(Duration::from_secs(60), || async {
-        let (_, page) = http_get(
-            addr,
-            &format!("/api/incidents?container={}&state=open", burner.name),
-        )
-        .await?;
+        let (_, page) = first
+            .get(&format!(
+                "/api/incidents?container={}&state=open",
+                burner.name
+            ))
+            .await?;
         let inc = page["items"].as_array()?.first()?.clone();
         (inc["interventions"].as_u64()? >= 2).then_some(inc)
     })
     .await;
     let (incident, _) = seen.expect("an open incident with interventions");
     let id = incident["id"].as_str().expect("id").to_string();
-    let (_, before) = http_get(addr, &format!("/api/incidents/{id}"))
+    let (_, before) = first
+        .get(&format!("/api/incidents/{id}"))
         .await
         .expect("detail");
 
-    // SIGKILL: no chance to flush or say goodbye.
-    first.0.kill().expect("kill -9");
-    let _ = first.0.wait();
+    first.kill9();
 
-    let second = spawn(&config);
+    let second = Server::spawn(&config, addr);
     let after = eventually(Duration::from_secs(20), || async {
-        http_get(addr, &format!("/api/incidents/{id}"))
+        second
+            .get(&format!("/api/incidents/{id}"))
             .await
             .filter(|(s, _)| *s == 200)
     })
@@ -125,12 +80,71 @@ async fn kill_9_mid_incident_loses_nothing() {
     }) as u64;
     assert!(performed >= 1);
     let counted = eventually(Duration::from_secs(10), || async {
-        let (_, c) = http_get(addr, &format!("/api/containers/{}", burner.name)).await?;
+        let (_, c) = second
+            .get(&format!("/api/containers/{}", burner.name))
+            .await?;
         let n = c["heal"]["interventions"].as_u64()?;
         (n >= performed).then_some(n)
     })
     .await;
     assert!(counted.is_some(), "interventions counter restored");
+    drop(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_missed_before_a_kill_is_written_at_the_next_start() {
+    if !engine_available("a_report_missed_before_a_kill_is_written_at_the_next_start") {
+        return;
+    }
+    let dir = temp_data_dir();
+    std::fs::create_dir_all(&dir).expect("dir");
+    // The reports directory cannot be created (a file is in its way), so the report of the
+    // incident that closes cannot be written before DockerPulse is killed.
+    let reports = dir.join("reports");
+    std::fs::write(&reports, b"in the way").expect("blocker");
+    let (config, addr) = Server::config(&dir, FAST);
+    let mut first = Server::spawn(&config, addr);
+    first.ready().await;
+    let burner = TestContainer::run("report-kill", &["--cpus", "0.3"], &BURN);
+    let opened = eventually(Duration::from_secs(60), || async {
+        let (_, page) = first
+            .get(&format!(
+                "/api/incidents?container={}&state=open",
+                burner.name
+            ))
+            .await?;
+        page["items"].as_array()?.first()?["id"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    let (id, _) = opened.expect("an incident opens");
+    drop(burner); // removed: the incident closes at once
+    let closed = eventually(Duration::from_secs(20), || async {
+        let (_, inc) = first.get(&format!("/api/incidents/{id}")).await?;
+        (inc["incident"]["state"] == "closed").then_some(())
+    })
+    .await;
+    assert!(closed.is_some(), "closed when the container is removed");
+    first.kill9();
+
+    std::fs::remove_file(&reports).expect("unblock");
+    let second = Server::spawn(&config, addr);
+    let written = eventually(Duration::from_secs(20), || async {
+        let (_, list) = second.get("/api/reports").await?;
+        list.as_array()?
+            .iter()
+            .any(|r| r["incident_id"] == id.as_str())
+            .then_some(())
+    })
+    .await;
+    assert!(written.is_some(), "the missed report is written at start");
+    let (status, _) = second
+        .get(&format!("/api/incidents/{id}/report.json"))
+        .await
+        .expect("report");
+    assert_eq!(status, 200);
     drop(second);
     let _ = std::fs::remove_dir_all(&dir);
 }

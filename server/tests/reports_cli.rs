@@ -16,9 +16,9 @@ fn verify(dir: &std::path::Path) -> (bool, String) {
 
 #[test]
 fn verify_reports_names_the_first_changed_report() {
-    use dockerpulse::incident::tracker::Trigger;
     use dockerpulse::report::Reporter;
     use dockerpulse::store::db::{Db, NewIncident};
+    use dockerpulse::store::records::Trigger;
     let dir = std::env::temp_dir().join(format!("dp-verify-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let db = Db::open_in_memory().expect("db");
@@ -27,19 +27,19 @@ fn verify_reports_names_the_first_changed_report() {
     for i in 0..3i64 {
         let id = format!("11111111-2222-4333-8444-55555555555{i}");
         db.insert_incident(&NewIncident {
-            id: &id,
-            container_id: "c",
-            container_name: "web",
-            image: "busybox",
-            labels: &Default::default(),
-            host: "h",
-            engine_version: "e",
+            id: id.to_string(),
+            container_id: "c".to_string(),
+            container_name: "web".to_string(),
+            image: "busybox".to_string(),
+            labels: Default::default(),
+            host: "h".to_string(),
+            engine_version: "e".to_string(),
             simulated: false,
             opened_ms: 1_000_000 + i,
-            trigger: &Trigger::OomKilled,
+            trigger: Trigger::OomKilled,
             peak_probability: 100.0,
             peak_level: app::wire::RiskLevel::Critical,
-            reasons: &[],
+            reasons: Vec::new(),
             cpu_quota_pct: None,
         })
         .expect("incident");

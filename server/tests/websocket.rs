@@ -108,7 +108,7 @@ impl Source for BigFleet {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            let ts_ms = dockerpulse::collect::now_ms();
+            let ts_ms = dockerpulse::clock::now_ms();
             let containers = (0..self.n)
                 .map(|i| Reading {
                     info: ContainerInfo {
@@ -155,7 +155,7 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     let window = tokio::time::Instant::now();
     while window.elapsed() < Duration::from_secs(6) {
         let (msg, _) = next_msg(&mut healthy).await;
-        let lag = dockerpulse::collect::now_ms()
+        let lag = dockerpulse::clock::now_ms()
             - match &msg {
                 ServerMsg::Frame(f) => f.ts_ms,
                 ServerMsg::Snapshot(s) => s.frame.ts_ms,

@@ -1,9 +1,9 @@
 //! The top bar: host metrics, engine status, connection indicator, and the banners that must
-//! not be missed (SIMULATED data, engine unreachable).
+//! not be missed (SIMULATED data, engine unreachable, store failing).
 
 use crate::format;
 use crate::live::{Connection, Live};
-use crate::wire::{EngineState, SourceKind};
+use crate::wire::{EngineState, SourceKind, StoreState};
 use leptos::prelude::*;
 
 #[component]
@@ -75,6 +75,19 @@ pub fn Header() -> AnyView {
                 })
         })
     };
+    let store_failing = move || {
+        frame.with(|f| {
+            f.as_ref()
+                .filter(|f| f.store.state == StoreState::Failing)
+                .map(|f| {
+                    format!(
+                        "The store cannot write ({}): no healing action is taken until its record can be committed; {} record(s) waiting, retried automatically.",
+                        f.store.error.clone().unwrap_or_default(),
+                        f.store.queued
+                    )
+                })
+        })
+    };
     view! {
         <header class="topbar">
             <div class="brand">
@@ -98,6 +111,9 @@ pub fn Header() -> AnyView {
         </Show>
         {move || unreachable().map(|msg| view! {
             <div class="banner unreachable" data-testid="engine-unreachable" role="alert">{msg}</div>
+        })}
+        {move || store_failing().map(|msg| view! {
+            <div class="banner unreachable" data-testid="store-failing" role="alert">{msg}</div>
         })}
     }
     .into_any()

@@ -57,10 +57,12 @@ pub async fn act(
         Duration::from_secs(60),
     )
     .await?;
-    if done.outcome == Outcome::Failed {
-        return Err(ApiError::BadGateway(done.detail.unwrap_or_default()));
+    match done.outcome {
+        Outcome::Failed => Err(ApiError::BadGateway(done.detail.unwrap_or_default())),
+        // The store could not record it, so it was not carried out.
+        Outcome::Blocked => Err(ApiError::Unavailable(done.reason)),
+        _ => Ok(Json(done)),
     }
-    Ok(Json(done))
 }
 
 pub async fn reset_breaker(

@@ -3,9 +3,10 @@
 use super::error::ApiError;
 use crate::collect::LifecycleEvent;
 use crate::state::AppState;
-use crate::store::live::{HistoryPoint, LiveContainer};
+use crate::store::live::{Bookkeeping, HistoryPoint, LiveContainer};
 use app::wire::{
-    Assessment, ContainerInfo, EngineStatus, HealView, HostSample, Sample, SourceKind,
+    Assessment, ContainerInfo, EngineStatus, HealView, HostSample, Sample, SourceKind, StoreState,
+    StoreStatus,
 };
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -19,26 +20,36 @@ pub struct Health {
     pub source: SourceKind,
     pub simulated: bool,
     pub engine: EngineStatus,
+    /// The durable store: `ok`, or `failing` with the error (actions are refused meanwhile).
+    pub store: StoreStatus,
     pub host: Option<HostSample>,
     pub containers: usize,
     pub viewers: usize,
     pub uptime_s: f64,
     pub last_tick_ms: i64,
+    /// Sizes of the per-container state the loop keeps (each follows `live`).
+    pub bookkeeping: Bookkeeping,
 }
 
 pub async fn health(State(st): State<AppState>) -> Json<Health> {
     let live = st.live.read();
     Json(Health {
-        status: "ok",
+        status: if live.store.state == StoreState::Ok {
+            "ok"
+        } else {
+            "degraded"
+        },
         version: env!("CARGO_PKG_VERSION"),
         source: live.source,
         simulated: live.source.is_simulated(),
         engine: live.engine.clone(),
+        store: live.store.clone(),
         host: live.host.clone(),
         containers: live.len(),
         viewers: st.hub.viewers(),
-        uptime_s: (crate::collect::now_ms() - st.started_ms) as f64 / 1000.0,
+        uptime_s: (crate::clock::now_ms() - st.started_ms) as f64 / 1000.0,
         last_tick_ms: live.ts_ms,
+        bookkeeping: live.bookkeeping,
     })
 }
 

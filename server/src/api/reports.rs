@@ -2,7 +2,7 @@
 //! `GET /api/reports` (the files written so far).
 
 use super::error::ApiError;
-use crate::collect::now_ms;
+use crate::clock::now_ms;
 use crate::report::facts::ReportFacts;
 use crate::report::{ReportError, ReportFile};
 use crate::state::AppState;

@@ -6,7 +6,8 @@
 //! with the clock and accepts actions (restart, pause, …) so healing can be shown end to end.
 
 use super::host::HostProbe;
-use super::{now_ms, LifecycleEvent, LifecycleKind, Reading, Source, SourceMsg, Tick};
+use super::{LifecycleEvent, LifecycleKind, Reading, Source, SourceMsg, Tick};
+use crate::clock::now_ms;
 use app::wire::{
     ContainerInfo, ContainerStatus, EngineState, EngineStatus, Health, Sample, SourceKind,
 };
@@ -158,6 +159,20 @@ pub enum DemoAction {
     Unpause(String),
     /// Lower CPU quota: the demo ends a CPU or fork storm on the service.
     Throttle(String),
+    /// Change nothing; answer with the service's state (as `docker inspect`).
+    Inspect(String),
+}
+
+impl DemoAction {
+    fn target(&self) -> &str {
+        match self {
+            DemoAction::Restart(id)
+            | DemoAction::Pause(id)
+            | DemoAction::Unpause(id)
+            | DemoAction::Throttle(id)
+            | DemoAction::Inspect(id) => id,
+        }
+    }
 }
 
 /// The pure simulation: seeded, stepped one tick at a time.
@@ -353,16 +368,11 @@ impl DemoFleet {
 
     /// Applies an action as the engine would; unknown ids are ignored (returns false).
     pub fn apply(&mut self, action: &DemoAction, ts_ms: i64) -> (bool, Vec<LifecycleEvent>) {
-        let id = match action {
-            DemoAction::Restart(id)
-            | DemoAction::Pause(id)
-            | DemoAction::Unpause(id)
-            | DemoAction::Throttle(id) => id,
-        };
+        let id = action.target();
         let Some(s) = self
             .services
             .iter_mut()
-            .find(|s| &s.id == id || &s.name == id)
+            .find(|s| s.id == id || s.name == id)
         else {
             return (false, Vec::new());
         };
@@ -399,8 +409,17 @@ impl DemoFleet {
                     s.fault = None;
                 }
             }
+            DemoAction::Inspect(_) => {}
         }
         (true, events)
+    }
+
+    /// What the engine would say of a service (by id or name).
+    pub fn info_of(&self, id: &str) -> Option<ContainerInfo> {
+        self.services
+            .iter()
+            .find(|s| s.id == id || s.name == id)
+            .map(info)
     }
 }
 
@@ -426,6 +445,7 @@ fn info(s: &Service) -> ContainerInfo {
         cpu_quota_pct: p.cpu_quota,
         mem_limited: true,
         labels,
+        healthcheck_start_period_ms: Some(0),
     }
 }
 
@@ -443,7 +463,7 @@ pub struct DemoSource {
     interval: Duration,
     seed: u64,
     size: usize,
-    actions: Option<mpsc::Receiver<(DemoAction, tokio::sync::oneshot::Sender<bool>)>>,
+    actions: Option<mpsc::Receiver<DemoRequest>>,
 }
 
 impl DemoSource {
@@ -471,17 +491,30 @@ impl DemoSource {
 /// Sends actions to a running [`DemoSource`].
 #[derive(Clone, Debug)]
 pub struct DemoControl {
-    tx: mpsc::Sender<(DemoAction, tokio::sync::oneshot::Sender<bool>)>,
+    tx: mpsc::Sender<DemoRequest>,
 }
+
+/// An action and where to answer: the service's state after it, `None` when unknown.
+type DemoRequest = (
+    DemoAction,
+    tokio::sync::oneshot::Sender<Option<ContainerInfo>>,
+);
 
 impl DemoControl {
     /// Applies an action; `false` when the container is unknown or the demo has stopped.
     pub async fn apply(&self, action: DemoAction) -> bool {
+        self.ask(action).await.is_some()
+    }
+
+    /// The service's state, as `docker inspect` would give it.
+    pub async fn inspect(&self, id: &str) -> Option<ContainerInfo> {
+        self.ask(DemoAction::Inspect(id.to_string())).await
+    }
+
+    async fn ask(&self, action: DemoAction) -> Option<ContainerInfo> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.tx.send((action, tx)).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
+        self.tx.send((action, tx)).await.ok()?;
+        rx.await.ok().flatten()
     }
 }
 
@@ -519,7 +552,7 @@ impl Source for DemoSource {
                 _ = shutdown.cancelled() => return,
                 Some((action, reply)) = action => {
                     let (ok, events) = fleet.apply(&action, now_ms());
-                    let _ = reply.send(ok);
+                    let _ = reply.send(ok.then(|| fleet.info_of(action.target())).flatten());
                     emitted = events.into_iter().map(SourceMsg::Event).collect();
                 }
                 _ = ticker.tick() => {

@@ -11,9 +11,23 @@ pub mod docker;
 pub mod host;
 
 use app::wire::{ContainerInfo, EngineStatus, HostSample, Sample, SourceKind};
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// How container metrics are read.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StatsMode {
+    /// cgroup files where they are readable (local engine), the engine's stats API otherwise.
+    #[default]
+    Auto,
+    /// Only cgroup files; containers whose cgroup cannot be found get no metrics.
+    Cgroup,
+    /// Only the engine's stats API (what `docker stats` uses; costs the engine more CPU).
+    Engine,
+}
 
 /// Everything a source can say.
 #[derive(Debug, Clone)]
@@ -113,14 +127,6 @@ pub trait Source: Send + 'static {
         out: mpsc::Sender<SourceMsg>,
         shutdown: CancellationToken,
     ) -> impl Future<Output = ()> + Send;
-}
-
-/// Milliseconds since the Unix epoch, now. The single place the collectors read the wall clock.
-pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! The thin edge that carries out healing actions: on the Docker engine through bollard, or on
 //! the demo fleet. Decisions are made elsewhere (the policy); this only acts and reports.
 
+use super::verify::{judge, Check, Probe};
 use crate::collect::demo::{DemoAction, DemoControl};
 use crate::collect::docker::connect;
-use app::wire::HealAction;
+use crate::collect::docker::inspect::info_from_inspect;
+use app::wire::{ContainerStatus, HealAction, Intervention, Outcome};
 use bollard::models::{ContainerUpdateBody, NetworkDisconnectRequest};
 use bollard::query_parameters::RestartContainerOptionsBuilder;
 use bollard::Docker;
@@ -17,13 +19,23 @@ pub enum ExecError {
     UnknownDemoContainer(String),
     #[error("{0} is not something DockerPulse does to a container")]
     NotAnAction(&'static str),
+    #[error("the container no longer exists")]
+    Gone,
 }
 
 impl From<bollard::errors::Error> for ExecError {
     fn from(e: bollard::errors::Error) -> Self {
-        ExecError::Engine(e.to_string())
+        match e {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            } => ExecError::Gone,
+            e => ExecError::Engine(e.to_string()),
+        }
     }
 }
+
+/// How often a restarted container is looked at while its restart is verified.
+const VERIFY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Where actions go.
 #[derive(Debug, Clone)]
@@ -56,6 +68,23 @@ impl DockerExecutor {
                     .map_err(|e| ExecError::Engine(e.to_string()))
             })
             .await
+    }
+
+    async fn probe(
+        &self,
+        id: &str,
+    ) -> Result<(Probe, bollard::models::ContainerInspectResponse), ExecError> {
+        let docker = self.docker().await?;
+        let i = docker.inspect_container(id, None).await?;
+        let (info, _) = info_from_inspect(&i);
+        let probe = Probe {
+            status: info.status,
+            health: info.health,
+            has_healthcheck: info.healthcheck_start_period_ms.is_some(),
+            started_at_ms: info.started_at_ms,
+            exit_code: i.state.as_ref().and_then(|s| s.exit_code),
+        };
+        Ok((probe, i))
     }
 
     async fn perform(&self, id: &str, action: HealAction) -> Result<String, ExecError> {
@@ -147,6 +176,125 @@ impl Executor {
                     Err(ExecError::UnknownDemoContainer(id.into()))
                 }
             }
+        }
+    }
+
+    /// One look at the container, for verifying a restart.
+    pub async fn probe(&self, id: &str) -> Result<Probe, ExecError> {
+        match self {
+            Executor::Docker(d) => d.probe(id).await.map(|(p, _)| p),
+            Executor::Demo(control) => {
+                let info = control
+                    .inspect(id)
+                    .await
+                    .ok_or_else(|| ExecError::UnknownDemoContainer(id.into()))?;
+                Ok(Probe {
+                    status: info.status,
+                    health: info.health,
+                    has_healthcheck: info.healthcheck_start_period_ms.is_some(),
+                    started_at_ms: info.started_at_ms,
+                    exit_code: None,
+                })
+            }
+        }
+    }
+
+    /// Watches a container after a restart until it held or did not (see [`super::verify`]).
+    /// Returns whether it held, and what was seen.
+    pub async fn verify(&self, id: &str, within: std::time::Duration) -> (bool, String) {
+        let started = tokio::time::Instant::now();
+        let within_ms = crate::util::ms(within);
+        let mut first_start = None;
+        loop {
+            let elapsed = crate::util::ms(started.elapsed());
+            match self.probe(id).await {
+                Ok(p) => {
+                    first_start = first_start.or(p.started_at_ms);
+                    match judge(first_start, &p, elapsed, within_ms) {
+                        Check::Held(text) => return (true, text),
+                        Check::NotHeld(text) => return (false, text),
+                        Check::Wait => {}
+                    }
+                }
+                Err(ExecError::Gone) | Err(ExecError::UnknownDemoContainer(_)) => {
+                    return (false, "did not hold: the container is gone".into())
+                }
+                Err(e) if elapsed >= within_ms => {
+                    return (false, format!("could not verify: {e}"));
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(VERIFY_EVERY).await;
+        }
+    }
+
+    /// Settles an action left `pending` when DockerPulse stopped before the engine answered:
+    /// looks at the container now and says what became of it.
+    pub async fn reconcile(&self, rec: &Intervention) -> (Outcome, String) {
+        let Executor::Docker(d) = self else {
+            return (
+                Outcome::Failed,
+                "not carried out: the simulated fleet started afresh".into(),
+            );
+        };
+        let (probe, inspect) = match d.probe(&rec.container_id).await {
+            Ok(found) => found,
+            Err(ExecError::Gone) => {
+                return (
+                    Outcome::Failed,
+                    "reconciled at start: the container no longer exists".into(),
+                )
+            }
+            Err(e) => {
+                return (
+                    Outcome::Failed,
+                    format!(
+                        "reconciled at start: outcome unknown, the engine did not answer ({e})"
+                    ),
+                )
+            }
+        };
+        let started_after = probe.started_at_ms.is_some_and(|t| t >= rec.decided_ms);
+        let networks = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .map(|n| n.into_keys().filter(|k| k != "none" && k != "host").count())
+            .unwrap_or(0);
+        let (done, seen) = match rec.action {
+            HealAction::Restart => (
+                started_after,
+                if started_after {
+                    "it started again after the decision"
+                } else {
+                    "it was not restarted after the decision"
+                },
+            ),
+            HealAction::Pause => (
+                probe.status == ContainerStatus::Paused,
+                "it is paused",
+            ),
+            HealAction::Unpause => (
+                probe.status == ContainerStatus::Running,
+                "it is running",
+            ),
+            HealAction::Isolate => (networks == 0, "it is attached to no network"),
+            HealAction::Throttle | HealAction::Escalate => {
+                return (
+                    Outcome::Failed,
+                    "reconciled at start: outcome unknown (DockerPulse stopped before the engine answered)".into(),
+                )
+            }
+        };
+        if done {
+            (Outcome::Succeeded, format!("reconciled at start: {seen}"))
+        } else {
+            (
+                Outcome::Failed,
+                format!(
+                    "reconciled at start: not carried out (DockerPulse stopped before the engine acted; {})",
+                    if rec.action == HealAction::Restart { seen } else { "the container is not in that state" }
+                ),
+            )
         }
     }
 }

@@ -1,31 +1,58 @@
 //! Healing: the policy's verdicts turned into recorded interventions, and enforced ones handed
-//! to the executor. Dry-run is the default; every decision is stored and counted per container.
+//! to the executor — never before their record is committed. Dry-run is the default; every
+//! decision is stored and counted per container.
+//!
+//! The path of an enforced action: the policy decides → the record goes to the store's writer
+//! with a deadline → the writer commits it (`Recorded`) → the executor acts → its answer and,
+//! for a restart, whether the container held are recorded. When the store cannot commit in
+//! time the action is refused ("store unavailable"), the guards are rolled back and the refusal
+//! itself is recorded once the store is back.
 
+pub mod config;
 pub mod executor;
+pub mod guard;
 pub mod policy;
 pub mod self_id;
+pub mod verify;
 
-use crate::collect::now_ms;
-use crate::incident::log_err;
-use crate::store::db::{Db, StoreError};
+mod awaiting;
+mod records;
+
+use crate::clock::now_ms;
+use crate::store::db::{Counters, GuardRow};
+use crate::store::writer::{Ack, Answer, Op, StoreWriter, Ticket};
 use app::wire::{
     Assessment, ContainerInfo, ContainerStatus, HealAction, HealMode, HealView, HealingStatus,
     Intervention, Outcome,
 };
+use awaiting::{Awaiting, AwaitingSet};
 use executor::Executor;
-use policy::{HealConfig, Policy, Subject, Verdict};
+use guard::{FleetGuard, Guard, FLEET_KEY};
+use policy::{HealConfig, Policy, Subject};
 use std::collections::HashMap;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-/// What a manual action request gets back.
-pub type ManualReply = crate::pipeline::commands::Reply<Intervention>;
+/// Where a manual action's record goes once the engine (or the store) has answered.
+pub type ManualReply = oneshot::Sender<Intervention>;
 
-/// The executor's report on one action.
+/// What the executor's task reports back to the loop.
 #[derive(Debug)]
-pub struct Done {
-    pub intervention: Intervention,
-    pub ok: bool,
-    pub reply: Option<ManualReply>,
+pub enum ExecReport {
+    /// The engine answered an action (or a pending one was reconciled at start).
+    Done {
+        intervention: Intervention,
+        ok: bool,
+        reply: Option<ManualReply>,
+    },
+    /// Whether a restart held.
+    Verified {
+        id: i64,
+        name: String,
+        manual: bool,
+        held: bool,
+        text: String,
+        at_ms: i64,
+    },
 }
 
 /// Why a manual action was refused.
@@ -37,17 +64,28 @@ pub enum Refusal {
     NotAnAction,
 }
 
+/// What the healer restores at start (read from the store before the loop runs).
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub guards: Vec<GuardRow>,
+    pub counters: HashMap<String, Counters>,
+    /// Automatic interventions since midnight UTC.
+    pub today: u64,
+    /// Enforced actions whose outcome was never recorded.
+    pub pending: Vec<Intervention>,
+}
+
 pub struct Healer {
     policy: Policy,
-    db: Db,
     executor: Executor,
-    done: mpsc::Sender<Done>,
+    reports: mpsc::Sender<ExecReport>,
     /// Automatic interventions (performed or simulated) per container name.
     counters: HashMap<String, u64>,
     /// (UTC day number, interventions that day).
     today: (i64, u64),
     self_id: Option<String>,
     last_decision: HashMap<String, String>,
+    awaiting: AwaitingSet,
 }
 
 fn day(ts_ms: i64) -> i64 {
@@ -55,32 +93,49 @@ fn day(ts_ms: i64) -> i64 {
 }
 
 impl Healer {
+    /// A healer resuming from what the store holds: guards, counters and today's count.
+    /// Pending actions are reconciled with the engine in the background.
     pub fn new(
         cfg: HealConfig,
-        db: Db,
+        restored: Restored,
         executor: Executor,
-        done: mpsc::Sender<Done>,
+        reports: mpsc::Sender<ExecReport>,
         self_id: Option<String>,
-    ) -> Result<Self, StoreError> {
+    ) -> Self {
         let mut policy = Policy::new(cfg);
-        for (name, c) in db.counters()? {
-            if c.breaker_open {
-                policy.restore_breaker(&name);
+        for row in &restored.guards {
+            if row.container_name == FLEET_KEY {
+                match serde_json::from_str::<FleetGuard>(&row.state) {
+                    Ok(f) => policy.restore_fleet(f),
+                    Err(e) => tracing::error!(error = %e, "stored fleet guard unreadable"),
+                }
+                continue;
             }
+            let mut g = serde_json::from_str::<Guard>(&row.state).unwrap_or_else(|e| {
+                tracing::error!(container = %row.container_name, error = %e, "stored guard unreadable: keeping only its breaker");
+                Guard::default()
+            });
+            g.breaker_open |= row.breaker_open;
+            policy.restore(&row.container_name, g);
         }
-        let counters = HashMap::new();
-        let now = now_ms();
-        let today = (day(now), db.interventions_since(day(now) * 86_400_000)?);
-        Ok(Self {
+        let counters = restored
+            .counters
+            .iter()
+            .filter(|(_, c)| c.interventions > 0)
+            .map(|(n, c)| (n.clone(), c.interventions))
+            .collect();
+        let healer = Self {
             policy,
-            db,
             executor,
-            done,
+            reports,
             counters,
-            today,
+            today: (day(now_ms()), restored.today),
             self_id,
             last_decision: HashMap::new(),
-        })
+            awaiting: AwaitingSet::default(),
+        };
+        healer.reconcile(restored.pending);
+        healer
     }
 
     fn subject<'a>(&self, info: &'a ContainerInfo) -> Subject<'a> {
@@ -94,130 +149,346 @@ impl Healer {
                 .self_id
                 .as_deref()
                 .is_some_and(|s| info.id.starts_with(s) || s.starts_with(&info.id)),
+            started_at_ms: info.started_at_ms,
+            start_period_ms: info.healthcheck_start_period_ms.unwrap_or(0),
         }
     }
 
     /// Decides on one assessed container; returns true when something was recorded.
-    pub fn decide(&mut self, info: &ContainerInfo, a: &Assessment, incident: Option<&str>) -> bool {
+    pub fn decide(
+        &mut self,
+        info: &ContainerInfo,
+        a: &Assessment,
+        incident: Option<&str>,
+        store: &mut StoreWriter,
+    ) -> bool {
+        // One action at a time: until its record is committed (or refused) nothing else is
+        // decided for this container.
+        if self.awaiting.has(&info.name) {
+            return false;
+        }
         let situation = policy::Situation {
             ts_ms: a.ts_ms,
             failure_probability: a.failure_probability,
             level: a.level,
             warming_up: a.warming_up,
         };
+        let before = self.policy.guard(&info.name).cloned();
         let verdict = {
             let subject = self.subject(info);
             self.policy.decide(&subject, &situation)
         };
-        let mut rec = Intervention {
-            id: 0,
-            incident_id: incident.map(str::to_string),
-            container_id: info.id.clone(),
-            container_name: info.name.clone(),
-            decided_ms: a.ts_ms,
-            started_ms: None,
-            finished_ms: None,
-            action: HealAction::Restart,
-            mode: self.policy.mode_for(&self.subject(info)),
-            manual: false,
-            outcome: Outcome::Blocked,
-            reason: String::new(),
-            detail: None,
-            failure_probability: a.failure_probability,
+        let mode = self.policy.mode_for(&self.subject(info));
+        let rec = match records::from_verdict(verdict, info, a, incident, mode) {
+            Some(rec) => rec,
+            None => {
+                // A guard may have changed without a record (calm resets the backoff).
+                self.save_dirty(store, a.ts_ms);
+                return false;
+            }
         };
-        match verdict {
-            Verdict::Nothing => return false,
-            Verdict::Act {
-                action,
-                mode,
-                reason,
-            } => {
-                rec.action = action;
-                rec.mode = mode;
-                rec.reason = reason;
-                rec.outcome = match mode {
-                    HealMode::DryRun => Outcome::Simulated,
-                    HealMode::Enforce => Outcome::Pending,
-                };
-            }
-            Verdict::Blocked { action, block } => {
-                rec.action = action;
-                rec.reason = block.describe();
-            }
-            Verdict::Escalate { reason } => {
-                rec.action = HealAction::Escalate;
-                rec.outcome = Outcome::Escalated;
-                rec.reason = reason;
-                log_err(self.db.set_breaker(&info.name, true), "breaker");
-            }
-        }
-        self.record(rec, None);
+        self.record(rec, before, None, store);
         true
     }
 
-    /// Stores a decision, counts it, and sends enforced actions to the executor.
-    fn record(&mut self, mut rec: Intervention, reply: Option<ManualReply>) {
-        let id = match self.db.insert_intervention(&rec) {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::error!(error = %e, "could not store an intervention");
-                -1
-            }
-        };
-        rec.id = id;
-        let word = match rec.outcome {
-            Outcome::Simulated => {
-                format!("would {} (dry-run): {}", rec.action.as_str(), rec.reason)
-            }
-            Outcome::Pending => format!("{}: {}", rec.action.as_str(), rec.reason),
-            _ => rec.reason.clone(),
-        };
-        tracing::info!(container = %rec.container_name, decision = %word, "healing decision");
-        self.last_decision.insert(rec.container_name.clone(), word);
-        if rec.outcome.is_intervention() && !rec.manual {
-            let before = self.interventions(&rec.container_name);
-            self.counters.insert(rec.container_name.clone(), before + 1);
-            if day(rec.decided_ms) != self.today.0 {
-                self.today = (day(rec.decided_ms), 0);
-            }
-            self.today.1 += 1;
-            log_err(self.db.bump_counters(&rec.container_name, 1, 0), "counters");
-        }
-        if rec.outcome == Outcome::Pending {
-            let executor = self.executor.clone();
-            let done = self.done.clone();
-            tokio::spawn(async move {
-                let started = now_ms();
-                let result = executor.perform(&rec.container_id, rec.action).await;
-                rec.started_ms = Some(started);
-                rec.finished_ms = Some(now_ms());
-                let ok = result.is_ok();
-                rec.outcome = if ok {
-                    Outcome::Succeeded
+    /// The policy's changed guards, ready to store.
+    fn dirty_rows(&mut self) -> Vec<GuardRow> {
+        self.policy
+            .take_dirty()
+            .into_iter()
+            .filter_map(|name| {
+                let (state, breaker_open) = if name == FLEET_KEY {
+                    (serde_json::to_string(self.policy.fleet()), false)
                 } else {
-                    Outcome::Failed
+                    let g = self.policy.guard(&name).cloned().unwrap_or_default();
+                    (serde_json::to_string(&g), g.breaker_open)
                 };
-                rec.detail = Some(result.unwrap_or_else(|e| e.to_string()));
-                let _ = done
-                    .send(Done {
-                        intervention: rec,
-                        ok,
-                        reply,
-                    })
-                    .await;
+                match state {
+                    Ok(state) => Some(GuardRow {
+                        container_name: name,
+                        breaker_open,
+                        state,
+                    }),
+                    Err(e) => {
+                        tracing::error!(error = %e, "guard could not be serialised");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn save_dirty(&mut self, store: &mut StoreWriter, at_ms: i64) {
+        let guards = self.dirty_rows();
+        if !guards.is_empty() {
+            store.send(Op::Guards { guards, at_ms });
+        }
+    }
+
+    /// Stores a decision and counts it. Enforced actions wait for their record to be committed
+    /// (see [`Healer::on_ack`]); so do manual ones, whose reply carries the stored id.
+    fn record(
+        &mut self,
+        rec: Intervention,
+        before: Option<Guard>,
+        reply: Option<ManualReply>,
+        store: &mut StoreWriter,
+    ) {
+        let guards = self.dirty_rows();
+        tracing::info!(container = %rec.container_name, decision = %records::words(&rec), "healing decision");
+        self.last_decision
+            .insert(rec.container_name.clone(), records::words(&rec));
+        if rec.outcome.is_intervention() && !rec.manual {
+            self.count(&rec.container_name, rec.decided_ms, 1);
+        }
+        let ticket = (rec.outcome == Outcome::Pending || reply.is_some()).then(|| {
+            let deadline_ms = rec.decided_ms.max(now_ms())
+                + crate::util::ms(self.policy.config().record_deadline);
+            self.awaiting.add(Awaiting {
+                rec: rec.clone(),
+                before,
+                reply,
+                deadline_ms,
+                refused: false,
+            })
+        });
+        if let Some(t) = ticket {
+            if rec.outcome == Outcome::Pending {
+                self.last_decision.insert(
+                    rec.container_name.clone(),
+                    format!("{} — waiting for its record", records::words(&rec)),
+                );
+            }
+            store.send(Op::Decision {
+                rec,
+                guards,
+                ticket: Some(Ticket {
+                    id: t.0,
+                    deadline_ms: t.1,
+                }),
             });
-        } else if let Some(reply) = reply {
-            let _ = reply.send(Ok(rec));
+        } else {
+            store.send(Op::Decision {
+                rec,
+                guards,
+                ticket: None,
+            });
+        }
+    }
+
+    fn count(&mut self, name: &str, ts_ms: i64, delta: i64) {
+        let n = self.counters.entry(name.to_string()).or_default();
+        *n = n.saturating_add_signed(delta);
+        if day(ts_ms) != self.today.0 {
+            self.today = (day(ts_ms), 0);
+        }
+        self.today.1 = self.today.1.saturating_add_signed(delta);
+    }
+
+    /// The writer's answer to a decision that waited for its record.
+    pub fn on_ack(&mut self, ack: Ack, store: &mut StoreWriter) {
+        let Some(mut aw) = self.awaiting.take(ack.ticket) else {
+            return;
+        };
+        match ack.answer {
+            Answer::Recorded(id) if aw.refused => {
+                // Committed, but after the loop gave up on it: it was not carried out.
+                store.send(Op::Finish {
+                    id,
+                    started_ms: now_ms(),
+                    finished_ms: now_ms(),
+                    outcome: Outcome::Failed,
+                    detail: Some(
+                        "not carried out: its record was committed after the deadline".into(),
+                    ),
+                    guards: Vec::new(),
+                });
+            }
+            Answer::Recorded(id) => {
+                aw.rec.id = id;
+                if aw.rec.outcome == Outcome::Pending {
+                    self.execute(aw.rec, aw.reply);
+                } else if let Some(reply) = aw.reply {
+                    let _ = reply.send(aw.rec);
+                }
+            }
+            Answer::Refused(error) if !aw.refused => self.refuse(aw, &error),
+            Answer::Refused(_) => {}
+        }
+    }
+
+    /// Gives up on decisions whose record did not come back committed well past the deadline
+    /// (the writer is stuck on an earlier record): the action is not taken.
+    pub fn expire_awaiting(&mut self, now: i64) {
+        const GRACE_MS: i64 = 1_000;
+        for ticket in self.awaiting.overdue(now - GRACE_MS) {
+            if let Some(aw) = self.awaiting.mark_refused(ticket) {
+                self.refuse(aw, "the store did not commit the record in time");
+            }
+        }
+    }
+
+    /// The action was refused for want of its record: roll the guards back and say so.
+    fn refuse(&mut self, aw: Awaiting, error: &str) {
+        let mut rec = aw.rec;
+        if rec.outcome == Outcome::Pending {
+            self.policy
+                .rollback(&rec.container_name, aw.before, rec.decided_ms);
+            if !rec.manual {
+                self.count(&rec.container_name, rec.decided_ms, -1);
+            }
+            rec.reason = crate::store::writer::refusal_reason(rec.action, error);
+            rec.outcome = Outcome::Blocked;
+            rec.detail = Some(error.to_string());
+        }
+        tracing::error!(container = %rec.container_name, action = rec.action.as_str(), %error, "action refused: its record could not be committed");
+        self.last_decision
+            .insert(rec.container_name.clone(), records::words(&rec));
+        if let Some(reply) = aw.reply {
+            let _ = reply.send(rec);
+        }
+    }
+
+    /// Hands a committed action to the executor; its report comes back as [`ExecReport`]s.
+    fn execute(&mut self, mut rec: Intervention, reply: Option<ManualReply>) {
+        self.last_decision
+            .insert(rec.container_name.clone(), records::words(&rec));
+        let executor = self.executor.clone();
+        let reports = self.reports.clone();
+        let verify_within = self.policy.config().verify_within;
+        tokio::spawn(async move {
+            let started = now_ms();
+            let result = executor.perform(&rec.container_id, rec.action).await;
+            rec.started_ms = Some(started);
+            rec.finished_ms = Some(now_ms());
+            let ok = result.is_ok();
+            rec.outcome = if ok {
+                Outcome::Succeeded
+            } else {
+                Outcome::Failed
+            };
+            rec.detail = Some(result.unwrap_or_else(|e| e.to_string()));
+            let verify = ok && rec.action == HealAction::Restart;
+            let (id, name, manual) = (rec.id, rec.container_name.clone(), rec.manual);
+            let done = ExecReport::Done {
+                intervention: rec.clone(),
+                ok,
+                reply,
+            };
+            if reports.send(done).await.is_err() || !verify {
+                return;
+            }
+            let (held, text) = executor.verify(&rec.container_id, verify_within).await;
+            let _ = reports
+                .send(ExecReport::Verified {
+                    id,
+                    name,
+                    manual,
+                    held,
+                    text,
+                    at_ms: now_ms(),
+                })
+                .await;
+        });
+    }
+
+    /// Settles the actions left pending by an earlier run, in the background.
+    fn reconcile(&self, pending: Vec<Intervention>) {
+        if pending.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            count = pending.len(),
+            "reconciling actions left pending by the last run"
+        );
+        let executor = self.executor.clone();
+        let reports = self.reports.clone();
+        tokio::spawn(async move {
+            for mut rec in pending {
+                let (outcome, detail) = executor.reconcile(&rec).await;
+                rec.outcome = outcome;
+                rec.detail = Some(detail);
+                rec.started_ms = rec.started_ms.or(Some(rec.decided_ms));
+                rec.finished_ms = Some(now_ms());
+                let ok = outcome == Outcome::Succeeded;
+                let done = ExecReport::Done {
+                    intervention: rec,
+                    ok,
+                    reply: None,
+                };
+                if reports.send(done).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The executor (or the reconciliation) reports.
+    pub fn on_report(&mut self, report: ExecReport, store: &mut StoreWriter) {
+        match report {
+            ExecReport::Done {
+                intervention: i,
+                ok,
+                reply,
+            } => {
+                tracing::info!(
+                    container = %i.container_name,
+                    action = i.action.as_str(),
+                    outcome = i.outcome.as_str(),
+                    detail = i.detail.as_deref().unwrap_or_default(),
+                    "healing action finished"
+                );
+                if !i.manual {
+                    let at = i.finished_ms.unwrap_or(i.decided_ms);
+                    self.policy.outcome(&i.container_name, i.mode, ok, at);
+                }
+                store.send(Op::Finish {
+                    id: i.id,
+                    started_ms: i.started_ms.unwrap_or_default(),
+                    finished_ms: i.finished_ms.unwrap_or_default(),
+                    outcome: i.outcome,
+                    detail: i.detail.clone(),
+                    guards: self.dirty_rows(),
+                });
+                self.last_decision
+                    .insert(i.container_name.clone(), records::words(&i));
+                if let Some(reply) = reply {
+                    let _ = reply.send(i);
+                }
+            }
+            ExecReport::Verified {
+                id,
+                name,
+                manual,
+                held,
+                text,
+                at_ms,
+            } => {
+                tracing::info!(container = %name, held, verification = %text, "restart verified");
+                if !manual && self.policy.verified(&name, held) {
+                    tracing::warn!(container = %name, "restarts do not hold: circuit breaker open, needs a human");
+                }
+                store.send(Op::Verified {
+                    id,
+                    held,
+                    text: text.clone(),
+                    at_ms,
+                    guards: self.dirty_rows(),
+                });
+                self.last_decision.insert(name, format!("restart {text}"));
+            }
         }
     }
 
     /// An action asked for by a human through the API. Refused for containers that did not
-    /// opt in; otherwise performed (in dry-run only recorded), bypassing the automatic guards.
+    /// opt in; otherwise performed (in dry-run only recorded), bypassing the automatic guards
+    /// but never the rule that an action waits for its record.
     pub fn manual(
         &mut self,
         info: &ContainerInfo,
         action: HealAction,
         reply: ManualReply,
+        store: &mut StoreWriter,
     ) -> Result<(), Refusal> {
         if action == HealAction::Escalate {
             return Err(Refusal::NotAnAction);
@@ -235,70 +506,9 @@ impl Healer {
             Ok(Some(_)) => {}
         }
         let mode = self.policy.mode_for(&subject);
-        let rec = Intervention {
-            id: 0,
-            incident_id: None,
-            container_id: info.id.clone(),
-            container_name: info.name.clone(),
-            decided_ms: now_ms(),
-            started_ms: None,
-            finished_ms: None,
-            action,
-            mode,
-            manual: true,
-            outcome: match mode {
-                HealMode::DryRun => Outcome::Simulated,
-                HealMode::Enforce => Outcome::Pending,
-            },
-            reason: "requested through the API".into(),
-            detail: None,
-            failure_probability: 0.0,
-        };
-        self.record(rec, Some(reply));
+        let rec = records::manual(info, action, mode, now_ms());
+        self.record(rec, None, Some(reply), store);
         Ok(())
-    }
-
-    /// The executor finished an action.
-    pub fn on_done(&mut self, d: Done) {
-        let i = &d.intervention;
-        let res = self.db.finish_intervention(
-            i.id,
-            i.started_ms.unwrap_or_default(),
-            i.finished_ms.unwrap_or_default(),
-            i.outcome,
-            i.detail.as_deref(),
-        );
-        log_err(res, "intervention outcome");
-        tracing::info!(
-            container = %i.container_name,
-            action = i.action.as_str(),
-            outcome = i.outcome.as_str(),
-            detail = i.detail.as_deref().unwrap_or_default(),
-            "healing action finished"
-        );
-        if !i.manual {
-            self.policy.outcome(
-                &i.container_name,
-                i.mode,
-                d.ok,
-                i.finished_ms.unwrap_or(i.decided_ms),
-            );
-            if self.policy.needs_human(&i.container_name) {
-                log_err(self.db.set_breaker(&i.container_name, true), "breaker");
-            }
-        }
-        self.last_decision.insert(
-            i.container_name.clone(),
-            format!(
-                "{} {}: {}",
-                i.action.as_str(),
-                i.outcome.as_str(),
-                i.detail.as_deref().unwrap_or_default()
-            ),
-        );
-        if let Some(reply) = d.reply {
-            let _ = reply.send(Ok(d.intervention));
-        }
     }
 
     pub fn set(&mut self, mode: Option<HealMode>, threshold_pct: Option<f64>) {
@@ -306,31 +516,25 @@ impl Healer {
     }
 
     /// Closes a container's circuit breaker after a human looked at it.
-    pub fn reset_breaker(&mut self, name: &str) {
+    pub fn reset_breaker(&mut self, name: &str, store: &mut StoreWriter) {
         self.policy.reset_breaker(name);
-        log_err(self.db.set_breaker(name, false), "breaker");
+        self.save_dirty(store, now_ms());
     }
 
     /// Drops the state of containers that are gone (the store keeps their counters).
     pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
         self.last_decision
             .retain(|n, _| present.contains(n.as_str()));
-        self.counters.retain(|n, _| present.contains(n.as_str()));
         self.policy.retain(present);
     }
 
-    /// Automatic interventions of a container (read from the store the first time).
-    fn interventions(&mut self, name: &str) -> u64 {
-        if let Some(n) = self.counters.get(name) {
-            return *n;
-        }
-        let n = self
-            .db
-            .counters_of(name)
-            .map(|c| c.interventions)
-            .unwrap_or(0);
-        self.counters.insert(name.to_string(), n);
-        n
+    /// Entries in the healer's per-container maps (for the bookkeeping checks).
+    pub fn tracked(&self) -> (usize, usize, usize) {
+        (
+            self.policy.tracked(),
+            self.last_decision.len(),
+            self.awaiting.len(),
+        )
     }
 
     pub fn status(&self) -> HealingStatus {
@@ -348,7 +552,7 @@ impl Healer {
     }
 
     pub fn view(
-        &mut self,
+        &self,
         info: &ContainerInfo,
         critical_entries: u64,
         open_incident: Option<String>,
@@ -359,7 +563,7 @@ impl Healer {
             mode: self.policy.mode_for(&subject),
             opted_in: opt.ok().flatten(),
             excluded: opt.is_err(),
-            interventions: self.interventions(&info.name),
+            interventions: self.counters.get(&info.name).copied().unwrap_or(0),
             critical_entries,
             needs_human: self.policy.needs_human(&info.name),
             open_incident,
@@ -367,3 +571,6 @@ impl Healer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

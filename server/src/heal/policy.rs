@@ -3,101 +3,26 @@
 //!
 //! Pure and deterministic: time is the assessment's timestamp, nothing here touches the engine.
 //! Guard rails, in the order they are checked: exclusion (`dockerpulse.heal=off`, DockerPulse's
-//! own container), the circuit breaker, opt-in (enforce mode only), the per-container cooldown,
-//! the restart backoff (10 s doubling to 5 min, as Kubernetes), the per-container hourly cap and
-//! the fleet-wide cap per minute (blast radius).
+//! own container), the circuit breaker, opt-in (enforce mode only), the container not running or
+//! still inside its health check's start period, the per-container cooldown, the restart backoff
+//! (10 s doubling to 5 min, as Kubernetes), the per-container hourly cap and the fleet-wide cap
+//! per minute (blast radius).
+//!
+//! What the guards remember is a [`Guard`] per container and a [`FleetGuard`]; every change to
+//! them is reported through [`Policy::take_dirty`] so the healer can store it with the record
+//! that caused it, and [`Policy::restore`] rebuilds the policy from what was stored.
 
+pub use super::config::HealConfig;
+use super::guard::{FleetGuard, Guard, FLEET_KEY};
 use crate::util::ms;
 use app::wire::{HealAction, HealMode, RiskLevel};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// Label that opts a container in, naming the action (`restart`, `pause`, `isolate`,
 /// `throttle`), or opts it out for good (`off`).
 pub const HEAL_LABEL: &str = "dockerpulse.heal";
 /// Label that overrides the global mode for one container (`dry-run` or `enforce`).
 pub const MODE_LABEL: &str = "dockerpulse.mode";
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct HealConfig {
-    /// `dry_run` (record and count, touch nothing) or `enforce` (act on opted-in containers).
-    pub mode: HealMode,
-    /// Failure probability (%) at which healing acts.
-    pub threshold_pct: f64,
-    /// Consecutive ticks at or above the threshold before acting.
-    pub streak: u32,
-    /// Minimum time between two actions on the same container.
-    #[serde(with = "humantime_serde")]
-    pub cooldown: Duration,
-    /// Wait before the 2nd consecutive restart; doubles with each further restart.
-    #[serde(with = "humantime_serde")]
-    pub backoff_initial: Duration,
-    #[serde(with = "humantime_serde")]
-    pub backoff_max: Duration,
-    /// Calm time after which the restart backoff starts again from the beginning.
-    #[serde(with = "humantime_serde")]
-    pub backoff_reset: Duration,
-    /// Interventions per container per hour, at most.
-    pub max_per_hour: u32,
-    /// Interventions across the fleet per minute, at most.
-    pub fleet_max_per_minute: u32,
-    /// Relapses after an enforced action that open the circuit breaker ("needs a human").
-    pub breaker_failures: u32,
-    /// A relapse this soon after an enforced action counts as the action having failed.
-    #[serde(with = "humantime_serde")]
-    pub breaker_window: Duration,
-    /// Action recorded (simulated) in dry-run for containers that did not opt in.
-    pub default_action: HealAction,
-    /// Containers opted in by name, with their action (alternative to the label).
-    pub containers: BTreeMap<String, HealAction>,
-}
-
-impl Default for HealConfig {
-    fn default() -> Self {
-        Self {
-            mode: HealMode::DryRun,
-            threshold_pct: 85.0,
-            streak: 3,
-            cooldown: Duration::from_secs(30),
-            backoff_initial: Duration::from_secs(10),
-            backoff_max: Duration::from_secs(300),
-            backoff_reset: Duration::from_secs(600),
-            max_per_hour: 6,
-            fleet_max_per_minute: 3,
-            breaker_failures: 3,
-            breaker_window: Duration::from_secs(300),
-            default_action: HealAction::Restart,
-            containers: BTreeMap::new(),
-        }
-    }
-}
-
-impl HealConfig {
-    /// Checks the settings the config file and `PUT /api/healing` can change.
-    pub fn validate(&self) -> Result<(), String> {
-        Self::check_threshold(self.threshold_pct)?;
-        if self.streak == 0 {
-            return Err("heal.streak must be at least 1".into());
-        }
-        if self.max_per_hour == 0 || self.fleet_max_per_minute == 0 || self.breaker_failures == 0 {
-            return Err(
-                "heal.max_per_hour, fleet_max_per_minute and breaker_failures must be at least 1"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
-
-    pub fn check_threshold(t: f64) -> Result<(), String> {
-        if t.is_finite() && t > 0.0 && t <= 100.0 {
-            Ok(())
-        } else {
-            Err(format!("heal.threshold_pct must be in (0, 100], got {t}"))
-        }
-    }
-}
 
 /// The container a decision is about.
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +33,10 @@ pub struct Subject<'a> {
     pub running: bool,
     /// DockerPulse's own container: never acted on.
     pub is_self: bool,
+    /// When its process last started, and its health check's start period: no automatic action
+    /// while it is still starting up.
+    pub started_at_ms: Option<i64>,
+    pub start_period_ms: i64,
 }
 
 /// What the brain says of it now.
@@ -140,6 +69,10 @@ pub enum Block {
         max: u32,
     },
     NotRunning,
+    /// Inside its health check's start period.
+    StartPeriod {
+        remaining_ms: i64,
+    },
 }
 
 impl Block {
@@ -153,6 +86,7 @@ impl Block {
             Block::HourlyCap { .. } => 5,
             Block::FleetCap { .. } => 6,
             Block::NotRunning => 7,
+            Block::StartPeriod { .. } => 8,
         }
     }
 
@@ -178,6 +112,10 @@ impl Block {
                 format!("not acted: fleet-wide cap of {max} interventions per minute reached")
             }
             Block::NotRunning => "not acted: the container is not running".into(),
+            Block::StartPeriod { remaining_ms } => format!(
+                "waiting: still inside its health check's start period, {:.0} s left",
+                *remaining_ms as f64 / 1000.0
+            ),
         }
     }
 }
@@ -199,19 +137,12 @@ pub enum Verdict {
     Escalate { reason: String },
 }
 
+/// A container's state: its durable guard and what only matters while DockerPulse runs.
 #[derive(Debug, Default, Clone)]
 struct State {
+    guard: Guard,
     streak: u32,
-    last_action_ms: Option<i64>,
-    /// Consecutive restarts (for the backoff) and when the last one happened.
-    restarts: u32,
-    last_restart_ms: Option<i64>,
     calm_since_ms: Option<i64>,
-    recent: VecDeque<i64>,
-    /// Last enforced, successful action (for relapse detection).
-    last_enforced_ms: Option<i64>,
-    relapses: u32,
-    breaker_open: bool,
     last_block: Option<u8>,
     /// When the policy last decided on it (a queued container that is no longer decided on —
     /// stopped, or the engine lost — must not hold the fleet queue).
@@ -223,24 +154,24 @@ struct State {
 pub struct Policy {
     cfg: HealConfig,
     states: HashMap<String, State>,
-    fleet_recent: VecDeque<i64>,
+    fleet: FleetGuard,
     /// Containers held back by the fleet-wide cap, first come first served, so a storm spreads
     /// the allowed actions over different containers instead of restarting the same ones.
     fleet_queue: VecDeque<String>,
+    /// Guards changed since the last [`Policy::take_dirty`] ([`FLEET_KEY`] for the fleet's).
+    dirty: BTreeSet<String>,
+    /// The latest time the policy has seen.
+    now_ms: i64,
 }
 
-const HOUR_MS: i64 = 3_600_000;
 /// A queued container not decided on for this long leaves the fleet queue.
 const STALE_QUEUE_MS: i64 = 5_000;
-const MINUTE_MS: i64 = 60_000;
 
 impl Policy {
     pub fn new(cfg: HealConfig) -> Self {
         Self {
             cfg,
-            states: HashMap::new(),
-            fleet_recent: VecDeque::new(),
-            fleet_queue: VecDeque::new(),
+            ..Self::default()
         }
     }
 
@@ -291,27 +222,60 @@ impl Policy {
     }
 
     pub fn needs_human(&self, id: &str) -> bool {
-        self.states.get(id).is_some_and(|s| s.breaker_open)
+        self.states.get(id).is_some_and(|s| s.guard.breaker_open)
     }
 
     /// Closes the breaker (a human looked at it) and starts the counts afresh.
     pub fn reset_breaker(&mut self, id: &str) {
         if let Some(s) = self.states.get_mut(id) {
             *s = State::default();
+            self.dirty.insert(id.to_string());
         }
     }
 
-    /// Restores an open breaker after a restart of DockerPulse.
-    pub fn restore_breaker(&mut self, id: &str) {
-        self.states.entry(id.to_string()).or_default().breaker_open = true;
+    /// A container's guard, if it has any state.
+    pub fn guard(&self, id: &str) -> Option<&Guard> {
+        self.states.get(id).map(|s| &s.guard)
     }
 
-    /// Drops the state of containers that are gone (an open breaker is kept: it is a human's
-    /// call) and takes them out of the fleet queue.
+    pub fn fleet(&self) -> &FleetGuard {
+        &self.fleet
+    }
+
+    /// Rebuilds a container's guard from the store (at start).
+    pub fn restore(&mut self, id: &str, guard: Guard) {
+        self.states.entry(id.to_string()).or_default().guard = guard;
+    }
+
+    pub fn restore_fleet(&mut self, fleet: FleetGuard) {
+        self.fleet = fleet;
+    }
+
+    /// Takes back an action whose record could not be committed: the guards return to what
+    /// they were before `decide` (which is also what the store holds).
+    pub fn rollback(&mut self, id: &str, before: Option<Guard>, decided_ms: i64) {
+        let st = self.states.entry(id.to_string()).or_default();
+        st.guard = before.unwrap_or_default();
+        self.fleet.remove(decided_ms);
+    }
+
+    /// The guards changed since the last call: their names ([`FLEET_KEY`] for the fleet's).
+    pub fn take_dirty(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.dirty).into_iter().collect()
+    }
+
+    /// Drops the state of containers that are gone, unless their guard still matters (an open
+    /// breaker is a human's call; a recent action still counts if the name comes back).
     pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
+        let now = self.now_ms;
         self.states
-            .retain(|id, st| present.contains(id.as_str()) || st.breaker_open);
+            .retain(|id, st| present.contains(id.as_str()) || !st.guard.is_idle(now));
         self.fleet_queue.retain(|q| present.contains(q.as_str()));
+    }
+
+    /// Containers with state, for the bookkeeping checks.
+    pub fn tracked(&self) -> usize {
+        self.states.len()
     }
 
     /// Decides for one container at one tick.
@@ -319,6 +283,7 @@ impl Policy {
         let opt_in = self.opt_in(s);
         let mode = self.mode_for(s);
         let t = now.ts_ms;
+        self.now_ms = self.now_ms.max(t);
         let states = &self.states;
         self.fleet_queue.retain(|q| {
             q == s.id
@@ -329,16 +294,8 @@ impl Policy {
         let cfg = &self.cfg;
         let st = self.states.entry(s.id.to_string()).or_default();
         st.last_seen_ms = t;
-        while st.recent.front().is_some_and(|&x| t - x >= HOUR_MS) {
-            st.recent.pop_front();
-        }
-        while self
-            .fleet_recent
-            .front()
-            .is_some_and(|&x| t - x >= MINUTE_MS)
-        {
-            self.fleet_recent.pop_front();
-        }
+        st.guard.expire(t);
+        self.fleet.expire(t);
 
         let hot = !now.warming_up && now.failure_probability >= cfg.threshold_pct;
         if !hot {
@@ -346,8 +303,9 @@ impl Policy {
             st.streak = 0;
             st.last_block = None;
             let calm_since = *st.calm_since_ms.get_or_insert(t);
-            if t - calm_since >= ms(cfg.backoff_reset) {
-                st.restarts = 0;
+            if t - calm_since >= ms(cfg.backoff_reset) && st.guard.restarts > 0 {
+                st.guard.restarts = 0;
+                self.dirty.insert(s.id.to_string());
             }
             return Verdict::Nothing;
         }
@@ -362,21 +320,22 @@ impl Policy {
             Ok(None) => cfg.default_action,
             Err(why) => return report_once(st, cfg.default_action, Block::Excluded(why)),
         };
-        if st.breaker_open {
+        if st.guard.breaker_open {
             return report_once(st, action, Block::BreakerOpen);
         }
         // A relapse soon after an enforced action means the action did not help.
-        if let Some(at) = st.last_enforced_ms {
+        if let Some(at) = st.guard.last_enforced_ms {
             if t - at <= ms(cfg.breaker_window) {
-                st.relapses += 1;
-                st.last_enforced_ms = None;
-                if st.relapses >= cfg.breaker_failures.max(1) {
-                    st.breaker_open = true;
+                st.guard.relapses += 1;
+                st.guard.last_enforced_ms = None;
+                self.dirty.insert(s.id.to_string());
+                if st.guard.relapses >= cfg.breaker_failures.max(1) {
+                    st.guard.breaker_open = true;
                     st.last_block = Some(Block::BreakerOpen.kind());
                     return Verdict::Escalate {
                         reason: format!(
                             "{} relapses within {} s of being healed: stopped acting, needs a human",
-                            st.relapses,
+                            st.guard.relapses,
                             cfg.breaker_window.as_secs()
                         ),
                     };
@@ -389,7 +348,20 @@ impl Policy {
         if !s.running {
             return report_once(st, action, Block::NotRunning);
         }
-        if let Some(last) = st.last_action_ms {
+        if let Some(started) = s.started_at_ms {
+            let remaining = s.start_period_ms - (t - started);
+            if remaining > 0 {
+                return report_once(
+                    st,
+                    action,
+                    Block::StartPeriod {
+                        remaining_ms: remaining,
+                    },
+                );
+            }
+        }
+        let g = &st.guard;
+        if let Some(last) = g.last_action_ms {
             let remaining = ms(cfg.cooldown) - (t - last);
             if remaining > 0 {
                 return report_once(
@@ -401,24 +373,25 @@ impl Policy {
                 );
             }
         }
-        if action == HealAction::Restart && st.restarts > 0 {
-            let exp = st.restarts.saturating_sub(1).min(20);
+        if action == HealAction::Restart && g.restarts > 0 {
+            let exp = g.restarts.saturating_sub(1).min(20);
             let wait = ms(cfg.backoff_initial)
                 .saturating_mul(1i64 << exp)
                 .min(ms(cfg.backoff_max));
-            let since = t - st.last_restart_ms.unwrap_or(i64::MIN / 2);
+            let since = t - g.last_restart_ms.unwrap_or(i64::MIN / 2);
             if since < wait {
+                let restarts = g.restarts;
                 return report_once(
                     st,
                     action,
                     Block::Backoff {
                         remaining_ms: wait - since,
-                        restarts: st.restarts,
+                        restarts,
                     },
                 );
             }
         }
-        if st.recent.len() >= cfg.max_per_hour as usize {
+        if g.recent.len() >= cfg.max_per_hour as usize {
             return report_once(
                 st,
                 action,
@@ -427,7 +400,7 @@ impl Policy {
                 },
             );
         }
-        let full = self.fleet_recent.len() >= cfg.fleet_max_per_minute as usize;
+        let full = self.fleet.recent.len() >= cfg.fleet_max_per_minute as usize;
         let someone_waited_longer = self.fleet_queue.front().is_some_and(|q| q != s.id);
         if full || someone_waited_longer {
             if !self.fleet_queue.iter().any(|q| q == s.id) {
@@ -445,13 +418,16 @@ impl Policy {
         self.fleet_queue.retain(|q| q != s.id);
         st.streak = 0;
         st.last_block = None;
-        st.last_action_ms = Some(t);
-        st.recent.push_back(t);
-        self.fleet_recent.push_back(t);
+        let g = &mut st.guard;
+        g.last_action_ms = Some(t);
+        g.recent.push_back(t);
+        self.fleet.recent.push_back(t);
         if action == HealAction::Restart {
-            st.restarts += 1;
-            st.last_restart_ms = Some(t);
+            g.restarts += 1;
+            g.last_restart_ms = Some(t);
         }
+        self.dirty.insert(s.id.to_string());
+        self.dirty.insert(FLEET_KEY.to_string());
         let reason = format!(
             "failure probability {:.0} % ≥ {:.0} % for {} ticks ({})",
             now.failure_probability,
@@ -466,23 +442,44 @@ impl Policy {
         }
     }
 
-    /// Feeds back the outcome of an action the policy asked for.
+    /// Feeds back the engine's answer to an action the policy asked for.
     pub fn outcome(&mut self, id: &str, mode: HealMode, ok: bool, ts_ms: i64) {
-        let cfg_failures = self.cfg.breaker_failures.max(1);
-        let Some(st) = self.states.get_mut(id) else {
-            return;
-        };
         if mode != HealMode::Enforce {
             return;
         }
+        let failures = self.cfg.breaker_failures.max(1);
+        let Some(st) = self.states.get_mut(id) else {
+            return;
+        };
         if ok {
-            st.last_enforced_ms = Some(ts_ms);
+            st.guard.last_enforced_ms = Some(ts_ms);
         } else {
-            st.relapses += 1;
-            if st.relapses >= cfg_failures {
-                st.breaker_open = true;
-            }
+            count_relapse(&mut st.guard, failures);
         }
+        self.dirty.insert(id.to_string());
+    }
+
+    /// Feeds back whether a restart held. One that did not counts like a relapse; returns
+    /// true when that opened the breaker.
+    pub fn verified(&mut self, id: &str, held: bool) -> bool {
+        let failures = self.cfg.breaker_failures.max(1);
+        let Some(st) = self.states.get_mut(id) else {
+            return false;
+        };
+        if held || st.guard.breaker_open {
+            return false;
+        }
+        count_relapse(&mut st.guard, failures);
+        self.dirty.insert(id.to_string());
+        st.guard.breaker_open
+    }
+}
+
+fn count_relapse(g: &mut Guard, failures: u32) {
+    g.relapses += 1;
+    g.last_enforced_ms = None;
+    if g.relapses >= failures {
+        g.breaker_open = true;
     }
 }
 

@@ -1,13 +1,17 @@
-//! The incident log: runs the (pure) tracker over assessments and engine events and writes what
-//! it decides to the durable store, with each incident's window of samples.
+//! The incident log: runs the (pure) tracker over assessments and engine events and hands what
+//! it decides to the store's writer, with each incident's window of samples (bounded, see
+//! [`retention`]). Nothing here waits on the database.
 
+pub mod retention;
 pub mod tracker;
 
 use crate::collect::LifecycleEvent;
-use crate::store::db::{Db, NewIncident, StoreError};
-use crate::store::live::{HistoryPoint, LiveContainer, LiveStore};
+use crate::store::db::{Counters, NewIncident, StoredIncident};
+use crate::store::live::{LiveContainer, LiveStore};
+use crate::store::writer::{Op, StoreWriter};
 use app::wire::{Assessment, ContainerInfo, ContainerStatus};
-use std::collections::{HashMap, HashSet};
+use retention::Window;
+use std::collections::HashMap;
 use tracker::{Change, IncidentConfig, Open, Tracker};
 
 /// Facts about where DockerPulse runs, stamped on every incident.
@@ -16,12 +20,6 @@ pub struct Context {
     pub host: String,
     pub engine_version: String,
     pub simulated: bool,
-}
-
-/// An incident that just closed (reports are written for these).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClosedIncident {
-    pub id: String,
 }
 
 /// The container name a change is about, when it says.
@@ -33,11 +31,21 @@ fn change_name(ch: &Change) -> Option<String> {
     }
 }
 
+/// What the incident log resumes from at start (read before the loop runs).
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub open: Vec<StoredIncident>,
+    pub counters: HashMap<String, Counters>,
+    /// The sample timestamps stored for each open incident.
+    pub sample_ts: HashMap<String, Vec<i64>>,
+}
+
 pub struct IncidentLog {
     tracker: Tracker,
-    db: Db,
-    /// Times each container (by name) entered the critical zone.
+    /// Times each container (by name) entered the critical zone; only those that ever did.
     critical_entries: HashMap<String, u64>,
+    /// What the store holds of each open incident's samples (by incident id).
+    windows: HashMap<String, Window>,
 }
 
 fn new_uuid() -> String {
@@ -45,36 +53,62 @@ fn new_uuid() -> String {
 }
 
 impl IncidentLog {
-    /// Restores open incidents and counters from the store.
-    pub fn new(cfg: IncidentConfig, db: Db) -> Result<Self, StoreError> {
+    /// Resumes from the store: open incidents, counters, stored sample windows.
+    pub fn new(cfg: IncidentConfig, restored: Restored) -> Self {
         let mut tracker = Tracker::new(cfg);
-        for s in db.open_incidents()? {
+        let mut windows = HashMap::new();
+        let mut sample_ts = restored.sample_ts;
+        for s in restored.open {
+            let ts = sample_ts.remove(&s.incident.id).unwrap_or_default();
+            windows.insert(s.incident.id.clone(), Window::new(s.incident.opened_ms, ts));
             tracker.restore(Open::restore(s.incident, s.trigger));
         }
-        let critical_entries = HashMap::new();
-        Ok(Self {
+        let critical_entries = restored
+            .counters
+            .into_iter()
+            .filter(|(_, c)| c.critical_entries > 0)
+            .map(|(n, c)| (n, c.critical_entries))
+            .collect();
+        Self {
             tracker,
-            db,
             critical_entries,
-        })
+            windows,
+        }
     }
 
     pub fn open_incident(&self, container_id: &str) -> Option<&Open> {
         self.tracker.open_for(container_id)
     }
 
-    /// Times a container entered the critical zone (read from the store the first time).
-    pub fn critical_entries(&mut self, name: &str) -> u64 {
-        if let Some(n) = self.critical_entries.get(name) {
-            return *n;
+    /// Times a container entered the critical zone.
+    pub fn critical_entries(&self, name: &str) -> u64 {
+        self.critical_entries.get(name).copied().unwrap_or(0)
+    }
+
+    /// Entries in the log's per-container maps (for the bookkeeping checks).
+    pub fn tracked(&self) -> (usize, usize) {
+        (self.tracker.tracked(), self.windows.len())
+    }
+
+    /// Stores the newest history point of an open incident, thinning its window when due.
+    fn keep_sample(&mut self, incident_id: &str, c: &LiveContainer, store: &mut StoreWriter) {
+        let Some(p) = c.history.back() else { return };
+        let Some(w) = self.windows.get_mut(incident_id) else {
+            return;
+        };
+        w.push(p.sample.ts_ms);
+        store.send(Op::Samples {
+            incident_id: incident_id.to_string(),
+            points: vec![*p],
+        });
+        if let Some(plan) = w.plan(&self.tracker.config().samples) {
+            store.send(Op::Compact {
+                incident_id: incident_id.to_string(),
+                head_until_ms: plan.head_until_ms,
+                tail_from_ms: plan.tail_from_ms,
+                stride_ms: plan.stride_ms,
+            });
         }
-        let n = self
-            .db
-            .counters_of(name)
-            .map(|c| c.critical_entries)
-            .unwrap_or(0);
-        self.critical_entries.insert(name.to_string(), n);
-        n
     }
 
     /// One assessed sample. `container` is the live state (its history includes this sample).
@@ -84,20 +118,17 @@ impl IncidentLog {
         ctx: &Context,
         container: &LiveContainer,
         a: &Assessment,
-        closed: &mut Vec<ClosedIncident>,
+        store: &mut StoreWriter,
     ) -> bool {
         let info = &container.info;
         let changes = self.tracker.observe(&info.id, &info.name, a, &mut new_uuid);
         let changed = !changes.is_empty();
         for ch in changes {
-            self.apply(ctx, info, Some(container), ch, closed);
+            self.apply(ctx, info, Some(container), ch, store);
         }
-        if let (Some(inc), Some(p)) = (self.tracker.open_for(&info.id), container.history.back()) {
+        if let Some(inc) = self.tracker.open_for(&info.id) {
             let id = inc.id.clone();
-            log_err(
-                self.db.add_samples(&id, std::iter::once(p)),
-                "incident sample",
-            );
+            self.keep_sample(&id, container, store);
         }
         changed
     }
@@ -108,7 +139,7 @@ impl IncidentLog {
         ctx: &Context,
         ev: &LifecycleEvent,
         container: Option<&LiveContainer>,
-        closed: &mut Vec<ClosedIncident>,
+        store: &mut StoreWriter,
     ) -> bool {
         let changes = self
             .tracker
@@ -122,7 +153,7 @@ impl IncidentLog {
                 ..ContainerInfo::default()
             });
         for ch in changes {
-            self.apply(ctx, &info, container, ch, closed);
+            self.apply(ctx, &info, container, ch, store);
         }
         changed
     }
@@ -134,7 +165,7 @@ impl IncidentLog {
         ctx: &Context,
         now_ms: i64,
         live: &LiveStore,
-        closed: &mut Vec<ClosedIncident>,
+        store: &mut StoreWriter,
     ) -> bool {
         let mut changed = false;
         for (id, _) in self.tracker.pending_deaths() {
@@ -150,7 +181,7 @@ impl IncidentLog {
                         ..ContainerInfo::default()
                     },
                 };
-                self.apply(ctx, &info, container, ch, closed);
+                self.apply(ctx, &info, container, ch, store);
             }
         }
         let fleet: HashMap<String, bool> = live
@@ -161,15 +192,8 @@ impl IncidentLog {
         for ch in self.tracker.sweep(now_ms, &fleet) {
             changed = true;
             let info = ContainerInfo::default();
-            self.apply(ctx, &info, None, ch, closed);
+            self.apply(ctx, &info, None, ch, store);
         }
-        let names: HashSet<&str> = live
-            .containers()
-            .into_iter()
-            .map(|c| c.info.name.as_str())
-            .collect();
-        self.critical_entries
-            .retain(|n, _| names.contains(n.as_str()));
         changed
     }
 
@@ -179,61 +203,69 @@ impl IncidentLog {
         info: &ContainerInfo,
         container: Option<&LiveContainer>,
         ch: Change,
-        closed: &mut Vec<ClosedIncident>,
+        store: &mut StoreWriter,
     ) {
         match ch {
             Change::Opened(inc) => {
                 tracing::warn!(container = %inc.container_name, incident = %inc.id, trigger = %inc.trigger.describe(), "incident opened");
-                let res = self.db.insert_incident(&NewIncident {
-                    id: &inc.id,
-                    container_id: &inc.container_id,
-                    container_name: &inc.container_name,
-                    image: &info.image,
-                    labels: &info.labels,
-                    host: &ctx.host,
-                    engine_version: &ctx.engine_version,
+                store.send(Op::Incident(NewIncident {
+                    id: inc.id.clone(),
+                    container_id: inc.container_id.clone(),
+                    container_name: inc.container_name.clone(),
+                    image: info.image.clone(),
+                    labels: info.labels.clone(),
+                    host: ctx.host.clone(),
+                    engine_version: ctx.engine_version.clone(),
                     simulated: ctx.simulated,
                     opened_ms: inc.opened_ms,
-                    trigger: &inc.trigger,
+                    trigger: inc.trigger.clone(),
                     peak_probability: inc.peak_probability,
                     peak_level: inc.peak_level,
-                    reasons: &inc.reasons,
+                    reasons: inc.reasons.clone(),
                     cpu_quota_pct: info.cpu_quota_pct,
-                });
-                log_err(res, "incident");
+                }));
                 // Keep the minutes before the opening too.
-                if let Some(c) = container {
-                    let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);
-                    let window: Vec<&HistoryPoint> = c.since(since).collect();
-                    log_err(self.db.add_samples(&inc.id, window), "incident window");
+                let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);
+                let points: Vec<_> = container
+                    .map(|c| c.since(since).copied().collect())
+                    .unwrap_or_default();
+                self.windows.insert(
+                    inc.id.clone(),
+                    Window::new(
+                        inc.opened_ms,
+                        points.iter().map(|p| p.sample.ts_ms).collect(),
+                    ),
+                );
+                if !points.is_empty() {
+                    store.send(Op::Samples {
+                        incident_id: inc.id,
+                        points,
+                    });
                 }
             }
-            Change::Peaked(inc) => log_err(
-                self.db
-                    .update_peak(&inc.id, inc.peak_probability, inc.peak_level, &inc.reasons),
-                "incident peak",
-            ),
+            Change::Peaked(inc) => store.send(Op::Peak {
+                id: inc.id,
+                probability: inc.peak_probability,
+                level: inc.peak_level,
+                reasons: inc.reasons,
+            }),
             Change::Closed { id, closed_ms, why } => {
                 tracing::info!(incident = %id, %why, "incident closed");
-                log_err(
-                    self.db.close_incident(&id, closed_ms, &why),
-                    "incident close",
-                );
-                closed.push(ClosedIncident { id });
+                self.windows.remove(&id);
+                store.send(Op::Close { id, closed_ms, why });
             }
             Change::EnteredCritical { container_name, .. } => {
-                let before = self.critical_entries(&container_name);
-                self.critical_entries
-                    .insert(container_name.clone(), before + 1);
-                log_err(self.db.bump_counters(&container_name, 0, 1), "counters");
+                *self
+                    .critical_entries
+                    .entry(container_name.clone())
+                    .or_default() += 1;
+                store.send(Op::CriticalEntry {
+                    name: container_name,
+                });
             }
         }
     }
 }
 
-/// The store failing must not stop the live view: log and carry on.
-pub fn log_err<T>(r: Result<T, StoreError>, what: &str) {
-    if let Err(e) = r {
-        tracing::error!(error = %e, "could not store {what}");
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@
 //! zone.
 
 use crate::collect::LifecycleKind;
+pub use crate::store::records::Trigger;
 use crate::util::ms;
 use app::wire::{Assessment, Reason, RiskLevel};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,8 @@ pub struct IncidentConfig {
     /// How much history before the opening an incident keeps.
     #[serde(with = "humantime_serde")]
     pub pre_window: Duration,
+    /// How a long incident's samples are thinned.
+    pub samples: super::retention::Retention,
 }
 
 impl Default for IncidentConfig {
@@ -26,30 +29,7 @@ impl Default for IncidentConfig {
         Self {
             close_after: Duration::from_secs(60),
             pre_window: Duration::from_secs(180),
-        }
-    }
-}
-
-/// What opened an incident.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Trigger {
-    Critical { probability: f64 },
-    OomKilled,
-    Died { exit_code: Option<i64> },
-}
-
-impl Trigger {
-    pub fn describe(&self) -> String {
-        match self {
-            Trigger::Critical { probability } => {
-                format!("risk turned CRITICAL (failure probability {probability:.0} %)")
-            }
-            Trigger::OomKilled => "the kernel OOM-killed the container's process".into(),
-            Trigger::Died { exit_code: Some(c) } => {
-                format!("the container died unexpectedly (exit code {c})")
-            }
-            Trigger::Died { exit_code: None } => "the container died unexpectedly".into(),
+            samples: super::retention::Retention::default(),
         }
     }
 }
@@ -130,6 +110,11 @@ impl Tracker {
 
     pub fn restore(&mut self, open: Open) {
         self.open.insert(open.container_id.clone(), open);
+    }
+
+    /// Entries in the tracker's per-container maps (open, last level, pending deaths).
+    pub fn tracked(&self) -> usize {
+        self.open.len() + self.last_level.len() + self.pending_death.len()
     }
 
     pub fn open_for(&self, container_id: &str) -> Option<&Open> {

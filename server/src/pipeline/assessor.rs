@@ -55,10 +55,16 @@ impl Assessor {
         }
     }
 
+    /// Entries in the per-container maps: brains, pending events, died.
+    pub fn tracked(&self) -> (usize, usize, usize) {
+        (self.brains.len(), self.pending.len(), self.died.len())
+    }
+
     /// Forgets containers that are gone.
     pub fn retain(&mut self, present: &HashSet<&str>) {
         self.pending.retain(|id, _| present.contains(id.as_str()));
         self.brains.retain(|id, _| present.contains(id.as_str()));
+        self.died.retain(|id| present.contains(id.as_str()));
     }
 
     /// The brain's verdict on one sample, with the engine events seen since the last one.

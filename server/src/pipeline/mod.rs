@@ -1,16 +1,20 @@
 //! The loop: source messages in; assessments, incidents, healing decisions, the live store and
 //! the hub's frames out. One task, one tick at a time, in stream order. It also owns the
 //! healing state, so the API reaches it through [`commands::Command`]s.
+//!
+//! It never waits on the database: records go to the store's writer ([`StoreWriter`]), and
+//! the writer's answers (a decision committed or refused) come back as messages.
 
 pub mod assessor;
 pub mod commands;
 
 use crate::collect::{LifecycleEvent, SourceMsg, Tick};
-use crate::heal::{Done, Healer};
+use crate::heal::{ExecReport, Healer};
 use crate::hub::Hub;
-use crate::incident::{ClosedIncident, Context, IncidentLog};
+use crate::incident::{Context, IncidentLog};
 use crate::state::Shared;
-use crate::store::live::LiveStore;
+use crate::store::live::{Bookkeeping, LiveStore};
+use crate::store::writer::{Ack, Op, StoreWriter};
 use app::wire::{Assessment, ContainerInfo, EngineState, Sample, ServerMsg};
 use assessor::Assessor;
 use commands::{Command, CommandError};
@@ -26,10 +30,18 @@ pub struct Responders {
     pub incidents: IncidentLog,
     pub healer: Healer,
     /// Receives the executor's reports (the sending side is the healer's).
-    pub done: mpsc::Receiver<Done>,
-    /// Closed incidents go here (for reports).
-    pub closed: Option<mpsc::UnboundedSender<ClosedIncident>>,
+    pub reports: mpsc::Receiver<ExecReport>,
+    /// Where records go, and the writer's answers to decisions waiting for their record.
+    pub store: StoreWriter,
+    pub acks: mpsc::UnboundedReceiver<Ack>,
+    /// Closed incidents and interventions older than this are pruned (hourly).
+    pub retention_ms: i64,
 }
+
+/// How often old records are pruned.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+/// How often the store is asked to prove it can write.
+const HEARTBEAT_EVERY_MS: i64 = 5_000;
 
 pub struct Pipeline {
     live: Shared<LiveStore>,
@@ -37,6 +49,8 @@ pub struct Pipeline {
     assessor: Assessor,
     r: Responders,
     ctx: Context,
+    last_prune_ms: i64,
+    last_heartbeat_ms: i64,
 }
 
 impl Pipeline {
@@ -51,6 +65,8 @@ impl Pipeline {
                 simulated,
                 ..Context::default()
             },
+            last_prune_ms: 0,
+            last_heartbeat_ms: 0,
         }
     }
 
@@ -68,8 +84,12 @@ impl Pipeline {
                     Some(msg) => self.handle(msg),
                     None => return,
                 },
-                Some(done) = self.r.done.recv() => {
-                    self.r.healer.on_done(done);
+                Some(report) = self.r.reports.recv() => {
+                    self.r.healer.on_report(report, &mut self.r.store);
+                    self.live.write().incidents_rev += 1;
+                }
+                Some(ack) = self.r.acks.recv() => {
+                    self.r.healer.on_ack(ack, &mut self.r.store);
                     self.live.write().incidents_rev += 1;
                 }
                 Some(cmd) = commands.recv() => self.command(cmd),
@@ -94,20 +114,17 @@ impl Pipeline {
     fn on_event(&mut self, ev: LifecycleEvent) {
         tracing::info!(container = %ev.name, event = %ev.kind.label(), "container event");
         self.assessor.on_event(&ev);
-        let mut closed = Vec::new();
         let changed = {
             let live = self.live.read();
             self.r
                 .incidents
-                .on_event(&self.ctx, &ev, live.get(&ev.id), &mut closed)
+                .on_event(&self.ctx, &ev, live.get(&ev.id), &mut self.r.store)
         };
         let mut live = self.live.write();
         if changed {
             live.incidents_rev += 1;
         }
         live.push_event(ev);
-        drop(live);
-        self.send_closed(closed);
     }
 
     fn on_tick(&mut self, tick: Tick) {
@@ -124,8 +141,9 @@ impl Pipeline {
                 })
                 .collect()
         });
-        let mut closed = Vec::new();
         let mut changed = false;
+        self.r.healer.expire_awaiting(crate::clock::now_ms());
+        self.upkeep(tick.ts_ms);
         let mut live = self.live.write();
         live.seq += 1;
         live.ts_ms = tick.ts_ms;
@@ -144,9 +162,10 @@ impl Pipeline {
                 live.record(info, sample, a.clone());
                 let Some(c) = live.get(&id) else { continue };
                 if let Some(a) = &a {
-                    changed |= self.r.incidents.observe(&self.ctx, c, a, &mut closed);
+                    let store = &mut self.r.store;
+                    changed |= self.r.incidents.observe(&self.ctx, c, a, store);
                     let incident = self.r.incidents.open_incident(&id).map(|i| i.id.clone());
-                    changed |= self.r.healer.decide(&c.info, a, incident.as_deref());
+                    changed |= self.r.healer.decide(&c.info, a, incident.as_deref(), store);
                 }
                 let view = self.r.healer.view(
                     &c.info,
@@ -161,23 +180,49 @@ impl Pipeline {
             changed |= self
                 .r
                 .incidents
-                .tick(&self.ctx, tick.ts_ms, &live, &mut closed);
+                .tick(&self.ctx, tick.ts_ms, &live, &mut self.r.store);
         }
         live.healing = self.r.healer.status();
+        self.r.store.flush();
+        live.store = self.r.store.status();
+        live.bookkeeping = self.bookkeeping(live.len());
         if changed {
             live.incidents_rev += 1;
         }
         let (seq, frame) = (live.seq, live.frame());
         drop(live);
         self.hub.publish(seq, &ServerMsg::Frame(frame));
-        self.send_closed(closed);
     }
 
-    fn send_closed(&self, closed: Vec<ClosedIncident>) {
-        if let Some(tx) = &self.r.closed {
-            for c in closed {
-                let _ = tx.send(c);
-            }
+    /// Prunes old records through the writer, hourly; checks the store can write, often.
+    fn upkeep(&mut self, now_ms: i64) {
+        if now_ms - self.last_heartbeat_ms >= HEARTBEAT_EVERY_MS {
+            self.last_heartbeat_ms = now_ms;
+            self.r.store.send(Op::Heartbeat { at_ms: now_ms });
+        }
+        if now_ms - self.last_prune_ms >= PRUNE_EVERY_MS {
+            self.last_prune_ms = now_ms;
+            self.r.store.send(Op::Prune {
+                before_ms: now_ms.saturating_sub(self.r.retention_ms),
+            });
+        }
+    }
+
+    /// The sizes of every per-container map the loop keeps, to check nothing is left behind.
+    fn bookkeeping(&self, live: usize) -> Bookkeeping {
+        let (brains, pending_events, died) = self.assessor.tracked();
+        let (guards, last_decisions, awaiting) = self.r.healer.tracked();
+        let (tracker, windows) = self.r.incidents.tracked();
+        Bookkeeping {
+            live,
+            brains,
+            pending_events,
+            died,
+            guards,
+            last_decisions,
+            awaiting,
+            tracker,
+            incident_windows: windows,
         }
     }
 
@@ -197,12 +242,12 @@ impl Pipeline {
                 };
                 // On success the healer answers `reply` once the engine has.
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                match self.r.healer.manual(&info, action, tx) {
+                match self.r.healer.manual(&info, action, tx, &mut self.r.store) {
                     Ok(()) => {
                         self.live.write().incidents_rev += 1;
                         tokio::spawn(async move {
-                            let answer = rx.await.unwrap_or_else(|_| {
-                                Err(CommandError::Invalid("the action was dropped".into()))
+                            let answer = rx.await.map_err(|_| {
+                                CommandError::Invalid("the action was dropped".into())
                             });
                             let _ = reply.send(answer);
                         });
@@ -230,9 +275,11 @@ impl Pipeline {
                         return;
                     }
                 };
-                self.r.healer.reset_breaker(&name);
+                self.r.healer.reset_breaker(&name, &mut self.r.store);
                 let _ = reply.send(Ok(()));
             }
         }
     }
 }
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,6 @@ pub mod charts;
 pub mod facts;
 pub mod render;
 
-use crate::incident::ClosedIncident;
 use crate::store::db::{Db, StoreError};
 use chrono::FixedOffset;
 use facts::ReportFacts;
@@ -154,17 +153,14 @@ impl Reporter {
         let (html, hash) = render::render(&f, &prev, local_offset())?;
         let name = self.file_name(&f, seq);
         let path = self.dir.join(&name);
-        // Write then rename, so a crash never leaves half a report in the chain.
-        let tmp = path.with_extension("html.tmp");
-        std::fs::write(&tmp, html.as_bytes()).map_err(|e| ReportError::Io(tmp.clone(), e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| ReportError::Io(path.clone(), e))?;
+        write_durably(&self.dir, &path, html.as_bytes())?;
         self.db
             .anchor_report(seq as u64, incident_id, &name, &hash, now_ms)?;
         Ok(path)
     }
 
-    /// Writes the reports of recently closed incidents that have none (DockerPulse stopped
-    /// between closing an incident and writing its report).
+    /// Writes the reports of closed incidents that have none (DockerPulse stopped between
+    /// closing an incident and writing its report, or writing failed). Returns how many.
     pub fn catch_up(&self, since_ms: i64, now_ms: i64) -> Result<usize, ReportError> {
         let missing = self.db.closed_without_report(since_ms)?;
         for id in &missing {
@@ -174,24 +170,69 @@ impl Reporter {
     }
 }
 
-/// Writes a report for every incident that closes.
-pub async fn write_on_close(
+/// Writes a file so that it is whole and on disk before the chain's anchor names it: a
+/// temporary file, synced, renamed into place, and the directory synced so the rename itself
+/// survives a power cut.
+fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    use std::io::Write;
+    let tmp = path.with_extension("html.tmp");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| ReportError::Io(p, e)
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ReportError::Io(path.to_path_buf(), e));
+    }
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
+/// How often reports that could not be written (a full disk, say) are tried again.
+const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Writes the report of every incident whose closing the store committed; at start, and
+/// every few minutes, also those missed (DockerPulse stopped right after a close, or the disk
+/// was full).
+pub async fn write_reports(
     reporter: Reporter,
-    mut closed: mpsc::UnboundedReceiver<ClosedIncident>,
+    mut closed: mpsc::UnboundedReceiver<String>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
-    while let Some(c) = closed.recv().await {
-        let r = reporter.clone();
-        let id = c.id.clone();
-        let written =
-            tokio::task::spawn_blocking(move || r.write(&id, crate::collect::now_ms())).await;
-        match written {
-            Ok(Ok(path)) => {
-                tracing::info!(incident = %c.id, report = %path.display(), "incident report written")
+    let mut catch_up = tokio::time::interval(CATCH_UP_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = catch_up.tick() => {
+                let r = reporter.clone();
+                let done = tokio::task::spawn_blocking(move || r.catch_up(0, crate::clock::now_ms())).await;
+                match done {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(reports = n, "wrote reports missed earlier"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "catching up on reports failed"),
+                    Err(e) => tracing::error!(error = %e, "report task failed"),
+                }
             }
-            Ok(Err(e)) => {
-                tracing::error!(incident = %c.id, error = %e, "incident report failed")
+            id = closed.recv() => {
+                let Some(id) = id else { return };
+                let r = reporter.clone();
+                let key = id.clone();
+                let written = tokio::task::spawn_blocking(move || r.write(&key, crate::clock::now_ms())).await;
+                match written {
+                    Ok(Ok(path)) => {
+                        tracing::info!(incident = %id, report = %path.display(), "incident report written")
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(incident = %id, error = %e, "incident report failed (tried again later)")
+                    }
+                    Err(e) => tracing::error!(error = %e, "incident report task failed"),
+                }
             }
-            Err(e) => tracing::error!(error = %e, "incident report task failed"),
         }
     }
 }

@@ -2,9 +2,9 @@
 //! catching a changed byte.
 
 use super::*;
-use crate::incident::tracker::Trigger;
 use crate::store::db::NewIncident;
 use crate::store::live::HistoryPoint;
+use crate::store::records::Trigger;
 use app::wire::{
     Assessment, Forecast, HealAction, HealMode, Intervention, Outcome, Reason, RiskLevel, Sample,
     ZScores,
@@ -27,19 +27,20 @@ fn fixture_named(
     let id = "5f0c6a36-9c61-4d5e-8f43-2b1f0d6f7a11";
     let trigger = Trigger::Critical { probability: 91.0 };
     db.insert_incident(&NewIncident {
-        id,
-        container_id: "4d7748e9b2b51586c3675f79bc40d98e9e979053431b408a150e6ccc053ad008",
-        container_name: name,
-        image: "dockerpulse-demo/flask-api:latest",
-        labels: &labels,
-        host: "prod-host-1",
-        engine_version: "20.10.24",
+        id: id.to_string(),
+        container_id: "4d7748e9b2b51586c3675f79bc40d98e9e979053431b408a150e6ccc053ad008"
+            .to_string(),
+        container_name: name.to_string(),
+        image: "dockerpulse-demo/flask-api:latest".to_string(),
+        labels: labels.clone(),
+        host: "prod-host-1".to_string(),
+        engine_version: "20.10.24".to_string(),
         simulated: false,
         opened_ms: T0,
-        trigger: &trigger,
+        trigger: trigger.clone(),
         peak_probability: 97.5,
         peak_level: RiskLevel::Critical,
-        reasons: &reasons,
+        reasons: reasons.clone(),
         cpu_quota_pct: Some(100.0),
     })
     .expect("incident");
@@ -114,6 +115,8 @@ fn fixture_named(
         reason: "failure probability 97 % ≥ 85 % for 3 ticks (CRITICAL)".into(),
         detail: Some("restarted (stop timeout 5 s)".into()),
         failure_probability: 97.0,
+        held: None,
+        verification: None,
     };
     db.insert_intervention(&restart).expect("intervention");
     db.insert_intervention(&Intervention {
@@ -127,7 +130,8 @@ fn fixture_named(
         ..restart.clone()
     })
     .expect("earlier intervention");
-    db.bump_counters(name, 2, 3).expect("counters");
+    // The two automatic interventions above are counted as they are recorded.
+    db.bump_counters(name, 0, 3).expect("counters");
     db.close_incident(id, T0 + 90_500, "LOW for 60 s")
         .expect("close");
     id.into()
@@ -232,19 +236,19 @@ fn written_reports_chain_and_one_changed_byte_is_caught_there() {
         let id = format!("00000000-0000-4000-8000-00000000000{i}");
         let trigger = Trigger::OomKilled;
         db.insert_incident(&NewIncident {
-            id: &id,
-            container_id: "c",
-            container_name: "web",
-            image: "busybox",
-            labels: &BTreeMap::new(),
-            host: "h",
-            engine_version: "e",
+            id: id.to_string(),
+            container_id: "c".to_string(),
+            container_name: "web".to_string(),
+            image: "busybox".to_string(),
+            labels: BTreeMap::new(),
+            host: "h".to_string(),
+            engine_version: "e".to_string(),
             simulated: true,
             opened_ms: T0 + i * 1000,
-            trigger: &trigger,
+            trigger: trigger.clone(),
             peak_probability: 100.0,
             peak_level: RiskLevel::Critical,
-            reasons: &[],
+            reasons: Vec::new(),
             cpu_quota_pct: None,
         })
         .expect("incident");
@@ -302,19 +306,19 @@ fn open_incidents_get_a_provisional_report_outside_the_chain() {
     let _ = std::fs::remove_dir_all(&dir);
     let trigger = Trigger::Critical { probability: 90.0 };
     db.insert_incident(&NewIncident {
-        id: "open-one",
-        container_id: "c",
-        container_name: "web",
-        image: "busybox",
-        labels: &BTreeMap::new(),
-        host: "h",
-        engine_version: "e",
+        id: "open-one".to_string(),
+        container_id: "c".to_string(),
+        container_name: "web".to_string(),
+        image: "busybox".to_string(),
+        labels: BTreeMap::new(),
+        host: "h".to_string(),
+        engine_version: "e".to_string(),
         simulated: false,
         opened_ms: T0,
-        trigger: &trigger,
+        trigger: trigger.clone(),
         peak_probability: 90.0,
         peak_level: RiskLevel::Critical,
-        reasons: &[],
+        reasons: Vec::new(),
         cpu_quota_pct: None,
     })
     .expect("incident");

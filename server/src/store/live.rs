@@ -4,7 +4,7 @@
 use crate::collect::LifecycleEvent;
 use app::wire::{
     Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HealView, HealingStatus,
-    HostSample, Sample, SeriesHistory, Snapshot, SourceKind, PROTOCOL_VERSION,
+    HostSample, Sample, SeriesHistory, Snapshot, SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -118,6 +118,24 @@ impl LiveContainer {
     }
 }
 
+/// The sizes of the loop's per-container maps, published each tick so that a leak (state kept
+/// for containers that are gone) is visible in `/api/health` and caught by the tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Bookkeeping {
+    /// Containers in the live store (the reference: every other per-container map follows it).
+    pub live: usize,
+    pub brains: usize,
+    pub pending_events: usize,
+    pub died: usize,
+    /// Healing guards (kept for gone containers only while they still matter).
+    pub guards: usize,
+    pub last_decisions: usize,
+    pub awaiting: usize,
+    /// Incident tracker entries (open incidents, last levels, pending deaths).
+    pub tracker: usize,
+    pub incident_windows: usize,
+}
+
 /// Why a container lookup failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
@@ -139,6 +157,9 @@ pub struct LiveStore {
     pub healing: HealingStatus,
     /// Bumped whenever an incident or intervention is recorded.
     pub incidents_rev: u64,
+    /// The durable store's state, as the writer reports it.
+    pub store: StoreStatus,
+    pub bookkeeping: Bookkeeping,
     containers: HashMap<String, LiveContainer>,
 }
 
@@ -154,6 +175,8 @@ impl LiveStore {
             ts_ms: 0,
             healing: HealingStatus::default(),
             incidents_rev: 0,
+            store: StoreStatus::default(),
+            bookkeeping: Bookkeeping::default(),
             containers: HashMap::new(),
         }
     }
@@ -259,6 +282,7 @@ impl LiveStore {
                 .collect(),
             healing: self.healing.clone(),
             incidents_rev: self.incidents_rev,
+            store: self.store.clone(),
         }
     }
 

@@ -2,3 +2,5 @@
 
 pub mod db;
 pub mod live;
+pub mod records;
+pub mod writer;

@@ -232,3 +232,270 @@ pub fn inspect(name: &str, format: &str) -> String {
 
 /// A shell command that burns one core and exits promptly on SIGTERM (so restarts are quick).
 pub const BURN: [&str; 3] = ["sh", "-c", "trap 'exit 0' TERM; yes > /dev/null & wait"];
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// DockerPulse running as its own process (the real binary), killed when dropped so a failing
+/// test leaves nothing running.
+pub struct Server {
+    child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub config: std::path::PathBuf,
+}
+
+impl Server {
+    /// Writes a config for a DockerPulse in `dir` (its store in `dir/data`, reports in
+    /// `dir/reports`) listening on a free port; `extra` is appended as TOML.
+    pub fn config(
+        dir: &std::path::Path,
+        extra: &str,
+    ) -> (std::path::PathBuf, std::net::SocketAddr) {
+        std::fs::create_dir_all(dir).expect("dir");
+        let addr: std::net::SocketAddr =
+            format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let config = dir.join("dockerpulse.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "bind = \"{addr}\"\ndata_dir = \"{}\"\nreports_dir = \"{}\"\nsite_root = \"/nonexistent\"\n\
+                 demo_when_no_engine = false\nadmin_token = \"{ADMIN_TOKEN}\"\n{extra}\n",
+                dir.join("data").display(),
+                dir.join("reports").display()
+            ),
+        )
+        .expect("config");
+        (config, addr)
+    }
+
+    /// Starts the binary with `config`; its log goes next to the config (`.log`, appended).
+    pub fn spawn(config: &std::path::Path, addr: std::net::SocketAddr) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(config.with_extension("log"))
+            .map(std::process::Stdio::from)
+            .unwrap_or_else(|_| std::process::Stdio::null());
+        let child = Command::new(env!("CARGO_BIN_EXE_dockerpulse"))
+            .args(["--config", &config.to_string_lossy(), "serve"])
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("dockerpulse starts");
+        Self {
+            child,
+            addr,
+            config: config.to_path_buf(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running (it did not panic or exit).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// GET on the running server.
+    pub async fn get(&self, path: &str) -> Option<(u16, serde_json::Value)> {
+        http_get(self.addr, path).await
+    }
+
+    /// Waits until `/api/health` answers.
+    pub async fn ready(&self) {
+        let up = eventually(Duration::from_secs(30), || async {
+            self.get("/api/health").await.filter(|(s, _)| *s == 200)
+        })
+        .await;
+        assert!(
+            up.is_some(),
+            "DockerPulse answers: see {}",
+            self.config.with_extension("log").display()
+        );
+    }
+
+    /// Resident memory in KiB, from /proc.
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Every intervention of a container (all of them for ""), oldest first, from a server's API.
+pub async fn interventions_of(server: &Server, container: &str) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    let mut offset = 0;
+    let filter = if container.is_empty() {
+        String::new()
+    } else {
+        format!("container={container}&")
+    };
+    loop {
+        let Some((200, page)) = server
+            .get(&format!(
+                "/api/interventions?{filter}limit=500&offset={offset}"
+            ))
+            .await
+        else {
+            return all;
+        };
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        let n = items.len();
+        all.extend(items);
+        offset += n;
+        if n < 500 {
+            break;
+        }
+    }
+    all.reverse();
+    all
+}
+
+/// Times (ms) of the engine's own `restart` events for a container since `since_s`.
+pub fn engine_restarts(container: &str, since_s: i64) -> Vec<i64> {
+    let until = chrono::Utc::now().timestamp() + 1;
+    let out = Command::new("docker")
+        .args([
+            "events",
+            "--since",
+            &since_s.to_string(),
+            "--until",
+            &until.to_string(),
+            "--filter",
+            &format!("container={container}"),
+            "--filter",
+            "event=restart",
+            "--format",
+            "{{.TimeNano}}",
+        ])
+        .output()
+        .expect("docker events");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse::<i64>().ok())
+        .map(|ns| ns / 1_000_000)
+        .collect()
+}
+
+/// A websocket viewer that notes when each message arrives, until dropped.
+pub struct Viewer {
+    times: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Viewer {
+    pub async fn connect(addr: std::net::SocketAddr) -> Self {
+        use futures_util::StreamExt;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("websocket");
+        let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = times.clone();
+        let task = tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                    let mut v = seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    v.push((Instant::now(), t.to_string()));
+                }
+            }
+        });
+        Self { times, task }
+    }
+
+    /// Arrival times and texts so far.
+    pub fn messages(&self) -> Vec<(Instant, String)> {
+        self.times
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The longest gap between two messages after the first (the snapshot).
+    pub fn longest_gap(&self) -> Duration {
+        let m = self.messages();
+        m.windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Another process holding an exclusive lock on a SQLite database for `secs` (Python's sqlite3).
+pub fn lock_database(db: &std::path::Path, secs: u64) -> std::process::Child {
+    let script = "import sqlite3, sys, time\n\
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+c.execute('BEGIN EXCLUSIVE')\n\
+print('locked', flush=True)\n\
+time.sleep(float(sys.argv[2]))\n\
+c.execute('COMMIT')\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script, &db.to_string_lossy(), &secs.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    // Wait until the lock is really held.
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("python says it locked");
+    assert_eq!(line.trim(), "locked");
+    child
+}
+
+/// Whether the tests run as root (mounting a tmpfs, a private dockerd).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Skips loudly (or fails under DOCKERPULSE_REQUIRE_ENGINE=1) when the test needs root.
+pub fn root_available(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    let msg = format!("\n\n*** SKIPPED {test}: needs root ***\n");
+    if std::env::var("DOCKERPULSE_REQUIRE_ENGINE").is_ok_and(|v| v == "1") {
+        panic!("{msg}");
+    }
+    eprintln!("{msg}");
+    false
+}

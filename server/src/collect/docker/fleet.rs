@@ -4,7 +4,7 @@ use super::engine_stats::EngineStats;
 use crate::collect::cgroup::{CgroupFs, CgroupReading, ContainerCgroup};
 use crate::collect::cpu::{rates, Counters};
 use crate::collect::Reading;
-use crate::config::StatsMode;
+use crate::collect::StatsMode;
 use app::wire::{ContainerInfo, ContainerStatus, Sample};
 use bollard::Docker;
 use std::collections::HashMap;

@@ -63,6 +63,14 @@ pub fn info_from_inspect(i: &ContainerInspectResponse) -> (ContainerInfo, Option
         cpu_quota_pct,
         mem_limited: host.and_then(|h| h.memory).unwrap_or(0) > 0,
         labels,
+        healthcheck_start_period_ms: config
+            .and_then(|c| c.healthcheck.as_ref())
+            .filter(|h| {
+                h.test
+                    .as_ref()
+                    .is_some_and(|t| !t.is_empty() && t[0] != "NONE")
+            })
+            .map(|h| h.start_period.unwrap_or(0).max(0) / 1_000_000),
     };
     (info, pid)
 }

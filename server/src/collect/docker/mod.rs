@@ -11,8 +11,9 @@ pub mod inspect;
 
 use super::cgroup::CgroupFs;
 use super::host::HostProbe;
-use super::{now_ms, LifecycleEvent, LifecycleKind, Source, SourceMsg, Tick};
-use crate::config::{Config, StatsMode};
+use super::{LifecycleEvent, LifecycleKind, Source, SourceMsg, Tick};
+use crate::clock::now_ms;
+use crate::collect::StatsMode;
 use app::wire::{ContainerStatus, EngineState, EngineStatus, SourceKind};
 use bollard::models::EventMessageTypeEnum;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
@@ -34,18 +35,6 @@ pub struct DockerSourceConfig {
     pub stats: StatsMode,
     pub cgroup_root: PathBuf,
     pub proc_root: PathBuf,
-}
-
-impl From<&Config> for DockerSourceConfig {
-    fn from(c: &Config) -> Self {
-        Self {
-            endpoint: c.docker_endpoint(),
-            interval: c.interval,
-            stats: c.stats,
-            cgroup_root: c.cgroup_root.clone(),
-            proc_root: c.proc_root.clone(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +87,8 @@ pub async fn engine_answers(endpoint: &str) -> bool {
     connect(endpoint).await.is_ok()
 }
 
-/// Exponential backoff: 0.5 s doubling to 10 s, reset after a successful connection.
+/// Exponential backoff: 0.5 s doubling to a cap (2 s for the engine), reset after a successful
+/// connection.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
@@ -132,7 +122,9 @@ impl Source for DockerSource {
     }
 
     async fn run(mut self, out: mpsc::Sender<SourceMsg>, shutdown: CancellationToken) {
-        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+        // Capped at 2 s: a connection attempt costs next to nothing, and an engine that comes
+        // back must be watched again within seconds.
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(2));
         let cgroups = CgroupFs::detect(&self.cfg.cgroup_root, &self.cfg.proc_root);
         let _ = out
             .send(SourceMsg::Engine(self.status(EngineState::Connecting)))

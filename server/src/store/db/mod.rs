@@ -5,7 +5,7 @@
 //! `schema` holds the migrations, `write` and `read` the queries, `rows` the row mapping.
 
 use super::live::HistoryPoint;
-use crate::incident::tracker::Trigger;
+use super::records::Trigger;
 use app::wire::{
     HealAction, HealMode, Incident, IncidentState, Intervention, Outcome, Page, Reason, RiskLevel,
 };
@@ -27,6 +27,29 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
+impl StoreError {
+    /// Whether trying again later can succeed: a busy or locked database, a full disk, an I/O
+    /// error. A constraint violation or bad data will fail the same way every time.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Dir(..) => true,
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::DiskFull
+                    | C::SystemIoFailure
+                    | C::CannotOpen
+                    | C::ReadOnly
+                    | C::OutOfMemory
+                    | C::FileLockingProtocolFailed
+            ),
+            _ => false,
+        }
+    }
+}
+
 mod read;
 mod rows;
 mod schema;
@@ -40,23 +63,33 @@ pub struct Counters {
     pub breaker_open: bool,
 }
 
-/// A new incident's facts.
-#[derive(Debug, Clone)]
-pub struct NewIncident<'a> {
-    pub id: &'a str,
-    pub container_id: &'a str,
-    pub container_name: &'a str,
-    pub image: &'a str,
-    pub labels: &'a BTreeMap<String, String>,
-    pub host: &'a str,
-    pub engine_version: &'a str,
+/// A new incident's facts (owned: it may wait in the writer's queue).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIncident {
+    pub id: String,
+    pub container_id: String,
+    pub container_name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub host: String,
+    pub engine_version: String,
     pub simulated: bool,
     pub opened_ms: i64,
-    pub trigger: &'a Trigger,
+    pub trigger: Trigger,
     pub peak_probability: f64,
     pub peak_level: RiskLevel,
-    pub reasons: &'a [Reason],
+    pub reasons: Vec<Reason>,
     pub cpu_quota_pct: Option<f64>,
+}
+
+/// The healing policy's durable guard state of one container (or of the fleet), as the store
+/// keeps it: the breaker as a column (reports and restarts read it), the rest as the policy's
+/// own JSON, which the store does not interpret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardRow {
+    pub container_name: String,
+    pub breaker_open: bool,
+    pub state: String,
 }
 
 /// Filters of the incident list.
@@ -134,6 +167,12 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Migrations::from_slice(schema::MIGRATIONS).to_latest(&mut conn)?;
         Ok(conn)
+    }
+
+    /// How long a write waits for another connection's lock before failing with "busy". The
+    /// writer keeps it short: it retries by itself, and must notice its deadlines.
+    pub fn set_busy_timeout(&self, t: std::time::Duration) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.busy_timeout(t)?))
     }
 
     pub fn path(&self) -> Option<&Path> {

@@ -1,24 +1,17 @@
 //! Reads for the API, reports and restarts: lists with filters and pages, counters, anchors.
 
-use super::rows::{incident_row, intervention_row, Where, INCIDENT_SELECT, INTERVENTION_SELECT};
+use super::rows::{
+    counters_row, incident_row, intervention_row, Where, COUNTERS_SELECT, INCIDENT_SELECT,
+    INTERVENTION_SELECT,
+};
 use super::*;
 
 impl Db {
+    /// Every container's counters, with its breaker from the healing guards.
     pub fn counters(&self) -> Result<HashMap<String, Counters>, StoreError> {
         self.with_read(|c| {
-            let mut st = c.prepare(
-                "SELECT container_name, interventions, critical_entries, breaker_open FROM counters",
-            )?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Counters {
-                        interventions: r.get::<_, i64>(1)?.max(0) as u64,
-                        critical_entries: r.get::<_, i64>(2)?.max(0) as u64,
-                        breaker_open: r.get(3)?,
-                    },
-                ))
-            })?;
+            let mut st = c.prepare(COUNTERS_SELECT)?;
+            let rows = st.query_map([], counters_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -27,18 +20,59 @@ impl Db {
     pub fn counters_of(&self, name: &str) -> Result<Counters, StoreError> {
         self.with_read(|c| {
             Ok(c.query_row(
-                "SELECT interventions, critical_entries, breaker_open FROM counters WHERE container_name = ?1",
+                &format!("SELECT * FROM ({COUNTERS_SELECT}) WHERE name = ?1"),
                 params![name],
-                |r| {
-                    Ok(Counters {
-                        interventions: r.get::<_, i64>(0)?.max(0) as u64,
-                        critical_entries: r.get::<_, i64>(1)?.max(0) as u64,
-                        breaker_open: r.get(2)?,
-                    })
-                },
+                counters_row,
             )
             .optional()?
+            .map(|(_, c)| c)
             .unwrap_or_default())
+        })
+    }
+
+    /// The healing guards as stored (read once at start).
+    pub fn guards(&self) -> Result<Vec<GuardRow>, StoreError> {
+        self.with_read(|c| {
+            let mut st =
+                c.prepare("SELECT container_name, breaker_open, state FROM heal_guards")?;
+            let rows = st.query_map([], |r| {
+                Ok(GuardRow {
+                    container_name: r.get(0)?,
+                    breaker_open: r.get(1)?,
+                    state: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Enforced actions whose outcome was never recorded (DockerPulse stopped meanwhile),
+    /// oldest first.
+    pub fn pending_interventions(&self) -> Result<Vec<Intervention>, StoreError> {
+        self.with_read(|c| {
+            let mut st = c.prepare(&format!(
+                "{INTERVENTION_SELECT} WHERE outcome = 'pending' ORDER BY decided_ms, id"
+            ))?;
+            let rows = st.query_map([], intervention_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The sample timestamps stored for each open incident (read once at start).
+    pub fn open_sample_timestamps(&self) -> Result<HashMap<String, Vec<i64>>, StoreError> {
+        self.with_read(|c| {
+            let mut st = c.prepare(
+                "SELECT s.incident_id, s.ts_ms FROM incident_samples s
+                 JOIN incidents i ON i.id = s.incident_id WHERE i.closed_ms IS NULL
+                 ORDER BY s.incident_id, s.ts_ms",
+            )?;
+            let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (id, ts) = row?;
+                out.entry(id).or_default().push(ts);
+            }
+            Ok(out)
         })
     }
 

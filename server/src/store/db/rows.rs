@@ -72,7 +72,25 @@ pub(super) const INCIDENT_SELECT: &str =
 
 pub(super) const INTERVENTION_SELECT: &str = "SELECT id, incident_id, container_id, container_name,
     decided_ms, started_ms, finished_ms, action, mode, manual, outcome, reason, detail,
-    failure_probability FROM interventions";
+    failure_probability, held, verification FROM interventions";
+
+/// Counters of every container known to either table, the breaker from the healing guards.
+pub(super) const COUNTERS_SELECT: &str = "SELECT n.name, COALESCE(c.interventions, 0),
+    COALESCE(c.critical_entries, 0), COALESCE(g.breaker_open, 0) AS breaker_open
+    FROM (SELECT container_name AS name FROM counters UNION SELECT container_name FROM heal_guards) n
+    LEFT JOIN counters c ON c.container_name = n.name
+    LEFT JOIN heal_guards g ON g.container_name = n.name";
+
+pub(super) fn counters_row(r: &Row) -> rusqlite::Result<(String, Counters)> {
+    Ok((
+        r.get(0)?,
+        Counters {
+            interventions: r.get::<_, i64>(1)?.max(0) as u64,
+            critical_entries: r.get::<_, i64>(2)?.max(0) as u64,
+            breaker_open: r.get(3)?,
+        },
+    ))
+}
 
 pub(super) fn json_col<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
     let text: String = r.get(i)?;
@@ -151,5 +169,7 @@ pub(super) fn intervention_row(r: &Row) -> rusqlite::Result<Intervention> {
         reason: r.get(11)?,
         detail: r.get(12)?,
         failure_probability: r.get(13)?,
+        held: r.get(14)?,
+        verification: r.get(15)?,
     })
 }

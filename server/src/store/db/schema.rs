@@ -72,4 +72,24 @@ CREATE TABLE reports (
 );
 "#,
     ),
+    // The healing policy's guards (cooldown, backoff, hourly and fleet windows, relapses,
+    // breaker), written in the same transaction as the record that changed them, so a restart
+    // of DockerPulse resumes exactly where it stopped. The breaker moves here from `counters`.
+    // Restarts are verified: did the container hold (running, healthy) afterwards?
+    M::up(
+        r#"
+CREATE TABLE heal_guards (
+    container_name TEXT PRIMARY KEY,
+    breaker_open INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+INSERT INTO heal_guards (container_name, breaker_open, state, updated_ms)
+    SELECT container_name, 1, '{"breaker_open":true}', 0 FROM counters WHERE breaker_open = 1;
+ALTER TABLE interventions ADD COLUMN held INTEGER;
+ALTER TABLE interventions ADD COLUMN verification TEXT;
+CREATE INDEX interventions_outcome ON interventions(outcome);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
+    ),
 ];

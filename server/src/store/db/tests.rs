@@ -15,19 +15,19 @@ fn incident(db: &Db, id: &str, name: &str, opened_ms: i64) {
         text: "CPU forecast 97 %".into(),
     }];
     db.insert_incident(&NewIncident {
-        id,
-        container_id: &format!("id-{name}"),
-        container_name: name,
-        image: "busybox",
-        labels: &l,
-        host: "vm",
-        engine_version: "20.10",
+        id: id.to_string(),
+        container_id: format!("id-{name}"),
+        container_name: name.to_string(),
+        image: "busybox".to_string(),
+        labels: l.clone(),
+        host: "vm".to_string(),
+        engine_version: "20.10".to_string(),
         simulated: false,
         opened_ms,
-        trigger: &trigger,
+        trigger: trigger.clone(),
         peak_probability: 91.0,
         peak_level: RiskLevel::Critical,
-        reasons: &reasons,
+        reasons: reasons.clone(),
         cpu_quota_pct: Some(100.0),
     })
     .expect("insert incident");
@@ -54,6 +54,8 @@ fn intervention(
         reason: "p ≥ 85 %".into(),
         detail: None,
         failure_probability: 97.0,
+        held: None,
+        verification: None,
     }
 }
 
@@ -77,8 +79,18 @@ fn incidents_round_trip_with_samples_and_interventions() {
     let iid = db
         .insert_intervention(&intervention(Some("a"), "web", 1500, Outcome::Pending))
         .expect("intervention");
-    db.finish_intervention(iid, 1500, 1800, Outcome::Succeeded, Some("restarted"))
+    assert_eq!(db.pending_interventions().expect("pending").len(), 1);
+    db.finish_intervention(iid, 1500, 1800, Outcome::Succeeded, Some("restarted"), &[])
         .expect("finish");
+    assert!(db.pending_interventions().expect("pending").is_empty());
+    db.verify_intervention(
+        iid,
+        true,
+        "held: still running 30 s after the restart",
+        1900,
+        &[],
+    )
+    .expect("verified");
     db.update_peak("a", 99.0, RiskLevel::Critical, &[])
         .expect("peak");
     db.close_incident("a", 9000, "LOW for 60 s").expect("close");
@@ -166,7 +178,15 @@ fn counters_accumulate_and_prune_forgets_old_closed_incidents() {
     let db = Db::open_in_memory().expect("db");
     db.bump_counters("web", 1, 0).expect("bump");
     db.bump_counters("web", 2, 1).expect("bump");
-    db.set_breaker("web", true).expect("breaker");
+    db.save_guards(
+        &[GuardRow {
+            container_name: "web".into(),
+            breaker_open: true,
+            state: r#"{"breaker_open":true}"#.into(),
+        }],
+        5,
+    )
+    .expect("breaker");
     let c = db.counters().expect("counters")["web"];
     assert_eq!(
         c,
@@ -210,5 +230,57 @@ fn data_survives_reopening_the_file() {
         .with(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
         .expect("pragma");
     assert_eq!(mode, "wal");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compaction_keeps_both_ends_and_one_sample_per_stride_between() {
+    let db = Db::open_in_memory().expect("db");
+    incident(&db, "long", "web", 0);
+    let points: Vec<HistoryPoint> = (0..100).map(|s| point(s * 1000)).collect();
+    db.add_samples("long", &points).expect("samples");
+    assert_eq!(db.open_sample_timestamps().expect("ts")["long"].len(), 100);
+    // Keep [0, 10 s) and [90 s, ...) whole, one per 8 s in between.
+    let deleted = db
+        .compact_samples("long", 10_000, 90_000, 8_000)
+        .expect("compact");
+    let kept: Vec<i64> = db
+        .samples("long")
+        .expect("samples")
+        .iter()
+        .map(|p| p.sample.ts_ms / 1000)
+        .collect();
+    let middle: Vec<i64> = kept
+        .iter()
+        .copied()
+        .filter(|&t| (10..90).contains(&t))
+        .collect();
+    assert_eq!(middle, [10, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88]);
+    assert_eq!(kept.len() + deleted, 100);
+    assert_eq!(kept.iter().filter(|&&t| !(10..90).contains(&t)).count(), 20);
+}
+
+#[test]
+fn breakers_opened_before_guards_were_stored_are_carried_over() {
+    let dir = std::env::temp_dir().join(format!("dp-db-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    {
+        // A store as the previous version left it (the first two migrations only).
+        let mut c = Connection::open(dir.join("dockerpulse.db")).expect("open");
+        Migrations::from_slice(&schema::MIGRATIONS[..2])
+            .to_latest(&mut c)
+            .expect("old schema");
+        c.execute(
+            "INSERT INTO counters (container_name, interventions, breaker_open) VALUES ('web', 3, 1)",
+            [],
+        )
+        .expect("old breaker");
+    }
+    let db = Db::open(&dir).expect("migrates");
+    let guards = db.guards().expect("guards");
+    assert_eq!(guards.len(), 1);
+    assert!(guards[0].breaker_open && guards[0].container_name == "web");
+    assert!(db.counters().expect("counters")["web"].breaker_open);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,99 @@
+//! Turning the policy's verdicts (and manual requests) into intervention records, and records
+//! into the words the page shows.
+
+use super::policy::Verdict;
+use app::wire::{Assessment, ContainerInfo, HealAction, HealMode, Intervention, Outcome};
+
+/// The record of a verdict; `None` when there is nothing to record.
+pub fn from_verdict(
+    verdict: Verdict,
+    info: &ContainerInfo,
+    a: &Assessment,
+    incident: Option<&str>,
+    mode: HealMode,
+) -> Option<Intervention> {
+    let mut rec = blank(info, a.ts_ms, mode);
+    rec.incident_id = incident.map(str::to_string);
+    rec.failure_probability = a.failure_probability;
+    match verdict {
+        Verdict::Nothing => return None,
+        Verdict::Act {
+            action,
+            mode,
+            reason,
+        } => {
+            rec.action = action;
+            rec.mode = mode;
+            rec.reason = reason;
+            rec.outcome = match mode {
+                HealMode::DryRun => Outcome::Simulated,
+                HealMode::Enforce => Outcome::Pending,
+            };
+        }
+        Verdict::Blocked { action, block } => {
+            rec.action = action;
+            rec.reason = block.describe();
+        }
+        Verdict::Escalate { reason } => {
+            rec.action = HealAction::Escalate;
+            rec.outcome = Outcome::Escalated;
+            rec.reason = reason;
+        }
+    }
+    Some(rec)
+}
+
+/// The record of an action a human asked for.
+pub fn manual(
+    info: &ContainerInfo,
+    action: HealAction,
+    mode: HealMode,
+    now_ms: i64,
+) -> Intervention {
+    Intervention {
+        action,
+        manual: true,
+        outcome: match mode {
+            HealMode::DryRun => Outcome::Simulated,
+            HealMode::Enforce => Outcome::Pending,
+        },
+        reason: "requested through the API".into(),
+        ..blank(info, now_ms, mode)
+    }
+}
+
+fn blank(info: &ContainerInfo, ts_ms: i64, mode: HealMode) -> Intervention {
+    Intervention {
+        id: 0,
+        incident_id: None,
+        container_id: info.id.clone(),
+        container_name: info.name.clone(),
+        decided_ms: ts_ms,
+        started_ms: None,
+        finished_ms: None,
+        action: HealAction::Restart,
+        mode,
+        manual: false,
+        outcome: Outcome::Blocked,
+        reason: String::new(),
+        detail: None,
+        failure_probability: 0.0,
+        held: None,
+        verification: None,
+    }
+}
+
+/// A record in words, as the card's "last decision" shows it.
+pub fn words(rec: &Intervention) -> String {
+    match rec.outcome {
+        Outcome::Simulated => format!("would {} (dry-run): {}", rec.action.as_str(), rec.reason),
+        Outcome::Pending => format!("{}: {}", rec.action.as_str(), rec.reason),
+        Outcome::Succeeded | Outcome::Failed => format!(
+            "{} {}: {}",
+            rec.action.as_str(),
+            rec.outcome.as_str(),
+            rec.detail.as_deref().unwrap_or_default()
+        ),
+        Outcome::Blocked | Outcome::Escalated => rec.reason.clone(),
+    }
+}
