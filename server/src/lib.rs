@@ -18,6 +18,7 @@ pub mod collect;
 pub mod config;
 pub mod eval;
 pub mod heal;
+pub mod hints;
 pub mod hub;
 pub mod incident;
 pub mod pipeline;

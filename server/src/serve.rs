@@ -118,7 +118,9 @@ pub async fn start_with<S: Source>(
     }
     let (done_tx, done_rx) = mpsc::channel(64);
     let healer = Healer::new(cfg.heal.clone(), db.clone(), executor, done_tx, self_id)?;
-    let incidents = IncidentLog::new(cfg.incidents.clone(), db.clone())?;
+    let mut incidents = IncidentLog::new(cfg.incidents.clone(), db.clone())?;
+    let (hints_tx, hints_rx) = crate::hints::worker::HintsTx::channel();
+    incidents.hints = Some(hints_tx);
 
     let shutdown = CancellationToken::new();
     let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
@@ -141,6 +143,18 @@ pub async fn start_with<S: Source>(
         responders,
     );
     tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
+    let sources = crate::hints::worker::Sources {
+        live: live.clone(),
+        db: db.clone(),
+        endpoint: (kind == SourceKind::Docker).then(|| cfg.docker_endpoint()),
+        retention: cfg.retention,
+    };
+    tasks.push(tokio::spawn(crate::hints::worker::run(
+        cfg.hints.clone(),
+        sources,
+        hints_rx,
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(report::write_on_close(
         reporter.clone(),
         closed_rx,

@@ -38,6 +38,8 @@ pub struct IncidentLog {
     db: Db,
     /// Times each container (by name) entered the critical zone.
     critical_entries: HashMap<String, u64>,
+    /// Told of openings and deaths, to gather root-cause hints (see `hints::worker`).
+    pub hints: Option<crate::hints::worker::HintsTx>,
 }
 
 fn new_uuid() -> String {
@@ -56,6 +58,7 @@ impl IncidentLog {
             tracker,
             db,
             critical_entries,
+            hints: None,
         })
     }
 
@@ -110,6 +113,9 @@ impl IncidentLog {
         container: Option<&LiveContainer>,
         closed: &mut Vec<ClosedIncident>,
     ) -> bool {
+        if let Some(h) = &self.hints {
+            h.on_event(ev);
+        }
         let changes = self
             .tracker
             .on_event(&ev.id, &ev.name, ev.ts_ms, &ev.kind, &mut new_uuid);
@@ -201,6 +207,9 @@ impl IncidentLog {
                     cpu_quota_pct: info.cpu_quota_pct,
                 });
                 log_err(res, "incident");
+                if let Some(h) = &self.hints {
+                    h.incident_opened(&inc.id, &inc.container_id, &inc.container_name, inc.opened_ms);
+                }
                 // Keep the minutes before the opening too.
                 if let Some(c) = container {
                     let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);

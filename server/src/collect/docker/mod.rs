@@ -8,6 +8,7 @@
 mod engine_stats;
 mod fleet;
 pub mod inspect;
+pub mod logs;
 
 use super::cgroup::CgroupFs;
 use super::host::HostProbe;

@@ -27,10 +27,13 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
+mod diagnoses;
 mod read;
 mod rows;
 mod schema;
 mod write;
+
+pub use diagnoses::DiagnosisFilter;
 
 /// Per-container counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
