@@ -17,6 +17,8 @@ static CONNECT_TARGETS: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
         re(r"dial\s+(?:tcp|udp)\w*\s+(\[?[\w.:\-]*\]?:\d{1,5})\b"),
         // libpq: `host "postgres" (172.18.0.2) and accepting TCP/IP connections on port 5432`
         re(r#"(?i)\bhost\s+"?([\w.\-]+)"?.{0,80}?\bport\s+(\d{1,5})\b"#),
+        // OpenBSD nc: "connect to db port 5432 (tcp) failed: Connection refused"
+        re(r"(?i)\bconnect to ([\w.\-]+) port (\d{1,5})\b"),
         // Python: sock.connect(("postgres", 5432))
         re(r#"\(\s*['"]([\w.\-]+)['"]\s*,\s*(\d{1,5})\s*\)"#),
         // "connecting to redis:6379", "upstream: http://api:8080/"
@@ -144,6 +146,10 @@ mod tests {
         assert_eq!(
             t("[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: \"http://api:8080/\"").as_deref(),
             Some("api:8080")
+        );
+        assert_eq!(
+            t("nc: connect to db port 5432 (tcp) failed: Connection refused").as_deref(),
+            Some("db:5432")
         );
         assert_eq!(t("10:32:21 Connection refused"), None);
     }

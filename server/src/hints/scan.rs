@@ -82,7 +82,13 @@ pub fn scan(lines: &[LogLine]) -> Scan {
             i = next;
             continue;
         }
-        if let Some(f) = one_line(&lines[i].text, i) {
+        if let Some(mut f) = one_line(&lines[i].text, i) {
+            // libpq and others name the server on the lines around the refusal.
+            if f.kind == Kind::ConnectionRefused && f.target.is_none() {
+                f.target = lines[i.saturating_sub(1)..lines.len().min(i + 3)]
+                    .iter()
+                    .find_map(|l| extract::connect_target(&l.text));
+            }
             s.findings.push(f);
         }
         i += 1;

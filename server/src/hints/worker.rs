@@ -20,8 +20,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How long related events are awaited after the first one.
-const SETTLE: Duration = Duration::from_millis(1500);
+/// How long related events are awaited after the first one: an unexplained death becomes an
+/// incident up to ~1.5 s after the `die` event (the tracker waits 0.5 s for a stop event, then
+/// the next tick), and both are best read together.
+const SETTLE: Duration = Duration::from_millis(2500);
 /// At most one diagnosis per container this often (a crash loop dies every second or two).
 const MIN_GAP: Duration = Duration::from_secs(10);
 /// The metrics summarised before the evidence.
