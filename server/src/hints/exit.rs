@@ -201,7 +201,7 @@ pub fn hints(ev: &Evidence, scan: &Scan) -> Vec<Hint> {
              orchestrator or a process inside the container sent it"
                 .into(),
         ),
-        c if c > 128 && c < 160 => {
+        c @ 129..=159 => {
             let sig = signal_name(c - 128).unwrap_or("a signal");
             (
                 "signal",

@@ -243,13 +243,17 @@ async fn diagnose(
     };
     let simulated = src.live.read().source.is_simulated();
     let mut facts = Facts::default();
+    let mut known = false;
     let mut logs = LogsRead::default();
     let mut lines = Vec::new();
     match reader {
         None if simulated => logs.skipped = Some("the simulated fleet has no logs".into()),
         None => logs.skipped = Some("engine: not connected".into()),
         Some(r) => match r.facts(id, cfg.line_bytes).await {
-            Ok(Some(f)) => facts = f,
+            Ok(Some(f)) => {
+                facts = f;
+                known = true;
+            }
             Ok(None) => logs.skipped = Some("the container is gone".into()),
             Err(e) => logs.skipped = Some(format!("engine: {e}")),
         },
@@ -271,7 +275,7 @@ async fn diagnose(
             Err(e) => logs.skipped = Some(format!("engine: {e}")),
         }
     }
-    let died = p.died.is_some() || (reader.is_some() && !facts.running && logs.skipped.is_none());
+    let died = p.died.is_some() || (known && !facts.running);
     let exit_code = p.died.flatten().or(if died { facts.exit_code } else { None });
     let limits = Limits {
         cpu_quota_pct: info.as_ref().and_then(|i| i.cpu_quota_pct),
