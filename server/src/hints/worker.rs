@@ -26,12 +26,16 @@ use tokio_util::sync::CancellationToken;
 const SETTLE: Duration = Duration::from_millis(2500);
 /// At most one diagnosis per container this often (a crash loop dies every second or two).
 const MIN_GAP: Duration = Duration::from_secs(10);
+/// A created container is checked this long after: a start that fails sends no event.
+const START_CHECK: Duration = Duration::from_secs(5);
 /// The metrics summarised before the evidence.
 const METRICS_WINDOW_MS: i64 = 120_000;
 
 /// What prompted a diagnosis.
 #[derive(Debug, Clone, PartialEq)]
 pub enum What {
+    /// Created: look again later, in case its start fails.
+    Created,
     Died(Option<i64>),
     Oom,
     /// `docker stop` or `docker restart`: the death was requested.
@@ -66,6 +70,7 @@ impl HintsTx {
     /// Forwards the engine events that matter for hints (deaths, OOM kills, stops).
     pub fn on_event(&self, ev: &LifecycleEvent) {
         let what = match ev.kind {
+            LifecycleKind::Create => What::Created,
             LifecycleKind::Die { exit_code } => What::Died(exit_code),
             LifecycleKind::Oom => What::Oom,
             LifecycleKind::Stop | LifecycleKind::Restart => What::Stopped,
@@ -93,6 +98,8 @@ impl HintsTx {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub name: String,
+    /// Only a creation was seen: diagnose only if its start failed.
+    pub created: bool,
     pub died: Option<Option<i64>>,
     pub died_ms: Option<i64>,
     pub oom: bool,
@@ -105,6 +112,7 @@ impl Pending {
     fn new(name: String, due: Instant) -> Self {
         Self {
             name,
+            created: false,
             died: None,
             died_ms: None,
             oom: false,
@@ -114,9 +122,19 @@ impl Pending {
         }
     }
 
+    /// Nothing but a creation was seen.
+    pub fn only_created(&self) -> bool {
+        self.created
+            && self.died.is_none()
+            && !self.oom
+            && !self.stopped
+            && self.incidents.is_empty()
+    }
+
     /// Folds a request in.
     pub fn add(&mut self, r: &HintRequest) {
         match &r.what {
+            What::Created => self.created = true,
             What::Died(code) => {
                 self.died = Some(*code);
                 self.died_ms = Some(r.ts_ms);
@@ -134,6 +152,7 @@ impl Pending {
     pub fn trigger(&self, exit_code: Option<i64>) -> String {
         let code = exit_code.map_or(String::new(), |c| format!(" (exit code {c})"));
         let death = match (self.died.is_some(), self.stopped, self.oom) {
+            (false, false, false) if self.created => format!("the container could not start{code}"),
             (_, _, true) => format!("the kernel OOM-killed a process{code}"),
             (true, true, _) => format!("the container was stopped{code}"),
             (true, false, _) => format!("the container died{code}"),
@@ -177,7 +196,8 @@ pub async fn run(
                     continue;
                 }
                 let earliest = last_run.get(&r.container_id).map(|t| *t + MIN_GAP);
-                let due = (Instant::now() + SETTLE).max(earliest.unwrap_or_else(Instant::now));
+                let wait = if r.what == What::Created { START_CHECK } else { SETTLE };
+                let due = (Instant::now() + wait).max(earliest.unwrap_or_else(Instant::now));
                 pending
                     .entry(r.container_id.clone())
                     .or_insert_with(|| Pending::new(r.container_name.clone(), due))
@@ -188,13 +208,15 @@ pub async fn run(
                 let due: Vec<String> = pending.iter().filter(|(_, p)| p.due <= now).map(|(id, _)| id.clone()).collect();
                 for id in due {
                     let Some(p) = pending.remove(&id) else { continue };
-                    last_run.insert(id.clone(), Instant::now());
                     if reader.is_none() {
                         if let Some(ep) = &src.endpoint {
                             reader = LogReader::connect(ep).await.map_err(|e| tracing::warn!(error = %e, "hints: engine unreachable")).ok();
                         }
                     }
-                    let d = diagnose(&cfg, &src, reader.as_ref(), &id, &p).await;
+                    let Some(d) = diagnose(&cfg, &src, reader.as_ref(), &id, &p).await else {
+                        continue;
+                    };
+                    last_run.insert(id.clone(), Instant::now());
                     if d.logs.skipped.as_deref().is_some_and(|s| s.starts_with("engine:")) {
                         reader = None;
                     }
@@ -213,14 +235,15 @@ async fn sleep_until(t: Option<Instant>) {
     }
 }
 
-/// Gathers the evidence of one container and turns it into a diagnosis.
+/// Gathers the evidence of one container and turns it into a diagnosis; `None` for a created
+/// container that started fine (or was never started).
 async fn diagnose(
     cfg: &HintsConfig,
     src: &Sources,
     reader: Option<&LogReader>,
     id: &str,
     p: &Pending,
-) -> Diagnosis {
+) -> Option<Diagnosis> {
     let now = now_ms();
     let end = p.died_ms.unwrap_or(now);
     let (info, samples, deaths) = {
@@ -258,6 +281,10 @@ async fn diagnose(
             Err(e) => logs.skipped = Some(format!("engine: {e}")),
         },
     }
+    let failed_start = known && !facts.running && facts.exit_code.is_some_and(|c| c != 0);
+    if p.only_created() && !(failed_start && facts.error.is_some()) {
+        return None;
+    }
     let labels = info.as_ref().map(|i| &i.labels).unwrap_or(&facts.labels);
     let allowed = logs_allowed(labels) && logs_allowed(&facts.labels);
     if !allowed {
@@ -294,7 +321,7 @@ async fn diagnose(
         end_ms: Some(end),
         metrics: MetricsSeen::from_samples(&samples, limits, deaths),
     };
-    Diagnosis {
+    Some(Diagnosis {
         id: 0,
         container_id: id.into(),
         container_name: info.map_or_else(|| p.name.clone(), |i| i.name),
@@ -305,7 +332,7 @@ async fn diagnose(
         simulated,
         logs,
         hints: analyze(&ev),
-    }
+    })
 }
 
 /// Stores the diagnosis once per incident it belongs to (or once without one).
@@ -367,6 +394,12 @@ mod tests {
             p.trigger(Some(143)),
             "an incident opened: the container was stopped (exit code 143)"
         );
+        let mut c = Pending::new("job".into(), Instant::now());
+        c.add(&req(What::Created));
+        assert!(c.only_created());
+        assert_eq!(c.trigger(Some(127)), "the container could not start (exit code 127)");
+        c.add(&req(What::Died(Some(1))));
+        assert!(!c.only_created(), "a death after the creation is a death");
         let mut q = Pending::new("db".into(), Instant::now());
         q.add(&req(What::IncidentOpened("i2".into())));
         assert_eq!(q.trigger(None), "an incident opened");
