@@ -25,7 +25,10 @@ fn lines() -> Vec<String> {
         .collect();
     out.push("Traceback (most recent call last):".into());
     for k in 0..36 {
-        out.push(format!("  File \"/app/lib/module{k}.py\", line {}, in call", 10 + k));
+        out.push(format!(
+            "  File \"/app/lib/module{k}.py\", line {}, in call",
+            10 + k
+        ));
     }
     out.push("    sock.connect((\"postgres\", 5432))".into());
     out.push("ConnectionRefusedError: [Errno 111] Connection refused".into());
@@ -53,7 +56,11 @@ fn frames(lines: &[String]) -> Vec<Vec<u8>> {
 fn hint_frames(frames: &[Vec<u8>], cfg: &HintsConfig) -> usize {
     let mut a = Assembler::new(cfg.bounds());
     for (i, f) in frames.iter().enumerate() {
-        let s = if i % 50 == 13 { Stream::Stderr } else { Stream::Stdout };
+        let s = if i % 50 == 13 {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
         a.push(s, f, true);
     }
     let ev = Evidence {
@@ -101,14 +108,27 @@ fn engine(c: &mut Criterion) {
     let name = format!("dp-bench-hints-{}", std::process::id());
     let _ = Command::new("docker").args(["rm", "-f", &name]).output();
     let run = Command::new("docker")
-        .args(["run", "--name", &name, "--label", "dockerpulse.test", "--network", "none"])
+        .args([
+            "run",
+            "--name",
+            &name,
+            "--label",
+            "dockerpulse.test",
+            "--network",
+            "none",
+        ])
         .arg("-v")
         .arg(format!("{}:/in:ro", dir.display()))
         .args([&image, "sh", "-c", "cat /in/log.txt; exit 1"])
         .output()
         .expect("docker CLI runs");
     let writer = Writer(name);
-    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let reader = rt
         .block_on(LogReader::connect("unix:///var/run/docker.sock"))

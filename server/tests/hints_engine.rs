@@ -54,12 +54,24 @@ impl Unstartable {
         let name = format!("dp-test-nocmd-{}", std::process::id());
         let _ = Command::new("docker").args(["rm", "-f", &name]).output();
         let out = Command::new("docker")
-            .args(["create", "--name", &name, "--label", LABEL, "--network", "none"])
+            .args([
+                "create",
+                "--name",
+                &name,
+                "--label",
+                LABEL,
+                "--network",
+                "none",
+            ])
             .arg(test_image())
             .arg("no-such-command")
             .output()
             .expect("docker CLI runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let started = Command::new("docker")
             .args(["start", &name])
             .output()
@@ -90,7 +102,8 @@ exit 1"#;
 /// Doubles a shell string until the kernel's OOM killer ends it.
 const OOM: &str = r#"sleep 3; echo 'loading cache'; x=0123456789; while true; do x="$x$x"; done"#;
 
-const STOPPABLE: &str = r#"trap 'echo "shutting down"; exit 143' TERM; echo ready; while true; do sleep 1; done"#;
+const STOPPABLE: &str =
+    r#"trap 'echo "shutting down"; exit 143' TERM; echo ready; while true; do sleep 1; done"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_containers_get_the_right_top_hint() {
@@ -103,7 +116,14 @@ async fn failing_containers_get_the_right_top_hint() {
     let refused = TestContainer::run("refused", &net, &["sh", "-c", REFUSED]);
     let oom = TestContainer::run(
         "oom",
-        &["--network", "none", "--memory", "32m", "--memory-swap", "32m"],
+        &[
+            "--network",
+            "none",
+            "--memory",
+            "32m",
+            "--memory-swap",
+            "32m",
+        ],
         &["sh", "-c", OOM],
     );
     let stopped = TestContainer::run("stop", &net, &["sh", "-c", STOPPABLE]);
@@ -117,11 +137,31 @@ async fn failing_containers_get_the_right_top_hint() {
     let nocmd = Unstartable::new();
 
     let cases = [
-        (traceback.name.as_str(), "exception", vec!["Python raised `ConnectionRefusedError` connecting to postgres:5432"]),
-        (refused.name.as_str(), "connection_refused", vec!["db:5432", "5 times"]),
-        (oom.name.as_str(), "oom_killed", vec!["OOM killer", "exit 137"]),
-        (stopped.name.as_str(), "stopped", vec!["not a failure", "exit 143"]),
-        (nocmd.0.as_str(), "command_not_found", vec!["`no-such-command`", "exit 127"]),
+        (
+            traceback.name.as_str(),
+            "exception",
+            vec!["Python raised `ConnectionRefusedError` connecting to postgres:5432"],
+        ),
+        (
+            refused.name.as_str(),
+            "connection_refused",
+            vec!["db:5432", "5 times"],
+        ),
+        (
+            oom.name.as_str(),
+            "oom_killed",
+            vec!["OOM killer", "exit 137"],
+        ),
+        (
+            stopped.name.as_str(),
+            "stopped",
+            vec!["not a failure", "exit 143"],
+        ),
+        (
+            nocmd.0.as_str(),
+            "command_not_found",
+            vec!["`no-such-command`", "exit 127"],
+        ),
     ];
     let mut right = 0;
     let mut wrong = Vec::new();
@@ -145,7 +185,10 @@ async fn failing_containers_get_the_right_top_hint() {
     let d = wait_diagnosis(&running, &traceback.name, Duration::from_secs(5)).await;
     let line = &d["hints"][0]["lines"]
         .as_array()
-        .and_then(|ls| ls.iter().find(|l| l["text"] == "ConnectionRefusedError: [Errno 111] Connection refused"))
+        .and_then(|ls| {
+            ls.iter()
+                .find(|l| l["text"] == "ConnectionRefusedError: [Errno 111] Connection refused")
+        })
         .cloned()
         .expect("the exception line is quoted");
     assert_eq!(line["stream"], "stderr");
@@ -171,7 +214,11 @@ async fn an_incidents_hints_reach_its_detail_and_report() {
     let c = TestContainer::run(
         "incident",
         &["--network", "none"],
-        &["sh", "-c", "sleep 3; echo 'FATAL: could not open /data/db.lock' >&2; exit 2"],
+        &[
+            "sh",
+            "-c",
+            "sleep 3; echo 'FATAL: could not open /data/db.lock' >&2; exit 2",
+        ],
     );
     // The death opens an incident; its hints are stored with it.
     let found = eventually(Duration::from_secs(60), || async {
@@ -185,7 +232,12 @@ async fn an_incidents_hints_reach_its_detail_and_report() {
     let ((id, detail), _) = found.expect("an incident with hints");
     let d = &detail["diagnoses"][0];
     assert_eq!(d["incident_id"], id.as_str());
-    assert!(d["trigger"].as_str().is_some_and(|t| t.starts_with("an incident opened")), "{d}");
+    assert!(
+        d["trigger"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("an incident opened")),
+        "{d}"
+    );
     assert_eq!(d["hints"][0]["kind"], "fatal", "{d}");
 
     let (_, facts) = get_json(&running, &format!("/api/incidents/{id}/report.json")).await;
@@ -194,6 +246,9 @@ async fn an_incidents_hints_reach_its_detail_and_report() {
     assert!(status.is_success());
     let html = html.as_str().unwrap_or_default();
     assert!(html.contains("Probable cause"));
-    assert!(html.contains("FATAL: could not open /data/db.lock"), "the line is quoted");
+    assert!(
+        html.contains("FATAL: could not open /data/db.lock"),
+        "the line is quoted"
+    );
     running.stop().await;
 }

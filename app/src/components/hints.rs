@@ -42,7 +42,11 @@ pub fn DiagnosisView(d: Diagnosis) -> impl IntoView {
         None => format!(
             "{} log lines read{}",
             d.logs.lines,
-            if d.logs.truncated { " (older or longer lines cut)" } else { "" }
+            if d.logs.truncated {
+                " (older or longer lines cut)"
+            } else {
+                ""
+            }
         ),
     };
     view! {
@@ -66,10 +70,16 @@ pub fn DiagnosisView(d: Diagnosis) -> impl IntoView {
 #[component]
 pub fn ProbableCause(container: Signal<String>) -> impl IntoView {
     let live = expect_context::<Live>();
-    let rev = Memo::new(move |_| live.frame.with(|f| f.as_ref().map_or(0, |f| f.incidents_rev)));
+    let rev = Memo::new(move |_| {
+        live.frame
+            .with(|f| f.as_ref().map_or(0, |f| f.incidents_rev))
+    });
     let latest = LocalResource::new(move || {
         rev.track();
-        let url = format!("/api/hints?container={}&limit=1", api::enc(&container.get()));
+        let url = format!(
+            "/api/hints?container={}&limit=1",
+            api::enc(&container.get())
+        );
         async move { api::get::<Page<Diagnosis>>(&url).await }
     });
     view! {
@@ -110,7 +120,12 @@ mod tests {
             incident_id: inc.map(String::from),
             ..Diagnosis::default()
         };
-        let m = by_incident(vec![d(3, Some("a")), d(2, None), d(1, Some("a")), d(0, Some("b"))]);
+        let m = by_incident(vec![
+            d(3, Some("a")),
+            d(2, None),
+            d(1, Some("a")),
+            d(0, Some("b")),
+        ]);
         assert_eq!(m.len(), 2);
         assert_eq!(m["a"].id, 3);
     }

@@ -8,9 +8,9 @@ use crate::api;
 use crate::format;
 use crate::live::Live;
 use crate::wire::{Diagnosis, Incident, IncidentState, Page};
-use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use std::collections::HashMap;
 
 const TL_W: f64 = 1000.0;
 const TL_ROW: f64 = 18.0;

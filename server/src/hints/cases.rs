@@ -49,7 +49,9 @@ fn python_refused() -> Evidence {
 }
 
 fn cases() -> Vec<Case> {
-    let steady: String = (0..40).map(|i| format!("GET /health 200 {i}ms\n")).collect();
+    let steady: String = (0..40)
+        .map(|i| format!("GET /health 200 {i}ms\n"))
+        .collect();
     vec![
         Case {
             name: "python traceback, connection refused three times",
@@ -179,16 +181,19 @@ fn every_labelled_case_gets_the_right_top_hint() {
     for c in &all {
         let hints = analyze(&c.ev);
         let top = hints.first();
-        let ok = top.is_some_and(|h| {
-            h.kind == c.top && c.says.iter().all(|w| h.sentence.contains(w))
-        });
+        let ok =
+            top.is_some_and(|h| h.kind == c.top && c.says.iter().all(|w| h.sentence.contains(w)));
         if ok {
             right += 1;
         } else {
             eprintln!("WRONG {}: {:#?}", c.name, hints);
         }
     }
-    eprintln!("top-1 accuracy on {} labelled cases: {right}/{}", all.len(), all.len());
+    eprintln!(
+        "top-1 accuracy on {} labelled cases: {right}/{}",
+        all.len(),
+        all.len()
+    );
     assert_eq!(right, all.len());
 }
 

@@ -86,8 +86,9 @@ pub fn hints(ev: &Evidence, scan: &Scan) -> Vec<Hint> {
                                   SIGTERM in time, so the engine killed it (SIGKILL, exit 137) — \
                                   not a failure, but its command ignores SIGTERM"
                 .to_string(),
-            Some(0) => "It was stopped on request and exited cleanly (exit 0) — not a failure"
-                .to_string(),
+            Some(0) => {
+                "It was stopped on request and exited cleanly (exit 0) — not a failure".to_string()
+            }
             Some(c) => format!(
                 "It was stopped on request (`docker stop` or `docker restart`) and exited with \
                  code {c} — not a failure"
@@ -234,11 +235,7 @@ pub fn hints(ev: &Evidence, scan: &Scan) -> Vec<Hint> {
 
 /// The health check's failing runs, when the last ones failed.
 pub fn health_hint(runs: &[HealthRun]) -> Option<Hint> {
-    let failing: Vec<&HealthRun> = runs
-        .iter()
-        .rev()
-        .take_while(|r| r.exit_code != 0)
-        .collect();
+    let failing: Vec<&HealthRun> = runs.iter().rev().take_while(|r| r.exit_code != 0).collect();
     let last = failing.first()?;
     let first_line = last.output.lines().find(|l| !l.trim().is_empty());
     let said = first_line.map_or(String::new(), |l| format!(": `{}`", quote(l, 120)));

@@ -22,7 +22,9 @@ static CONNECT_TARGETS: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
         // Python: sock.connect(("postgres", 5432))
         re(r#"\(\s*['"]([\w.\-]+)['"]\s*,\s*(\d{1,5})\s*\)"#),
         // "connecting to redis:6379", "upstream: http://api:8080/"
-        re(r"(?i)\b(?:connect(?:ing|ed|ion)?|to|at|upstream|backend|server)\b:?\s+(?:to\s+)?(?:[a-z][a-z0-9+]*://)?([a-z][\w\-]*(?:\.[\w\-]+)*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):(\d{1,5})\b"),
+        re(
+            r"(?i)\b(?:connect(?:ing|ed|ion)?|to|at|upstream|backend|server)\b:?\s+(?:to\s+)?(?:[a-z][a-z0-9+]*://)?([a-z][\w\-]*(?:\.[\w\-]+)*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):(\d{1,5})\b",
+        ),
     ]
 });
 
@@ -40,16 +42,17 @@ static PATHS: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
     vec![
         re(r#"['"`](/[^'"`]{1,200})['"`]"#),
         // Go: "open /etc/app.conf: no such file or directory"
-        re(r"\b(?:open|stat|lstat|read|write|exec|mkdir|chdir|access|unlink|create)\w*\s+(/[^\s:]{1,200})"),
+        re(
+            r"\b(?:open|stat|lstat|read|write|exec|mkdir|chdir|access|unlink|create)\w*\s+(/[^\s:]{1,200})",
+        ),
         re(r"(?:^|[\s(])(/[\w.\-/]{1,200})"),
         re(r"(?:^|[\s(])(\./[\w.\-/]{1,200})"),
     ]
 });
 
 /// Python / Java / JavaScript exception lines: `pkg.Name: message`.
-static EXCEPTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    re(r"^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?::\s*(.*))?$")
-});
+static EXCEPTION: LazyLock<Option<Regex>> =
+    LazyLock::new(|| re(r"^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?::\s*(.*))?$"));
 
 fn join(c: &regex::Captures<'_>) -> Option<String> {
     let a = c.get(1)?.as_str();
@@ -74,20 +77,17 @@ pub fn listen_target(text: &str) -> Option<String> {
         .as_ref()
         .and_then(|r| r.captures(text))
         .and_then(|c| join(&c))
-        .or_else(|| {
-            HOST_PORT
-                .as_ref()?
-                .captures(text)
-                .and_then(|c| join(&c))
-        })
+        .or_else(|| HOST_PORT.as_ref()?.captures(text).and_then(|c| join(&c)))
 }
 
 /// The file path an error is about.
 pub fn path(text: &str) -> Option<String> {
     PATHS.iter().flatten().find_map(|r| {
-        r.captures(text)
-            .and_then(|c| c.get(1))
-            .map(|m| m.as_str().trim_end_matches(['.', ',', ':', ';', ')']).to_string())
+        r.captures(text).and_then(|c| c.get(1)).map(|m| {
+            m.as_str()
+                .trim_end_matches(['.', ',', ':', ';', ')'])
+                .to_string()
+        })
     })
 }
 

@@ -176,7 +176,9 @@ mod tests {
 
     #[test]
     fn a_climb_to_the_limit_is_seen_and_said() {
-        let samples: Vec<Sample> = (0..=40).map(|t| s(t, 99.0, 3 + t as u64 * 3 / 2, 6)).collect();
+        let samples: Vec<Sample> = (0..=40)
+            .map(|t| s(t, 99.0, 3 + t as u64 * 3 / 2, 6))
+            .collect();
         let limits = Limits {
             cpu_quota_pct: Some(100.0),
             mem_limited: true,

@@ -186,8 +186,14 @@ mod tests {
 
     #[test]
     fn phrases_read_well() {
-        assert_eq!(times_phrase(3, Some(0), Some(20_000)), "3 times in the last 20 s");
-        assert_eq!(times_phrase(1, Some(0), Some(5_000)), "once, 5 s before the end");
+        assert_eq!(
+            times_phrase(3, Some(0), Some(20_000)),
+            "3 times in the last 20 s"
+        );
+        assert_eq!(
+            times_phrase(1, Some(0), Some(5_000)),
+            "once, 5 s before the end"
+        );
         assert_eq!(times_phrase(2, Some(0), Some(500)), "twice within a second");
         assert_eq!(times_phrase(4, None, None), "4 times");
         assert_eq!(quote("  abcdef  ", 4), "abc…");

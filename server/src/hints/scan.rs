@@ -137,10 +137,7 @@ fn multi_line(lines: &[LogLine], i: usize, s: &mut Scan) -> usize {
         take(s, i, j + 1);
         return j + 1;
     }
-    if let Some(rest) = text
-        .find("Exception in thread \"")
-        .map(|p| &text[p + 21..])
-    {
+    if let Some(rest) = text.find("Exception in thread \"").map(|p| &text[p + 21..]) {
         let after = rest.split_once("\" ").map_or("", |(_, a)| a);
         let (mut name, mut message) = extract::exception(after).unwrap_or_default();
         let mut j = i + 1;
@@ -234,7 +231,9 @@ fn multi_line(lines: &[LogLine], i: usize, s: &mut Scan) -> usize {
             .is_some_and(|l| l.text.trim_start().starts_with("at "));
         if framed && (name.ends_with("Error") || name.ends_with("Exception")) {
             let mut j = i + 1;
-            while j < lines.len() && j - i < MAX_TRACE && lines[j].text.trim_start().starts_with("at ")
+            while j < lines.len()
+                && j - i < MAX_TRACE
+                && lines[j].text.trim_start().starts_with("at ")
             {
                 j += 1;
             }
@@ -242,7 +241,11 @@ fn multi_line(lines: &[LogLine], i: usize, s: &mut Scan) -> usize {
             s.findings.push(Finding {
                 kind: Kind::Exception,
                 key: name,
-                lang: if text.contains("java.") { "Java" } else { "JavaScript" },
+                lang: if text.contains("java.") {
+                    "Java"
+                } else {
+                    "JavaScript"
+                },
                 message,
                 target,
                 lines: vec![i],
@@ -291,7 +294,9 @@ fn one_line(text: &str, i: usize) -> Option<Finding> {
         "bad_alloc",
         "oom command not allowed",
     ]) || (low.contains("memory allocation of") && low.contains("failed"))
-        || text.split(|c: char| !c.is_alphanumeric()).any(|w| w == "MemoryError")
+        || text
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "MemoryError")
     {
         let runtime = if low.contains("javascript heap") {
             "Node.js"
@@ -327,7 +332,11 @@ fn one_line(text: &str, i: usize) -> Option<Finding> {
         return Some(f(Kind::ForkFailed, String::new(), None));
     }
     if has(&["permission denied", "eacces", "operation not permitted"]) {
-        return Some(f(Kind::PermissionDenied, String::new(), extract::path(text)));
+        return Some(f(
+            Kind::PermissionDenied,
+            String::new(),
+            extract::path(text),
+        ));
     }
     if has(&["no such file or directory", "enoent"]) {
         return Some(f(Kind::NoSuchFile, String::new(), extract::path(text)));

@@ -61,7 +61,11 @@ fn rare_lines_of_hdfs_are_its_one_off_events() {
     let quoted: Vec<&str> = hint.lines.iter().map(|l| l.text.as_str()).collect();
     // E9 (a block deleted) and E3 (an exception while serving a block) occur once each.
     assert_eq!(quoted, [texts[72], texts[77]]);
-    assert!(hint.sentence.starts_with("2 of its last 78 lines"), "{}", hint.sentence);
+    assert!(
+        hint.sentence.starts_with("2 of its last 78 lines"),
+        "{}",
+        hint.sentence
+    );
 }
 
 #[test]
@@ -76,9 +80,18 @@ fn a_new_error_after_a_steady_log_stands_out_and_noise_does_not() {
     assert!(hint.sentence.contains("near the end"), "{}", hint.sentence);
 
     // Every line different: nothing is usual, so nothing stands out.
-    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"];
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+    ];
     let noise: Vec<String> = (0..40)
-        .map(|i| format!("{} {} {}", words[i % 7], words[(i / 7) % 7], "x".repeat(i % 5 + 1)))
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                words[i % 7],
+                words[(i / 7) % 7],
+                "x".repeat(i % 5 + 1)
+            )
+        })
         .map(|s| s.replace(' ', "-"))
         .collect();
     let refs: Vec<&str> = noise.iter().map(String::as_str).collect();

@@ -224,7 +224,10 @@ mod tests {
 
     #[test]
     fn escapes_and_controls_are_removed() {
-        let (t, cut) = clean_line(b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08 tab\there", 200);
+        let (t, cut) = clean_line(
+            b"\x1b[31mred\x1b[0m \x1b]0;title\x07ok\x00\x08 tab\there",
+            200,
+        );
         assert_eq!(t, "red ok tab here");
         assert!(!cut);
         let (t, _) = clean_line("a\u{202E}gnp.exe\u{9b}1mb".as_bytes(), 200);
@@ -244,9 +247,21 @@ mod tests {
     #[test]
     fn timestamps_are_split_off_and_frames_joined_into_lines() {
         let mut a = Assembler::new(B);
-        a.push(Stream::Stdout, b"2026-11-26T10:32:21.123456789Z hello ", true);
-        a.push(Stream::Stderr, b"2026-11-26T10:32:22.000000000Z oops\n", true);
-        a.push(Stream::Stdout, b"2026-11-26T10:32:23.000000000Z world\n", true);
+        a.push(
+            Stream::Stdout,
+            b"2026-11-26T10:32:21.123456789Z hello ",
+            true,
+        );
+        a.push(
+            Stream::Stderr,
+            b"2026-11-26T10:32:22.000000000Z oops\n",
+            true,
+        );
+        a.push(
+            Stream::Stdout,
+            b"2026-11-26T10:32:23.000000000Z world\n",
+            true,
+        );
         let lines = a.finish();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].text, "hello world");
@@ -272,10 +287,7 @@ mod tests {
 
     #[test]
     fn the_newest_lines_are_kept_within_the_budget() {
-        let mut a = Assembler::new(Bounds {
-            max_lines: 3,
-            ..B
-        });
+        let mut a = Assembler::new(Bounds { max_lines: 3, ..B });
         for i in 0..10 {
             a.push(Stream::Stdout, format!("line {i}\n").as_bytes(), false);
         }

@@ -303,7 +303,10 @@ async fn diagnose(
         }
     }
     let died = p.died.is_some() || (known && !facts.running);
-    let exit_code = p.died.flatten().or(if died { facts.exit_code } else { None });
+    let exit_code = p
+        .died
+        .flatten()
+        .or(if died { facts.exit_code } else { None });
     let limits = Limits {
         cpu_quota_pct: info.as_ref().and_then(|i| i.cpu_quota_pct),
         mem_limited: info.as_ref().is_some_and(|i| i.mem_limited),
@@ -386,7 +389,10 @@ mod tests {
         p.add(&req(What::Died(Some(143))));
         assert_eq!(p.trigger(Some(143)), "the container died (exit code 143)");
         p.add(&req(What::Stopped));
-        assert_eq!(p.trigger(Some(143)), "the container was stopped (exit code 143)");
+        assert_eq!(
+            p.trigger(Some(143)),
+            "the container was stopped (exit code 143)"
+        );
         p.add(&req(What::IncidentOpened("i1".into())));
         p.add(&req(What::IncidentOpened("i1".into())));
         assert_eq!(p.incidents, ["i1"]);
@@ -397,7 +403,10 @@ mod tests {
         let mut c = Pending::new("job".into(), Instant::now());
         c.add(&req(What::Created));
         assert!(c.only_created());
-        assert_eq!(c.trigger(Some(127)), "the container could not start (exit code 127)");
+        assert_eq!(
+            c.trigger(Some(127)),
+            "the container could not start (exit code 127)"
+        );
         c.add(&req(What::Died(Some(1))));
         assert!(!c.only_created(), "a death after the creation is a death");
         let mut q = Pending::new("db".into(), Instant::now());
@@ -426,6 +435,9 @@ mod tests {
         while rx.try_recv().is_ok() {
             n += 1;
         }
-        assert_eq!(n, 256, "the channel is bounded; the rest were dropped, not awaited");
+        assert_eq!(
+            n, 256,
+            "the channel is bounded; the rest were dropped, not awaited"
+        );
     }
 }

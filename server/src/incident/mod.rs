@@ -208,7 +208,12 @@ impl IncidentLog {
                 });
                 log_err(res, "incident");
                 if let Some(h) = &self.hints {
-                    h.incident_opened(&inc.id, &inc.container_id, &inc.container_name, inc.opened_ms);
+                    h.incident_opened(
+                        &inc.id,
+                        &inc.container_id,
+                        &inc.container_name,
+                        inc.opened_ms,
+                    );
                 }
                 // Keep the minutes before the opening too.
                 if let Some(c) = container {

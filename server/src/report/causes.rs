@@ -53,19 +53,13 @@ pub fn rows(diagnoses: &[Diagnosis], local: FixedOffset) -> Vec<CauseRow> {
                 .iter()
                 .map(|h| HintRow {
                     kind: h.kind.clone(),
-                    confidence: format!(
-                        "{} ({:.0} %)",
-                        h.confidence_word(),
-                        h.confidence * 100.0
-                    ),
+                    confidence: format!("{} ({:.0} %)", h.confidence_word(), h.confidence * 100.0),
                     sentence: h.sentence.clone(),
                     lines: h
                         .lines
                         .iter()
                         .map(|l| LineRow {
-                            when: l
-                                .ts_ms
-                                .map_or_else(String::new, |t| timestamp(t, local)),
+                            when: l.ts_ms.map_or_else(String::new, |t| timestamp(t, local)),
                             stream: l.stream.as_str(),
                             text: l.text.clone(),
                             truncated: l.truncated,

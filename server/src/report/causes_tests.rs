@@ -111,8 +111,8 @@ fn hostile_log_lines_are_bounded_and_render_inert() {
         "the JSON carries the line as data"
     );
 
-    let (html, _) = render::render(&f, "genesis", FixedOffset::east_opt(0).expect("utc"))
-        .expect("renders");
+    let (html, _) =
+        render::render(&f, "genesis", FixedOffset::east_opt(0).expect("utc")).expect("renders");
     let section = html
         .split("data-testid=\"probable-cause\"")
         .nth(1)
@@ -123,9 +123,15 @@ fn hostile_log_lines_are_bounded_and_render_inert() {
     assert!(!html.contains("<img"), "no injected element");
     assert!(section.contains("&#60;script&#62;alert(&#39;log&#39;)&#60;/script&#62;"));
     assert!(section.contains("&#34;quoted&#34;"));
-    assert!(!html.contains('\u{1b}') && !html.contains("pwned"), "escapes stripped");
+    assert!(
+        !html.contains('\u{1b}') && !html.contains("pwned"),
+        "escapes stripped"
+    );
     assert!(section.contains("FATAL database is gone"));
     assert!(section.contains("bad bytes \u{fffd}\u{fffd}\u{fffd} here"));
     assert!(section.contains("…(cut)"), "the cut line says so");
-    assert!(html.len() < 200 * 1024, "a mebibyte line does not reach the report");
+    assert!(
+        html.len() < 200 * 1024,
+        "a mebibyte line does not reach the report"
+    );
 }

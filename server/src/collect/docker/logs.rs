@@ -60,13 +60,14 @@ pub fn facts_from_inspect(i: &ContainerInspectResponse, line_bytes: usize) -> Fa
         .map(|log| {
             log.iter()
                 .map(|r| HealthRun {
-                    ts_ms: r
-                        .end
-                        .as_deref()
-                        .and_then(super::inspect::parse_engine_time),
+                    ts_ms: r.end.as_deref().and_then(super::inspect::parse_engine_time),
                     exit_code: r.exit_code.unwrap_or(0),
                     output: clean_line(
-                        r.output.as_deref().unwrap_or("").replace('\n', " ").as_bytes(),
+                        r.output
+                            .as_deref()
+                            .unwrap_or("")
+                            .replace('\n', " ")
+                            .as_bytes(),
                         line_bytes,
                     )
                     .0,
@@ -169,9 +170,7 @@ impl LogReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::{
-        ContainerConfig, ContainerState, Health, HealthcheckResult, HostConfig,
-    };
+    use bollard::models::{ContainerConfig, ContainerState, Health, HealthcheckResult, HostConfig};
 
     #[test]
     fn the_opt_out_label_is_honoured() {

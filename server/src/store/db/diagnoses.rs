@@ -30,7 +30,11 @@ impl Db {
     /// Stores a diagnosis and returns its id. Diagnoses without an incident older than
     /// `forget_before_ms` are deleted in the same transaction (they have no incident to be
     /// pruned with).
-    pub fn insert_diagnosis(&self, d: &Diagnosis, forget_before_ms: i64) -> Result<i64, StoreError> {
+    pub fn insert_diagnosis(
+        &self,
+        d: &Diagnosis,
+        forget_before_ms: i64,
+    ) -> Result<i64, StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
