@@ -12,7 +12,7 @@ printf 'FATAL bad bytes \377\376 here\n' >&2
 printf 'FATAL '; yes AAAAAAAAAAAAAAAA | tr -d '\n' | head -c 1048576; echo
 exit 1`;
 
-test("a failed container's probable cause is shown, its hostile log lines inert", async ({ page }) => {
+test("a failed container's probable cause is shown, its hostile log lines inert", async ({ page }, testInfo) => {
   test.skip(!engineAvailable(), "no Docker engine");
   const dialogs: string[] = [];
   page.on("dialog", async (d) => {
@@ -40,6 +40,7 @@ test("a failed container's probable cause is shown, its hostile log lines inert"
     expect(text).not.toContain("pwned-title");
     // The mebibyte line arrives cut to the per-line cap (2 KiB by default).
     expect(text.length).toBeLessThan(32 * 1024);
+    await panel.screenshot({ path: testInfo.outputPath("probable-cause.png") });
 
     // The same cause under the container's incident.
     await page.goto(`${ENGINE_URL}/incidents?container=${name}`);
