@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod hints;
+pub use hints::*;
+
 /// Bumped on any incompatible change of the messages below.
 pub const PROTOCOL_VERSION: u32 = 2;
 

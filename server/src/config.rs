@@ -6,6 +6,7 @@ use crate::cli::ServeArgs;
 use crate::collect::docker::DockerSourceConfig;
 pub use crate::collect::StatsMode;
 use crate::heal::policy::HealConfig;
+use crate::hints::HintsConfig;
 use crate::incident::tracker::IncidentConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -83,6 +84,8 @@ pub struct Config {
     pub heal: HealConfig,
     /// When incidents open and close.
     pub incidents: IncidentConfig,
+    /// Root-cause hints: how much of a failed container's log is read.
+    pub hints: HintsConfig,
 }
 
 impl Default for Config {
@@ -108,6 +111,7 @@ impl Default for Config {
             brain: BrainConfig::default(),
             heal: HealConfig::default(),
             incidents: IncidentConfig::default(),
+            hints: HintsConfig::default(),
         }
     }
 }
@@ -160,6 +164,9 @@ impl Config {
         }
         let invalid = |m: String| Err(ConfigError::Value(m));
         if let Err(m) = self.heal.validate() {
+            return invalid(m);
+        }
+        if let Err(m) = self.hints.validate() {
             return invalid(m);
         }
         let b = &self.brain;

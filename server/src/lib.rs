@@ -19,6 +19,7 @@ pub mod collect;
 pub mod config;
 pub mod eval;
 pub mod heal;
+pub mod hints;
 pub mod hub;
 pub mod incident;
 pub mod pipeline;

@@ -143,7 +143,9 @@ pub async fn start_with<S: Source>(
         reports_tx,
         self_id,
     );
-    let incidents = IncidentLog::new(cfg.incidents.clone(), incident_restored);
+    let mut incidents = IncidentLog::new(cfg.incidents.clone(), incident_restored);
+    let (hints_tx, hints_rx) = crate::hints::worker::HintsTx::channel();
+    incidents.hints = Some(hints_tx);
 
     let shutdown = CancellationToken::new();
     let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
@@ -172,6 +174,18 @@ pub async fn start_with<S: Source>(
     tasks.push(tokio::spawn(async move {
         let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     }));
+    let sources = crate::hints::worker::Sources {
+        live: live.clone(),
+        db: db.clone(),
+        endpoint: (kind == SourceKind::Docker).then(|| cfg.docker_endpoint()),
+        retention: cfg.retention,
+    };
+    tasks.push(tokio::spawn(crate::hints::worker::run(
+        cfg.hints.clone(),
+        sources,
+        hints_rx,
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(report::write_reports(
         reporter.clone(),
         closed_rx,

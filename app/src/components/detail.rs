@@ -4,6 +4,7 @@
 use super::actions::Actions;
 use super::card::{mode_word, DownloadAudit};
 use super::chart::{ChartData, Line, TimeChart};
+use super::hints::ProbableCause;
 use super::incidents::IncidentRows;
 use super::set_query_param;
 use crate::api;
@@ -243,6 +244,7 @@ pub fn Detail() -> AnyView {
                 </ol>
                 <p class="zs">{field(|c| c.assessment.as_ref().map(|a| format!("z-scores against its own baseline — CPU {:.1} · memory {:.1} · network {:.1} · PIDs {:.1}", a.z.cpu, a.z.mem, a.z.net, a.z.pids)).unwrap_or_default())}</p>
             </section>
+            <ProbableCause container=Signal::derive(move || name_memo.get()) />
             <Actions container=Signal::derive(name) needs_human=needs_human />
             <section class="panel">
                 <h3>"Incidents"</h3>

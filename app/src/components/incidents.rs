@@ -2,13 +2,15 @@
 //! filters kept in the URL, and the audit download of each.
 
 use super::card::DownloadAudit;
+use super::hints::{by_incident, DiagnosisView};
 use super::set_query_param;
 use crate::api;
 use crate::format;
 use crate::live::Live;
-use crate::wire::{Incident, IncidentState, Page};
+use crate::wire::{Diagnosis, Incident, IncidentState, Page};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use std::collections::HashMap;
 
 const TL_W: f64 = 1000.0;
 const TL_ROW: f64 = 18.0;
@@ -46,8 +48,13 @@ pub fn timeline(items: &[Incident], t0: i64, t1: i64) -> Vec<(f64, f64, f64, Str
         .collect()
 }
 
+/// The incidents, each with its probable cause when hints were gathered for it (`causes`, by
+/// incident id).
 #[component]
-pub fn IncidentRows(items: Vec<Incident>) -> AnyView {
+pub fn IncidentRows(
+    items: Vec<Incident>,
+    #[prop(optional)] causes: HashMap<String, Diagnosis>,
+) -> AnyView {
     if items.is_empty() {
         return view! { <p class="hint" data-testid="no-incidents">"No incidents."</p> }.into_any();
     }
@@ -58,6 +65,7 @@ pub fn IncidentRows(items: Vec<Incident>) -> AnyView {
                 {items.into_iter().map(|i| {
                     let state = match i.state { IncidentState::Open => "open", IncidentState::Closed => "closed" };
                     let seal = if i.forced_restart { " · forced restart" } else { "" };
+                    let cause = causes.get(&i.id).cloned();
                     view! {
                         <tr data-testid="incident-row" data-incident=i.id.clone() class=format!("state-{state}")>
                             <td class="mono">{format::clock(i.opened_ms)}</td>
@@ -70,6 +78,20 @@ pub fn IncidentRows(items: Vec<Incident>) -> AnyView {
                             <td>{i.closed_ms.map(|c| format::duration_s((c - i.opened_ms) as f64 / 1000.0)).unwrap_or_else(|| "ongoing".into())}</td>
                             <td><DownloadAudit incident=i.id.clone() /></td>
                         </tr>
+                        {cause.map(|d| {
+                            let top = d.top().map(|h| h.sentence.clone()).unwrap_or_else(|| "no probable cause found".into());
+                            view! {
+                                <tr class="cause-row" data-testid="incident-cause" data-incident=i.id.clone()>
+                                    <td></td>
+                                    <td colspan="7">
+                                        <details>
+                                            <summary><b>"Probable cause: "</b>{top}</summary>
+                                            <DiagnosisView d=d />
+                                        </details>
+                                    </td>
+                                </tr>
+                            }
+                        })}
                     }
                 }).collect_view()}
             </tbody>
@@ -99,6 +121,11 @@ pub fn Incidents() -> AnyView {
             url.push_str(&format!("&container={}", api::enc(&container())));
         }
         async move { api::get::<Page<Incident>>(&url).await }
+    });
+    // The latest hints, matched to the incidents shown.
+    let causes = LocalResource::new(move || {
+        rev.track();
+        async move { api::get::<Page<Diagnosis>>("/api/hints?limit=200").await }
     });
     let set =
         move |key: &'static str, value: String| set_query_param("/incidents", query, key, value);
@@ -134,7 +161,7 @@ pub fn Incidents() -> AnyView {
                             }).collect_view()}
                         </svg>
                     </figure>
-                    <IncidentRows items=page.items />
+                    <IncidentRows items=page.items causes=causes.get().and_then(Result::ok).map(|p| by_incident(p.items)).unwrap_or_default() />
                 }.into_any()
             }
         }}

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod detail;
 pub mod fleet;
 pub mod header;
+pub mod hints;
 pub mod incidents;
 pub mod sparkline;
 

@@ -4,7 +4,7 @@ use super::error::ApiError;
 use crate::state::AppState;
 use crate::store::db::{IncidentFilter, InterventionFilter};
 use crate::store::live::HistoryPoint;
-use app::wire::{Incident, IncidentState, Intervention, Page};
+use app::wire::{Diagnosis, Incident, IncidentState, Intervention, Page};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -66,6 +66,8 @@ pub struct IncidentDetail {
     pub incident: Incident,
     pub interventions: Vec<Intervention>,
     pub samples: Vec<HistoryPoint>,
+    /// Root-cause hints gathered for it, newest first.
+    pub diagnoses: Vec<Diagnosis>,
 }
 
 pub async fn detail(
@@ -86,10 +88,12 @@ pub async fn detail(
             })?
             .items;
         let samples = db.samples(&key)?;
+        let diagnoses = db.diagnoses_of(&key)?;
         Ok(Some(IncidentDetail {
             incident: inc.incident,
             interventions,
             samples,
+            diagnoses,
         }))
     })
     .await?;

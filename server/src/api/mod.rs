@@ -6,6 +6,7 @@ pub mod admin;
 pub mod containers;
 pub mod error;
 pub mod guard;
+pub mod hints;
 pub mod incidents;
 pub mod reports;
 pub mod ws;
@@ -37,6 +38,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/incidents/{id}/report.json", get(reports::json))
         .route("/api/reports", get(reports::list))
         .route("/api/interventions", get(incidents::interventions))
+        .route("/api/hints", get(hints::list))
         .route(
             "/api/{*rest}",
             get(error::unknown_route).fallback(error::unknown_route),

@@ -65,6 +65,8 @@ pub struct LifecycleEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LifecycleKind {
+    /// Created; a start that fails (its command does not exist) sends no other event.
+    Create,
     Start,
     /// The main process ended; `oom_killed` when the kernel killed it for memory.
     Die {
@@ -85,6 +87,7 @@ impl LifecycleKind {
     /// Parses the engine's event `action` (e.g. `health_status: unhealthy`).
     pub fn from_action(action: &str, exit_code: Option<i64>) -> Option<Self> {
         let kind = match action {
+            "create" => Self::Create,
             "start" => Self::Start,
             "die" => Self::Die { exit_code },
             "stop" => Self::Stop,
@@ -104,6 +107,7 @@ impl LifecycleKind {
 
     pub fn label(&self) -> String {
         match self {
+            Self::Create => "create".into(),
             Self::Start => "start".into(),
             Self::Die { exit_code: Some(c) } => format!("die (exit {c})"),
             Self::Die { exit_code: None } => "die".into(),

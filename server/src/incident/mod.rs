@@ -46,6 +46,8 @@ pub struct IncidentLog {
     critical_entries: HashMap<String, u64>,
     /// What the store holds of each open incident's samples (by incident id).
     windows: HashMap<String, Window>,
+    /// Told of openings and deaths, to gather root-cause hints (see `hints::worker`).
+    pub hints: Option<crate::hints::worker::HintsTx>,
 }
 
 fn new_uuid() -> String {
@@ -73,6 +75,7 @@ impl IncidentLog {
             tracker,
             critical_entries,
             windows,
+            hints: None,
         }
     }
 
@@ -141,6 +144,9 @@ impl IncidentLog {
         container: Option<&LiveContainer>,
         store: &mut StoreWriter,
     ) -> bool {
+        if let Some(h) = &self.hints {
+            h.on_event(ev);
+        }
         let changes = self
             .tracker
             .on_event(&ev.id, &ev.name, ev.ts_ms, &ev.kind, &mut new_uuid);
@@ -224,6 +230,14 @@ impl IncidentLog {
                     reasons: inc.reasons.clone(),
                     cpu_quota_pct: info.cpu_quota_pct,
                 }));
+                if let Some(h) = &self.hints {
+                    h.incident_opened(
+                        &inc.id,
+                        &inc.container_id,
+                        &inc.container_name,
+                        inc.opened_ms,
+                    );
+                }
                 // Keep the minutes before the opening too.
                 let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);
                 let points: Vec<_> = container

@@ -3,11 +3,11 @@
 
 use crate::store::db::{Counters, Db, InterventionFilter, StoreError};
 use crate::store::live::HistoryPoint;
-use app::wire::{HealAction, Incident, Intervention, Outcome};
+use app::wire::{Diagnosis, HealAction, Incident, Intervention, Outcome};
 use serde::Serialize;
 
 /// Version of the report's layout and JSON.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// The stamp on the report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -37,6 +37,8 @@ pub struct ReportFacts {
     pub prior_interventions: Vec<Intervention>,
     pub counters: Counters,
     pub seal: Seal,
+    /// Root-cause hints gathered for the incident (since report version 2), newest first.
+    pub diagnoses: Vec<Diagnosis>,
 }
 
 /// What the incident's interventions amount to.
@@ -132,6 +134,7 @@ pub fn gather(
         .filter(|i| i.decided_ms < incident.opened_ms)
         .take(50)
         .collect();
+    let diagnoses = db.diagnoses_of(incident_id)?;
     let counters = db
         .counters()?
         .remove(&incident.container_name)
@@ -150,5 +153,6 @@ pub fn gather(
         interventions,
         prior_interventions,
         counters,
+        diagnoses,
     }))
 }

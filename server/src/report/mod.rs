@@ -1,6 +1,7 @@
 //! Forensic audit reports: one self-contained HTML file per incident, written to the reports
 //! directory when the incident closes, chained by SHA-256 (see [`chain`]).
 
+pub mod causes;
 pub mod chain;
 pub mod charts;
 pub mod facts;

@@ -52,6 +52,7 @@ struct Page<'a> {
     own_hash: &'static str,
     previous_hash: &'a str,
     generated: String,
+    causes: Vec<super::causes::CauseRow>,
 }
 
 /// Milliseconds as `2026-11-26 10:32:21.184 UTC (11:32:21.184 +01:00 local)`.
@@ -310,6 +311,7 @@ pub fn render(
         own_hash: PLACEHOLDER,
         previous_hash,
         generated: timestamp(f.generated_ms, local),
+        causes: super::causes::rows(&f.diagnoses, local),
     };
     let html = page.render()?;
     Ok(chain::seal(&html))

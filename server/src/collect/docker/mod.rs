@@ -8,6 +8,7 @@
 mod engine_stats;
 mod fleet;
 pub mod inspect;
+pub mod logs;
 
 use super::cgroup::CgroupFs;
 use super::host::HostProbe;
@@ -289,7 +290,7 @@ async fn on_event(
         LifecycleKind::Pause => fleet.update(&id, |i| i.status = ContainerStatus::Paused),
         LifecycleKind::Destroy => fleet.remove(&id),
         LifecycleKind::Health(h) => fleet.update(&id, |i| i.health = Some(*h)),
-        LifecycleKind::Stop | LifecycleKind::Oom => {}
+        LifecycleKind::Create | LifecycleKind::Stop | LifecycleKind::Oom => {}
     }
     Some(LifecycleEvent {
         ts_ms: inspect::event_time_ms(ev).unwrap_or_else(now_ms),

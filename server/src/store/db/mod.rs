@@ -50,10 +50,13 @@ impl StoreError {
     }
 }
 
+mod diagnoses;
 mod read;
 mod rows;
 mod schema;
 mod write;
+
+pub use diagnoses::DiagnosisFilter;
 
 /// Per-container counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -92,4 +92,20 @@ CREATE INDEX interventions_outcome ON interventions(outcome);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
     ),
+    // Root-cause hints gathered when an incident opened or a container died (JSON of
+    // `app::wire::Diagnosis`); those of an incident go with it.
+    M::up(
+        r#"
+CREATE TABLE diagnoses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT REFERENCES incidents(id) ON DELETE CASCADE,
+    container_id TEXT NOT NULL,
+    container_name TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX diagnoses_incident ON diagnoses(incident_id);
+CREATE INDEX diagnoses_container ON diagnoses(container_name, ts_ms);
+"#,
+    ),
 ];
