@@ -140,13 +140,12 @@ async fn a_crash_looping_healer_never_restarts_more_than_one_uninterrupted_run()
         return;
     }
     let since = chrono::Utc::now().timestamp();
-    let burner = TestContainer::run(
-        "crashloop",
-        &["--cpus", "0.3", "--label", "dockerpulse.heal=restart"],
-        &BURN,
-    );
+    let burner = TestContainer::run("crashloop", &["--cpus", "0.3"], &BURN);
     let dir = temp_data_dir();
-    let (config, addr) = Server::config(&dir, CONFIG);
+    let (config, addr) = Server::config(
+        &dir,
+        &format!("{CONFIG}{}", opt_in(&burner.name, "restart")),
+    );
     let begun = Instant::now();
     let items = crash_loop(&config, addr, &burner.name).await;
     let secs = begun.elapsed().as_secs() as i64 + 1;
@@ -155,10 +154,12 @@ async fn a_crash_looping_healer_never_restarts_more_than_one_uninterrupted_run()
     let cfg = drill_config();
     let (allowed, schedule) = allowed_restarts(&cfg, secs);
     eprintln!(
-        "crash loop, {secs} s: {} restart(s) by the engine's events (one uninterrupted run allows {allowed}: at {:?} s); {:.1} per hour vs the cap of {}",
+        "crash loop, {secs} s, {} kills: {} restart(s) by the engine's events, at {:?} s; one uninterrupted run allows {allowed} (at {:?} s: cooldown, backoff, then the breaker after {} relapses; the hourly cap is {})",
+        env_or("DRILL_ROUNDS", 5),
         restarts.len(),
+        restarts.iter().map(|t| (t - since * 1000) / 1000).collect::<Vec<_>>(),
         schedule.iter().map(|t| t / 1000).collect::<Vec<_>>(),
-        restarts.len() as f64 * 3600.0 / secs as f64,
+        cfg.breaker_failures,
         cfg.max_per_hour
     );
     assert!(

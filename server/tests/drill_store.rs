@@ -97,13 +97,10 @@ async fn a_stalled_database_freezes_no_viewer_and_no_action_goes_unrecorded() {
         return;
     }
     let since = chrono::Utc::now().timestamp();
-    let burner = TestContainer::run(
-        "stall",
-        &["--cpus", "0.3", "--label", "dockerpulse.heal=restart"],
-        &BURN,
-    );
+    let burner = TestContainer::run("stall", &["--cpus", "0.3"], &BURN);
     let dir = temp_data_dir();
-    let (config, addr) = Server::config(&dir, EAGER);
+    let (config, addr) =
+        Server::config(&dir, &format!("{EAGER}{}", opt_in(&burner.name, "restart")));
     let mut server = Server::spawn(&config, addr);
     server.ready().await;
     wait_for_incident(&server, &burner.name).await;
@@ -212,16 +209,14 @@ async fn a_full_disk_is_a_visible_state_without_unrecorded_actions_and_it_recove
     }
     let since = chrono::Utc::now().timestamp();
     let dir = temp_data_dir();
-    let (config, addr) = Server::config(&dir, EAGER);
-    // The store and the reports live on a 4 MiB file system.
+    let name = format!("dp-test-fulldisk-{}", std::process::id());
+    let (config, addr) = Server::config(&dir, &format!("{EAGER}{}", opt_in(&name, "restart")));
+    // The store lives on a 4 MiB file system.
     let disk = Tmpfs::mount(&dir.join("data"), "4m");
     let mut server = Server::spawn(&config, addr);
     server.ready().await;
-    let burner = TestContainer::run(
-        "fulldisk",
-        &["--cpus", "0.3", "--label", "dockerpulse.heal=restart"],
-        &BURN,
-    );
+    let burner = TestContainer::run("fulldisk", &["--cpus", "0.3"], &BURN);
+    assert_eq!(burner.name, name);
     wait_for_incident(&server, &burner.name).await;
     let viewer = Viewer::connect(addr).await;
     let filler = disk.fill();

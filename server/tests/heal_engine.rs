@@ -104,7 +104,10 @@ async fn enforce_restarts_only_opted_in_containers_with_backoff_and_breaker() {
             .map(|_| items.clone())
     })
     .await;
-    let (items, _) = escalated.expect("the breaker opens after repeated relapses");
+    let Some((items, _)) = escalated else {
+        let items = interventions(&running, &opted.name).await;
+        panic!("the breaker opens after repeated relapses: {items:#?}");
+    };
     let restarts: Vec<i64> = with_outcome(&items, "succeeded")
         .iter()
         .filter_map(|i| i["decided_ms"].as_i64())

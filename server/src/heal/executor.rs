@@ -199,9 +199,25 @@ impl Executor {
         }
     }
 
-    /// Watches a container after a restart until it held or did not (see [`super::verify`]).
-    /// Returns whether it held, and what was seen.
-    pub async fn verify(&self, id: &str, within: std::time::Duration) -> (bool, String) {
+    /// Watches a container after a restart until it held or did not (see [`super::verify`]),
+    /// or until `superseded` (DockerPulse acts on it again: its own restart is no crash loop).
+    /// Returns whether it held (`None`: not judged), and what was seen.
+    pub async fn verify(
+        &self,
+        id: &str,
+        within: std::time::Duration,
+        superseded: tokio_util::sync::CancellationToken,
+    ) -> (Option<bool>, String) {
+        tokio::select! {
+            _ = superseded.cancelled() => (
+                None,
+                "not judged: DockerPulse acted on the container again before it could tell".into(),
+            ),
+            (held, text) = self.watch(id, within) => (Some(held), text),
+        }
+    }
+
+    async fn watch(&self, id: &str, within: std::time::Duration) -> (bool, String) {
         let started = tokio::time::Instant::now();
         let within_ms = crate::util::ms(within);
         let mut first_start = None;

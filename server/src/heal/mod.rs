@@ -44,12 +44,13 @@ pub enum ExecReport {
         ok: bool,
         reply: Option<ManualReply>,
     },
-    /// Whether a restart held.
+    /// Whether a restart held (`None`: not judged, another action came first).
     Verified {
         id: i64,
+        container_id: String,
         name: String,
         manual: bool,
-        held: bool,
+        held: Option<bool>,
         text: String,
         at_ms: i64,
     },
@@ -86,6 +87,8 @@ pub struct Healer {
     self_id: Option<String>,
     last_decision: HashMap<String, String>,
     awaiting: AwaitingSet,
+    /// Restarts being verified, by container: (intervention id, stop watching).
+    verifying: HashMap<String, (i64, tokio_util::sync::CancellationToken)>,
 }
 
 fn day(ts_ms: i64) -> i64 {
@@ -133,6 +136,7 @@ impl Healer {
             self_id,
             last_decision: HashMap::new(),
             awaiting: AwaitingSet::default(),
+            verifying: HashMap::new(),
         };
         healer.reconcile(restored.pending);
         healer
@@ -353,6 +357,14 @@ impl Healer {
     fn execute(&mut self, mut rec: Intervention, reply: Option<ManualReply>) {
         self.last_decision
             .insert(rec.container_name.clone(), records::words(&rec));
+        // Acting again ends the watch over the last restart: our own action is no crash loop.
+        let watch = tokio_util::sync::CancellationToken::new();
+        if let Some((_, before)) = self
+            .verifying
+            .insert(rec.container_name.clone(), (rec.id, watch.clone()))
+        {
+            before.cancel();
+        }
         let executor = self.executor.clone();
         let reports = self.reports.clone();
         let verify_within = self.policy.config().verify_within;
@@ -370,18 +382,26 @@ impl Healer {
             rec.detail = Some(result.unwrap_or_else(|e| e.to_string()));
             let verify = ok && rec.action == HealAction::Restart;
             let (id, name, manual) = (rec.id, rec.container_name.clone(), rec.manual);
+            let container_id = rec.container_id.clone();
             let done = ExecReport::Done {
                 intervention: rec.clone(),
                 ok,
                 reply,
             };
-            if reports.send(done).await.is_err() || !verify {
+            if reports.send(done).await.is_err() {
                 return;
             }
-            let (held, text) = executor.verify(&rec.container_id, verify_within).await;
+            let (held, text) = if verify {
+                executor
+                    .verify(&rec.container_id, verify_within, watch)
+                    .await
+            } else {
+                (None, String::new())
+            };
             let _ = reports
                 .send(ExecReport::Verified {
                     id,
+                    container_id,
                     name,
                     manual,
                     held,
@@ -458,16 +478,21 @@ impl Healer {
             }
             ExecReport::Verified {
                 id,
+                container_id,
                 name,
                 manual,
                 held,
                 text,
                 at_ms,
             } => {
-                tracing::info!(container = %name, held, verification = %text, "restart verified");
-                if !manual && self.policy.verified(&name, held) {
-                    tracing::warn!(container = %name, "restarts do not hold: circuit breaker open, needs a human");
+                if self.verifying.get(&name).is_some_and(|(v, _)| *v == id) {
+                    self.verifying.remove(&name);
                 }
+                if text.is_empty() {
+                    return; // not a restart: nothing was watched
+                }
+                tracing::info!(container = %name, ?held, verification = %text, "restart verified");
+                let opened = !manual && held == Some(false) && self.policy.verified(&name, false);
                 store.send(Op::Verified {
                     id,
                     held,
@@ -475,7 +500,13 @@ impl Healer {
                     at_ms,
                     guards: self.dirty_rows(),
                 });
-                self.last_decision.insert(name, format!("restart {text}"));
+                self.last_decision
+                    .insert(name.clone(), format!("restart {text}"));
+                if opened {
+                    let relapses = self.policy.guard(&name).map_or(0, |g| g.relapses);
+                    let rec = records::escalation(&container_id, &name, at_ms, relapses);
+                    self.record(rec, None, None, store);
+                }
             }
         }
     }
@@ -533,7 +564,7 @@ impl Healer {
         (
             self.policy.tracked(),
             self.last_decision.len(),
-            self.awaiting.len(),
+            self.awaiting.len() + self.verifying.len(),
         )
     }
 

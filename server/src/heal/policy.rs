@@ -101,11 +101,11 @@ impl Block {
                 "not acted: circuit breaker open — it kept failing after being healed; needs a human".into()
             }
             Block::Cooldown { remaining_ms } => {
-                format!("waiting: cooldown, {:.0} s left", *remaining_ms as f64 / 1000.0)
+                format!("waiting: cooldown, {} s left", secs_left(*remaining_ms))
             }
             Block::Backoff { remaining_ms, restarts } => format!(
-                "waiting: restart backoff after {restarts} restart(s), {:.0} s left",
-                *remaining_ms as f64 / 1000.0
+                "waiting: restart backoff after {restarts} restart(s), {} s left",
+                secs_left(*remaining_ms)
             ),
             Block::HourlyCap { max } => format!("not acted: {max} interventions in the last hour (cap)"),
             Block::FleetCap { max } => {
@@ -113,11 +113,16 @@ impl Block {
             }
             Block::NotRunning => "not acted: the container is not running".into(),
             Block::StartPeriod { remaining_ms } => format!(
-                "waiting: still inside its health check's start period, {:.0} s left",
-                *remaining_ms as f64 / 1000.0
+                "waiting: still inside its health check's start period, {} s left",
+                secs_left(*remaining_ms)
             ),
         }
     }
+}
+
+/// Whole seconds left, rounded up (a wait of 300 ms is "1 s left", not "0 s left").
+fn secs_left(ms: i64) -> i64 {
+    (ms + 999).div_euclid(1000)
 }
 
 /// The policy's answer for one container at one tick.

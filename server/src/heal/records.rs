@@ -62,6 +62,23 @@ pub fn manual(
     }
 }
 
+/// The record of the breaker opening because restarts did not hold.
+pub fn escalation(container_id: &str, name: &str, ts_ms: i64, failures: u32) -> Intervention {
+    let info = ContainerInfo {
+        id: container_id.to_string(),
+        name: name.to_string(),
+        ..ContainerInfo::default()
+    };
+    Intervention {
+        action: HealAction::Escalate,
+        outcome: Outcome::Escalated,
+        reason: format!(
+            "{failures} healings failed or did not hold: stopped acting, needs a human"
+        ),
+        ..blank(&info, ts_ms, HealMode::Enforce)
+    }
+}
+
 fn blank(info: &ContainerInfo, ts_ms: i64, mode: HealMode) -> Intervention {
     Intervention {
         id: 0,

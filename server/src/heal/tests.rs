@@ -335,15 +335,23 @@ async fn restarts_that_do_not_hold_open_the_breaker() {
         r.healer.on_report(
             ExecReport::Verified {
                 id: 1,
+                container_id: info("web").id,
                 name: "web".into(),
                 manual: false,
-                held: false,
+                held: Some(false),
                 text: "did not hold: exited (exit code 1) 2.0 s after the restart".into(),
                 at_ms: t,
             },
             &mut r.store.writer,
         );
     }
-    assert!(r.healer.view(&info("web"), 0, None).needs_human);
+    let view = r.healer.view(&info("web"), 0, None);
+    assert!(view.needs_human);
+    assert!(
+        view.last_decision
+            .as_deref()
+            .is_some_and(|d| d.contains("needs a human")),
+        "the breaker's opening is recorded: {view:?}"
+    );
     let _ = std::fs::remove_dir_all(&r.dir);
 }

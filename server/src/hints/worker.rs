@@ -41,6 +41,8 @@ pub enum What {
     Oom,
     /// `docker stop` or `docker restart`: the death was requested.
     Stopped,
+    /// `docker rm`: a death just before it was the removal itself (and the logs are gone).
+    Removed,
     IncidentOpened(String),
 }
 
@@ -75,6 +77,7 @@ impl HintsTx {
             LifecycleKind::Die { exit_code } => What::Died(exit_code),
             LifecycleKind::Oom => What::Oom,
             LifecycleKind::Stop | LifecycleKind::Restart => What::Stopped,
+            LifecycleKind::Destroy => What::Removed,
             _ => return,
         };
         self.send(HintRequest {
@@ -145,7 +148,7 @@ impl Pending {
             What::IncidentOpened(id) if !self.incidents.contains(id) => {
                 self.incidents.push(id.clone())
             }
-            What::IncidentOpened(_) => {}
+            What::IncidentOpened(_) | What::Removed => {}
         }
     }
 
@@ -194,6 +197,14 @@ pub async fn run(
             r = rx.recv() => {
                 let Some(r) = r else { return };
                 if !cfg.enabled {
+                    continue;
+                }
+                if r.what == What::Removed {
+                    // Removed on purpose (`docker rm -f` kills, then removes): nothing to
+                    // diagnose unless an incident asked for it.
+                    if pending.get(&r.container_id).is_some_and(|p| p.incidents.is_empty()) {
+                        pending.remove(&r.container_id);
+                    }
                     continue;
                 }
                 let earliest = last_run.get(&r.container_id).map(|t| *t + MIN_GAP);

@@ -42,6 +42,8 @@ pub struct Responders {
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 /// How often the store is asked to prove it can write.
 const HEARTBEAT_EVERY_MS: i64 = 5_000;
+/// After containers leave, freed memory goes back to the system at most this often.
+const RELEASE_EVERY_MS: i64 = 60_000;
 
 pub struct Pipeline {
     live: Shared<LiveStore>,
@@ -51,6 +53,9 @@ pub struct Pipeline {
     ctx: Context,
     last_prune_ms: i64,
     last_heartbeat_ms: i64,
+    /// Containers that left since freed memory was last given back, and when that was.
+    departed: usize,
+    last_release_ms: i64,
 }
 
 impl Pipeline {
@@ -67,6 +72,8 @@ impl Pipeline {
             },
             last_prune_ms: 0,
             last_heartbeat_ms: 0,
+            departed: 0,
+            last_release_ms: 0,
         }
     }
 
@@ -153,6 +160,7 @@ impl Pipeline {
         let fleet_known = readings.is_some();
         if let Some(readings) = readings {
             let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
+            self.departed += live.absent(&present);
             self.assessor.retain(&present);
             live.retain_present(&present);
             let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
@@ -199,6 +207,11 @@ impl Pipeline {
         if now_ms - self.last_heartbeat_ms >= HEARTBEAT_EVERY_MS {
             self.last_heartbeat_ms = now_ms;
             self.r.store.send(Op::Heartbeat { at_ms: now_ms });
+        }
+        if self.departed > 0 && now_ms - self.last_release_ms >= RELEASE_EVERY_MS {
+            self.departed = 0;
+            self.last_release_ms = now_ms;
+            tokio::task::spawn_blocking(crate::util::release_freed_memory);
         }
         if now_ms - self.last_prune_ms >= PRUNE_EVERY_MS {
             self.last_prune_ms = now_ms;

@@ -187,6 +187,14 @@ impl LiveStore {
             .retain(|id, _| present.contains(id.as_str()));
     }
 
+    /// How many tracked containers are not in `present` (about to be dropped).
+    pub fn absent(&self, present: &std::collections::HashSet<&str>) -> usize {
+        self.containers
+            .keys()
+            .filter(|id| !present.contains(id.as_str()))
+            .count()
+    }
+
     /// Records one container's reading and the brain's assessment of it.
     pub fn record(&mut self, info: ContainerInfo, sample: Option<Sample>, a: Option<Assessment>) {
         let c = self

@@ -72,7 +72,8 @@ pub enum Op {
     },
     Verified {
         id: i64,
-        held: bool,
+        /// `None`: not judged (another action came first).
+        held: Option<bool>,
         text: String,
         at_ms: i64,
         guards: Vec<GuardRow>,
@@ -314,7 +315,11 @@ impl Worker {
     fn apply(&self, mut op: Op) {
         let mut backoff = Duration::from_millis(50);
         let mut answered = false;
-        let mut last_error = String::from("the write queue was too slow");
+        // A record that waited behind a failing one is refused with the store's own error.
+        let mut last_error = lock(&self.status)
+            .error
+            .clone()
+            .unwrap_or_else(|| "the write queue was too slow".into());
         loop {
             if let Op::Decision {
                 rec,

@@ -230,6 +230,12 @@ pub fn inspect(name: &str, format: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Config that opts in one container by name (not by label), so DockerPulse instances of tests
+/// running side by side never act on each other's containers.
+pub fn opt_in(name: &str, action: &str) -> String {
+    format!("[heal.containers]\n\"{name}\" = \"{action}\"\n")
+}
+
 /// A shell command that burns one core and exits promptly on SIGTERM (so restarts are quick).
 pub const BURN: [&str; 3] = ["sh", "-c", "trap 'exit 0' TERM; yes > /dev/null & wait"];
 
@@ -278,14 +284,16 @@ impl Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(config.with_extension("log"))
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(|_| std::process::Stdio::null());
+            .open(config.with_extension("log"));
+        let (out, err) = match log.and_then(|f| Ok((f.try_clone()?, f))) {
+            Ok((a, b)) => (std::process::Stdio::from(a), std::process::Stdio::from(b)),
+            Err(_) => (std::process::Stdio::null(), std::process::Stdio::null()),
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_dockerpulse"))
             .args(["--config", &config.to_string_lossy(), "serve"])
             .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
+            .stdout(out)
+            .stderr(err)
             .spawn()
             .expect("dockerpulse starts");
         Self {
@@ -330,11 +338,20 @@ impl Server {
 
     /// Resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// Resident anonymous memory (heap and stacks, not the binary's pages) in KiB.
+    pub fn rss_anon_kib(&self) -> u64 {
+        self.status_kib("RssAnon:")
+    }
+
+    fn status_kib(&self, key: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
+                    .find(|l| l.starts_with(key))
                     .and_then(|l| l.split_whitespace().nth(1))
                     .and_then(|v| v.parse().ok())
             })

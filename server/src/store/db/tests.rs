@@ -85,7 +85,7 @@ fn incidents_round_trip_with_samples_and_interventions() {
     assert!(db.pending_interventions().expect("pending").is_empty());
     db.verify_intervention(
         iid,
-        true,
+        Some(true),
         "held: still running 30 s after the restart",
         1900,
         &[],

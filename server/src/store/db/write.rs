@@ -150,11 +150,12 @@ impl Db {
         })
     }
 
-    /// Records whether a restart held (running, and healthy when checked) afterwards.
+    /// Records whether a restart held (running, and healthy when checked) afterwards; `None`
+    /// when it was not judged (another action on the container came first).
     pub fn verify_intervention(
         &self,
         id: i64,
-        held: bool,
+        held: Option<bool>,
         verification: &str,
         at_ms: i64,
         guards: &[GuardRow],
