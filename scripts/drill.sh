@@ -16,10 +16,10 @@ export DOCKERPULSE_TEST_IMAGE="$TEST_IMAGE" DOCKERPULSE_REQUIRE_ENGINE=1
 cd "$ROOT"
 case "${1:-}" in
   crash-loop)
-    DRILL_ROUNDS=11 DRILL_PERIOD_S=45 cargo test -p server --test drill_crash_loop -- --nocapture --test-threads=1
+    DRILL_ROUNDS=11 DRILL_PERIOD_S=45 cargo test -p server --test drills crash_loop -- --nocapture
     ;;
   churn)
-    DRILL_CHURN_S=600 cargo test -p server --test drill_churn -- --nocapture
+    DRILL_CHURN_S=600 cargo test -p server --test drills churn -- --nocapture
     ;;
   store)
     cargo test -p server --test drill_store -- --nocapture

@@ -7,9 +7,7 @@
 //! that come and go page in code that had not run yet (a debug binary's text is most of its
 //! resident memory) and size the allocator's arenas; a leak shows as growth after that.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 fn running_containers() -> usize {

@@ -5,9 +5,7 @@
 //! what the policy allows in one uninterrupted run; nothing recorded before a kill is missing
 //! after it; no action is left `pending`. The same drill runs on the demo fleet.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dockerpulse::heal::policy::{HealConfig, Policy, Situation, Subject, Verdict};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
