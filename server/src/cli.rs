@@ -81,6 +81,20 @@ pub enum EvalCommand {
         #[arg(long, default_value_t = 10)]
         horizon: usize,
     },
+    /// Calibration of the failure probability on recorded traces (Brier score, skill, ECE, a
+    /// reliability diagram), false CRITICALs per container-day and lead times before OOM kills.
+    Risk {
+        /// Directory of recorded trace sets to measure on (`dockerpulse record` output).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Fit the mapping on these trace sets first (repeatable) and measure the fit (else the
+        /// deployed one).
+        #[arg(long, value_name = "DIR")]
+        fit: Vec<PathBuf>,
+        /// Where to write the reliability diagram.
+        #[arg(long, value_name = "FILE", default_value = "docs/reliability.svg")]
+        svg: PathBuf,
+    },
 }
 
 /// Flags shared by `serve` and `config`.

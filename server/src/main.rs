@@ -90,11 +90,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Eval(EvalCommand::Nab { data, windows, out }) => {
-            print!("{}", dockerpulse::eval::run_nab(&data, &windows, &out)?);
+            // The detector exactly as `serve` would run it: the same layered `[brain]` config.
+            let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
+            print!(
+                "{}",
+                dockerpulse::eval::run_nab(&data, &windows, &out, &cfg.brain)?
+            );
+            Ok(())
+        }
+        Command::Eval(EvalCommand::Risk { data, fit, svg }) => {
+            let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
+            let report = dockerpulse::eval::run_risk(&data, &fit, &cfg.brain)?;
+            print!("{report}");
+            let title = format!(
+                "Reliability of the failure probability ({})",
+                data.display()
+            );
+            std::fs::write(&svg, report.reliability_svg(&title))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", svg.display()))?;
+            println!("  reliability diagram written to {}", svg.display());
             Ok(())
         }
         Command::Eval(EvalCommand::Forecast { data, horizon }) => {
-            print!("{}", dockerpulse::eval::run_forecast(&data, horizon)?);
+            let cfg = Config::load(cli.config.as_deref(), &ServeArgs::default())?;
+            print!(
+                "{}",
+                dockerpulse::eval::run_forecast(&data, horizon, &cfg.brain)?
+            );
             Ok(())
         }
         Command::Record(args) => {

@@ -3,6 +3,9 @@
 
 use dockerpulse::brain::anomaly::{AnomalyConfig, AnomalyDetector};
 use dockerpulse::brain::baseline::{robust_z, RollingQuantiles};
+use dockerpulse::brain::calibration::{Evidence, RiskModel};
+use dockerpulse::brain::conformal::ConformalBands;
+use dockerpulse::brain::nearest::PatternIndex;
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
 use dockerpulse::brain::semaphore::{Semaphore, Thresholds};
 use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
@@ -173,6 +176,76 @@ proptest! {
         let first = s.update(p, &th);
         for _ in 0..n {
             prop_assert_eq!(s.update(p, &th), first);
+        }
+    }
+
+    #[test]
+    fn pattern_index_without_a_budget_is_brute_force(
+        width in 1usize..7,
+        cap in 1usize..300,
+        stream in prop::collection::vec(-1e3..1e3f64, 10..1500),
+    ) {
+        let mut idx = PatternIndex::new(width, cap, usize::MAX);
+        let mut kept: Vec<Vec<f64>> = Vec::new();
+        for (i, w) in stream.windows(width).enumerate() {
+            if i % 7 == 0 {
+                let want = kept
+                    .iter()
+                    .rev()
+                    .take(cap)
+                    .map(|p| p.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+                    .reduce(f64::min);
+                let got = idx.nearest2(w);
+                match (got, want) {
+                    (Some(a), Some(b)) => prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b), "{} vs {}", a, b),
+                    (a, b) => prop_assert_eq!(a, b),
+                }
+            }
+            idx.push(w);
+            kept.push(w.to_vec());
+        }
+    }
+
+    #[test]
+    fn conformal_offsets_bracket_zero_and_nest(
+        errors in prop::collection::vec((hostile(), any::<bool>(), any::<bool>()), 1..300),
+    ) {
+        let mut b = ConformalBands::new(50, 0.05);
+        for (e, c80, c95) in errors {
+            b.record(e, (c80, c95));
+            if let Some((l80, h80, l95, h95)) = b.offsets() {
+                prop_assert!(l95 <= l80 && l80 <= 0.0 && 0.0 <= h80 && h80 <= h95);
+                prop_assert!([l80, h80, l95, h95].iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn risk_rises_with_evidence_of_positive_weight(
+        base in prop::array::uniform9(0.0..1.0f64),
+        which in 0usize..9,
+        more in 0.0..1.0f64,
+    ) {
+        let m = RiskModel::default();
+        let e = |v: &[f64; 9]| Evidence {
+            p_cpu: v[0],
+            cpu_utilisation: v[1],
+            cpu_throttled_recent: v[2],
+            p_mem: v[3],
+            mem_fraction: v[4],
+            mem_fill: v[5],
+            anomaly: v[6],
+            restarts: v[7] * 5.0,
+            ooms: v[8] * 5.0,
+        };
+        let mut up = base;
+        up[which] = (up[which] + more).min(1.0);
+        let (p0, p1) = (m.probability(&e(&base)), m.probability(&e(&up)));
+        prop_assert!((0.0..=1.0).contains(&p0) && (0.0..=1.0).contains(&p1));
+        if m.weights[which] >= 0.0 {
+            prop_assert!(p1 >= p0, "{} < {}", p1, p0);
+        } else {
+            prop_assert!(p1 <= p0, "{} > {}", p1, p0);
         }
     }
 }

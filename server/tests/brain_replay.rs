@@ -1,7 +1,8 @@
 //! Replays of real recorded traces (`server/tests/data/traces/`, see its README) and of the demo
 //! fleet through the brain, with the default configuration (30-sample warm-up): fast, no engine.
-//! The checks are the product's promises: the CPU forecast leads a building storm across the
-//! saturation threshold and the semaphore goes CRITICAL; a leak gets a time-to-limit, goes MEDIUM
+//! The checks are the product's promises: the CPU forecast is never behind a building storm (it
+//! publishes a ramp only where that has beaten naive last-value) and the semaphore goes CRITICAL
+//! once the throttling holds; a leak gets a time-to-limit, goes MEDIUM
 //! well before and CRITICAL (≥ 85 % three ticks running, what healing waits for) before its OOM
 //! kill; calm, noisy and bursty-but-healthy containers stay LOW. Lead times are printed
 //! (`cargo test --test brain_replay -- --nocapture`; `DP_DUMP=1` prints every sample).
@@ -88,22 +89,26 @@ fn critical_streak(ps: impl Iterator<Item = f64>) -> Option<usize> {
 }
 
 #[test]
-fn building_cpu_storm_is_forecast_ahead_of_saturation_and_goes_critical() {
+fn building_cpu_storm_is_followed_and_goes_critical_once_it_holds() {
     let out = run(&set("cpu-storm"), "burner-ramp");
     let (f, m, c) = storm(&out);
-    let (lead, crit_lead) = (secs(&out, f, m), secs(&out, c, m));
+    let (lead, crit_after) = (secs(&out, f, m), secs(&out, m, c));
     eprintln!(
         "burner-ramp: forecast ≥ 95 % of quota {lead:.1} s before the measured CPU, CRITICAL \
-         {crit_lead:.1} s before"
+         {crit_after:.1} s after"
     );
-    assert!(f < m && lead >= 5.0, "forecast lead {lead} s");
-    assert!(c < m && crit_lead >= 5.0, "CRITICAL lead {crit_lead} s");
+    // Never behind the measured CPU; CRITICAL once the throttling holds (the calibrated event is
+    // "throttled most of the next 30 s"; leading a ramp lost to the naive guard on real traces).
+    assert!(f <= m, "forecast crosses at {f}, measured at {m}");
+    assert!(
+        crit_after <= 15.0,
+        "CRITICAL {crit_after} s after saturation"
+    );
     // Calm before the storm: LOW from the end of the warm-up until the ramp begins (~59 s).
     assert!(out[30..58].iter().all(|(_, a)| a.level == RiskLevel::Low));
-    // While pinned at the quota the forecast does not lag below it (the machine was shared, so
-    // the measured CPU itself dips now and then; the first stretch is clean).
+    // While pinned at the quota the 95 % interval reaches the saturation threshold.
     for (o, a) in &out[m..m + 10] {
-        assert!(a.cpu.value >= threshold(o) - 1.0, "{o:?} {a:?}");
+        assert!(a.cpu.hi95 >= threshold(o), "{o:?} {a:?}");
     }
 }
 
@@ -122,7 +127,10 @@ fn cpu_stepping_to_its_quota_is_followed_at_once_and_goes_critical() {
         secs(&out, m, c)
     );
     assert!(f <= m, "forecast crosses at {f}, measured at {m}");
-    assert!(c <= m, "CRITICAL at {c}, measured crosses at {m}");
+    assert!(
+        secs(&out, m, c) <= 15.0,
+        "CRITICAL at {c}, measured crosses at {m}"
+    );
     assert!(out[30..m - 1]
         .iter()
         .all(|(_, a)| a.level == RiskLevel::Low));
@@ -255,7 +263,10 @@ fn demo_storms_and_leaks_are_caught_ahead_and_quiet_services_stay_low() {
                     lead(f),
                     lead(c)
                 );
-                assert!(lead(f) >= 3 && lead(c) >= 3, "seed {seed} storm at {i}");
+                // The forecast publishes the ramp only where it has beaten naive last-value, so
+                // it is never behind the measured CPU but need not lead it; CRITICAL follows the
+                // saturation (see docs/brain-figures.md).
+                assert!(lead(f) >= 0, "seed {seed} storm at {i}");
             }
             below = 0;
         }

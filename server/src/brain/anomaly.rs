@@ -2,12 +2,13 @@
 //!
 //! The brain runs one per container metric; the NAB evaluation runs the very same type over the
 //! benchmark's series. Each sample is scored against the series' own past only (it joins the
-//! history after it has been scored), in O(`pattern_memory_samples` × `pattern_segments`) time
-//! and O(`memory_samples` + `pattern_memory_samples`) memory:
+//! history after it has been scored), in O(`pattern_budget` × `pattern_segments`) time (a
+//! lower-bounded nearest-pattern search, [`super::nearest`]) and O(`memory_samples` +
+//! `pattern_memory_samples`) memory:
 //!
 //! 1. **Pattern novelty** (the idea behind KNN-CAD / ARTime: "has the recent shape been seen
 //!    before?"). The last `pattern_segments × segment_samples` values, summarised as
-//!    `pattern_segments` segment means, are compared with every such pattern of the last
+//!    `pattern_segments` segment means, are compared with the patterns of the last
 //!    `pattern_memory_samples` samples; the distance to the nearest one, in units of the series' robust
 //!    spread, is divided by the typical nearest distance of the last `baseline_samples` samples.
 //!    A spike, a level shift, a missing daily bump or a new rhythm all give shapes never seen.
@@ -30,6 +31,8 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{z_against, RollingQuantiles};
+use super::nearest::PatternIndex;
+use super::rings::{Ring, RollingRange};
 
 /// Tunables, all counts in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,9 +42,15 @@ pub struct AnomalyConfig {
     pub baseline_samples: usize,
     /// The range a breakout is measured against, and the memory of the novelty record.
     pub memory_samples: usize,
-    /// How far back patterns are searched. Dominates the cost: one pattern distance per sample
-    /// remembered (the rest of the detector is O(1) or O(`baseline_samples`) memmoves).
+    /// How far back patterns are searched (see [`super::nearest`]: the cost is bounded by
+    /// `pattern_budget`, not by this).
     pub pattern_memory_samples: usize,
+    /// Novelty is also averaged over about this many samples (0: off) and that average held
+    /// against its own record, so a lasting moderate change counts as much as a sharp one.
+    pub smooth_samples: usize,
+    /// Most full pattern distances computed per sample (the search is exact when its lower
+    /// bound stops it earlier, as it does on smooth series).
+    pub pattern_budget: usize,
     /// Segment means per pattern.
     pub pattern_segments: usize,
     /// Samples averaged into each segment mean.
@@ -64,12 +73,14 @@ impl Default for AnomalyConfig {
             baseline_samples: 400,
             memory_samples: 1500,
             pattern_memory_samples: 1500,
+            pattern_budget: super::nearest::DEFAULT_BUDGET,
+            smooth_samples: 0,
             pattern_segments: 5,
             segment_samples: 4,
             breakout_tolerance: 0.05,
             warmup_samples: 30,
             suppress_samples: 100,
-            alarm_score: 0.55,
+            alarm_score: 0.6,
             suppress_factor: 0.0,
         }
     }
@@ -83,12 +94,8 @@ pub struct AnomalyOutput {
     /// Pattern novelty: nearest-pattern distance over its typical value (1 = as usual).
     pub surprise: f64,
     /// Anomaly score in [0, 1] (0 during warm-up), damped after an alarm so that one event
-    /// scores high once (what NAB evaluates).
+    /// scores high once. The one output: NAB evaluates it and the brain's risk reads it.
     pub score: f64,
-    /// How far the present exceeds anything recently seen, in [0, 1] and undamped: 0 while the
-    /// novelty stays within its record, `(r − 1)/(r + 1)` for a record broken `r`-fold, ≥ 0.8 for
-    /// a breakout (what the brain's risk uses; lasts as long as the novelty does).
-    pub level: f64,
 }
 
 /// Cap on the novelty of one sample, in typical distances (also used when the typical distance
@@ -96,113 +103,6 @@ pub struct AnomalyOutput {
 const NOVELTY_CAP: f64 = 50.0;
 /// Longest pattern, in segments (bounds the scratch space).
 const MAX_SEGMENTS: usize = 16;
-
-/// The last `cap` items of `width` values each, stored twice so that they are always one
-/// contiguous slice.
-#[derive(Clone, Debug)]
-struct Ring {
-    cap: usize,
-    width: usize,
-    buf: Vec<f64>,
-    head: usize,
-    len: usize,
-}
-
-impl Ring {
-    fn new(cap: usize, width: usize) -> Self {
-        let (cap, width) = (cap.max(1), width.max(1));
-        Self {
-            cap,
-            width,
-            buf: vec![0.0; 2 * cap * width],
-            head: 0,
-            len: 0,
-        }
-    }
-
-    /// Items stored.
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Appends one item (`item.len()` must be `width`).
-    fn push(&mut self, item: &[f64]) {
-        let w = self.width;
-        let a = self.head * w;
-        let b = (self.head + self.cap) * w;
-        self.buf[a..a + w].copy_from_slice(item);
-        self.buf[b..b + w].copy_from_slice(item);
-        self.head = (self.head + 1) % self.cap;
-        self.len = (self.len + 1).min(self.cap);
-    }
-
-    /// Items oldest to newest, flattened.
-    fn as_slice(&self) -> &[f64] {
-        let end = (self.head + self.cap) * self.width;
-        &self.buf[end - self.len * self.width..end]
-    }
-}
-
-/// Minimum and maximum of the last `cap` values (monotonic queues, O(1) amortised).
-#[derive(Clone, Debug)]
-struct RollingRange {
-    cap: u64,
-    n: u64,
-    lows: VecDeque<(u64, f64)>,
-    highs: VecDeque<(u64, f64)>,
-}
-
-impl RollingRange {
-    fn new(cap: usize) -> Self {
-        Self {
-            cap: cap.max(1) as u64,
-            n: 0,
-            lows: VecDeque::new(),
-            highs: VecDeque::new(),
-        }
-    }
-
-    fn push(&mut self, x: f64) {
-        while self.lows.back().is_some_and(|&(_, v)| v >= x) {
-            self.lows.pop_back();
-        }
-        self.lows.push_back((self.n, x));
-        while self.highs.back().is_some_and(|&(_, v)| v <= x) {
-            self.highs.pop_back();
-        }
-        self.highs.push_back((self.n, x));
-        self.n += 1;
-        let oldest = self.n.saturating_sub(self.cap);
-        while self.lows.front().is_some_and(|&(i, _)| i < oldest) {
-            self.lows.pop_front();
-        }
-        while self.highs.front().is_some_and(|&(i, _)| i < oldest) {
-            self.highs.pop_front();
-        }
-    }
-
-    fn range(&self) -> Option<(f64, f64)> {
-        Some((self.lows.front()?.1, self.highs.front()?.1))
-    }
-}
-
-/// Smallest squared distance from `query` (length `G`) to the `G`-wide items of `older`, with
-/// the width known at compile time so that the loop unrolls.
-fn nearest_fixed<const G: usize>(older: &[f64], query: &[f64]) -> f64 {
-    let Ok(q) = <[f64; G]>::try_from(query) else {
-        return f64::INFINITY;
-    };
-    older
-        .chunks_exact(G)
-        .map(|c| {
-            let mut s = 0.0;
-            for (a, b) in c.iter().zip(&q) {
-                s += (a - b) * (a - b);
-            }
-            s
-        })
-        .fold(f64::INFINITY, f64::min)
-}
 
 /// Streaming detector of one series.
 #[derive(Clone, Debug)]
@@ -217,12 +117,17 @@ pub struct AnomalyDetector {
     segment: VecDeque<f64>,
     /// Segment means ending at each of the last `span` samples.
     means: Ring,
-    /// The pattern (`pattern_segments` segment means, newest first) ending at each remembered
-    /// sample, contiguous so that a distance is one short dense loop.
-    patterns: Ring,
+    /// Patterns (`pattern_segments` segment means, newest first) of the last `span` samples:
+    /// they overlap the current one, so they join the searchable memory only when they leave.
+    fresh: Ring,
+    /// The searchable memory: patterns of up to `pattern_memory_samples` older samples.
+    patterns: PatternIndex,
     range: RollingRange,
     /// Decaying maximum of past novelty.
     record: f64,
+    /// Novelty averaged over about `smooth_samples`, and its own decaying maximum.
+    smooth: f64,
+    smooth_record: f64,
     seen: usize,
     suppress_left: usize,
 }
@@ -246,9 +151,16 @@ impl AnomalyDetector {
             distances: RollingQuantiles::new(cfg.baseline_samples),
             segment: VecDeque::with_capacity(cfg.segment_samples + 1),
             means: Ring::new(span, 1),
-            patterns: Ring::new(cfg.pattern_memory_samples + span, cfg.pattern_segments),
+            fresh: Ring::new(span, cfg.pattern_segments),
+            patterns: PatternIndex::new(
+                cfg.pattern_segments,
+                cfg.pattern_memory_samples,
+                cfg.pattern_budget,
+            ),
             range: RollingRange::new(cfg.memory_samples),
             record: 0.0,
+            smooth: 0.0,
+            smooth_record: 0.0,
             seen: 0,
             suppress_left: 0,
             floor: if floor.is_finite() && floor > 0.0 {
@@ -294,28 +206,11 @@ impl AnomalyDetector {
     /// Distance (RMS over segments, series units) from `query` to the nearest remembered
     /// pattern that does not overlap it; `None` until enough patterns are remembered.
     fn nearest_pattern(&self, query: &[f64]) -> Option<f64> {
-        let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
-        let span = g * l;
-        let n = self.patterns.len();
-        if n < span + l + 10 {
+        if self.patterns.len() < self.cfg.segment_samples + 10 {
             return None;
         }
-        let older = &self.patterns.as_slice()[..(n - span) * g];
-        let best = match g {
-            4 => nearest_fixed::<4>(older, query),
-            5 => nearest_fixed::<5>(older, query),
-            6 => nearest_fixed::<6>(older, query),
-            _ => older
-                .chunks_exact(g)
-                .map(|c| {
-                    c.iter()
-                        .zip(query)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                })
-                .fold(f64::INFINITY, f64::min),
-        };
-        Some((best / g as f64).sqrt())
+        let best = self.patterns.nearest2(query)?;
+        Some((best / self.cfg.pattern_segments as f64).sqrt())
     }
 
     /// Scores `x` against the past, then learns it. Non-finite `x` scores 0 and is not learnt.
@@ -354,15 +249,22 @@ impl AnomalyDetector {
             };
             // 2. Against the decaying record of past novelty, once a quarter baseline of novelty
             //    has been measured (before that nearly every sample sets a record).
+            let k = self.cfg.smooth_samples as f64;
+            if k >= 1.0 {
+                self.smooth += (novelty - self.smooth) / k.min(self.distances.len() as f64 + 1.0);
+            }
             if self.distances.len() >= self.cfg.baseline_samples / 4 {
                 ratio = novelty / self.record.max(1e-3);
+                if k >= 1.0 {
+                    ratio = ratio.max(self.smooth / self.smooth_record.max(1e-3));
+                }
             }
             let decay = 1.0 / (self.seen as f64 + 1.0).min(self.cfg.memory_samples as f64);
             self.record = novelty.max(self.record * (1.0 - decay));
+            self.smooth_record = self.smooth.max(self.smooth_record * (1.0 - decay));
             self.distances.push(d);
         }
         let mut score = ratio / (1.0 + ratio);
-        let mut level = ((ratio - 1.0) / (ratio + 1.0)).max(0.0);
 
         // 3. Breakout beyond the remembered range, once a quarter baseline has been seen (before
         //    that every new extreme of a fresh series would count).
@@ -374,7 +276,6 @@ impl AnomalyDetector {
                 if beyond > self.cfg.breakout_tolerance {
                     let b = beyond / (1.0 + beyond);
                     score = score.max(0.9 + 0.1 * b);
-                    level = level.max(0.8 + 0.2 * b);
                 }
             }
         }
@@ -382,13 +283,7 @@ impl AnomalyDetector {
         // 4. Warm-up and suppression.
         if self.warming_up() || !score.is_finite() {
             score = 0.0;
-            level = 0.0;
         }
-        let level = if level.is_finite() {
-            level.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
         if self.suppress_left > 0 {
             self.suppress_left -= 1;
             score *= self.cfg.suppress_factor;
@@ -400,7 +295,12 @@ impl AnomalyDetector {
         self.values.push(x);
         self.means.push(&[current]);
         if let Some(p) = pattern {
-            self.patterns.push(&p[..g]);
+            if self.fresh.len() == self.fresh.capacity() {
+                if let Some(oldest) = self.fresh.as_slice().get(..g) {
+                    self.patterns.push(oldest);
+                }
+            }
+            self.fresh.push(&p[..g]);
         }
         self.range.push(x);
         self.seen += 1;
@@ -408,7 +308,6 @@ impl AnomalyDetector {
             z,
             surprise: novelty,
             score: score.clamp(0.0, 1.0),
-            level,
         }
     }
 }
@@ -436,7 +335,7 @@ mod tests {
         let spike = d.observe(200.0);
         assert!(spike.z > 8.0, "{spike:?}");
         assert!(spike.score > calm_max, "{spike:?} vs calm {calm_max}");
-        assert!(spike.score >= 0.9 && spike.level >= 0.8, "{spike:?}");
+        assert!(spike.score >= 0.9, "{spike:?}");
     }
 
     #[test]
@@ -477,25 +376,6 @@ mod tests {
     }
 
     #[test]
-    fn ring_and_range_match_a_naive_window() {
-        let mut r = Ring::new(7, 1);
-        let mut q = RollingRange::new(7);
-        let mut all = Vec::new();
-        let mut s = 9;
-        for _ in 0..100 {
-            let x = (noise(&mut s) * 100.0).round();
-            r.push(&[x]);
-            q.push(x);
-            all.push(x);
-            let tail = &all[all.len().saturating_sub(7)..];
-            assert_eq!(r.as_slice(), tail);
-            let lo = tail.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = tail.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            assert_eq!(q.range(), Some((lo, hi)));
-        }
-    }
-
-    #[test]
     fn warm_up_emits_zero() {
         let mut d = AnomalyDetector::new(AnomalyConfig::default(), 0.0);
         for i in 0..29 {
@@ -513,7 +393,7 @@ mod tests {
         for x in xs {
             let o = d.observe(x);
             assert!(o.score.is_finite() && o.z.is_finite() && o.surprise.is_finite());
-            assert!((0.0..=1.0).contains(&o.score) && (0.0..=1.0).contains(&o.level));
+            assert!((0.0..=1.0).contains(&o.score));
         }
     }
 }

@@ -26,21 +26,29 @@
 //!   and the candidates' error averages (forecasts made before the shift no longer count for
 //!   them), so the new level is not averaged with the old one.
 //!
-//! Every forecast is clamped to the metric's physical range. While the gate is open the
-//! intervals span both the gated forecast and the blend (the ramp may stop right now). The
-//! 80 % / 95 % intervals start
-//! from the regression's residual prediction interval and, once errors have been realised, are
-//! the empirical quantiles of the last `error_window` signed errors (split-conformal style), so
-//! they are honest — and asymmetric where errors are skewed — even when errors are far from
-//! normal. The same error sample gives tail probabilities (`prob_at_least`) for the risk model.
+//! Two guards keep it honest on real workloads:
+//!
+//! * the **naive guard** ([`super::guard`]) publishes the model (blend and gate) only while its
+//!   realised error is clearly below naive last-value's; otherwise the forecast is the last
+//!   value, so it does not lose to "no change" on bursty services where no model beats it;
+//! * the 80 % / 95 % **intervals** are the regression's prediction interval until errors have
+//!   been realised, then the published forecast plus quantiles of its recent signed errors at
+//!   levels steered by adaptive conformal inference ([`super::conformal`]), so their coverage
+//!   holds under shifts. The same error sample gives tail probabilities (`prob_at_least`).
+//!
+//! Every forecast and interval is clamped to the metric's physical range (CPU: 0 to its quota).
 
 use std::collections::VecDeque;
 
-use super::baseline::RollingQuantiles;
+use super::conformal::ConformalBands;
+use super::guard::NaiveGuard;
 use super::regression::{Fit, SlidingOls};
 use super::shift::ShiftDetector;
 use super::stats::{normal_sf, t_for_level, z_for_level};
 use super::trend::{ShortTrend, TrendReading};
+
+/// A jump of more than this many noise scales makes the guard publish naive for a horizon.
+const JUMP_SCALES: f64 = 8.0;
 
 /// Number of candidate forecasts in the blend.
 pub const N_CANDIDATES: usize = 5;
@@ -72,6 +80,12 @@ pub struct ForecastConfig {
     pub error_window: usize,
     /// Realised errors needed before the empirical intervals replace the model-based ones.
     pub min_errors: usize,
+    /// Step of the adaptive conformal levels ([`super::conformal`]).
+    pub conformal_gamma: f64,
+    /// Memory of the naive guard ([`super::guard`]), in realised forecasts...
+    pub guard_memory: f64,
+    /// ...and how much better than naive the model must be to publish (0.05 = 5 %).
+    pub guard_margin: f64,
     /// Length of the short window of the ramp detector, in samples.
     pub trend_points: usize,
     /// Damping of the short-window slope per time unit (1 = straight line).
@@ -95,6 +109,9 @@ impl Default for ForecastConfig {
             weight_power: 2.0,
             error_window: 100,
             min_errors: 20,
+            conformal_gamma: 0.02,
+            guard_memory: 100.0,
+            guard_margin: 0.05,
             trend_points: 10,
             trend_damping: 1.0,
             shift_k: 30.0,
@@ -149,6 +166,15 @@ struct Pending {
     blend: f64,
     gate: f64,
     gated: f64,
+    /// The last value when the forecast was made (naive's forecast), and the model's forecast
+    /// (blend and gate), published or not.
+    naive: f64,
+    model: f64,
+    /// The published intervals.
+    lo80: f64,
+    hi80: f64,
+    lo95: f64,
+    hi95: f64,
 }
 
 /// Track record of the ramp gate: error of the fully gated forecast against the blend alone,
@@ -214,8 +240,12 @@ pub struct Forecaster {
     gate_record: GateRecord,
     /// `(blend, raw gate, fully gated forecast)` of the latest prediction.
     parts: (f64, f64, f64),
-    /// Recent signed errors (outcome − combined forecast), sorted.
-    errors: RollingQuantiles,
+    /// The model's forecast (blend and gate) of the latest prediction.
+    model: f64,
+    /// Recent signed errors (outcome − published forecast) and the calibrated levels.
+    bands: ConformalBands,
+    /// Whether the blend beats naive last-value (else naive is the base forecast).
+    guard: NaiveGuard,
     /// Model-based standard error of the latest forecast (regression residuals).
     model_se: f64,
     /// Range the metric can take (see [`Self::observe_bounded`]).
@@ -248,7 +278,8 @@ impl Forecaster {
         }
         Self {
             ols: SlidingOls::new(cfg.window, cfg.max_points),
-            errors: RollingQuantiles::new(cfg.error_window),
+            bands: ConformalBands::new(cfg.error_window, cfg.conformal_gamma),
+            guard: NaiveGuard::new(cfg.guard_memory, cfg.guard_margin, cfg.min_errors),
             trend: ShortTrend::new(cfg.trend_points),
             shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
             epoch: 0,
@@ -256,6 +287,7 @@ impl Forecaster {
             reading: None,
             gate_record: GateRecord::default(),
             parts: (0.0, 0.0, 0.0),
+            model: 0.0,
             cfg,
             last: None,
             ewma: 0.0,
@@ -281,6 +313,11 @@ impl Forecaster {
     /// The regression over the current window.
     pub fn fit(&self) -> Option<Fit> {
         self.ols.fit()
+    }
+
+    /// Lowest value in the regression window.
+    pub fn window_min(&self) -> Option<f64> {
+        self.ols.points().map(|(_, y)| y).reduce(f64::min)
     }
 
     /// The latest `(time, value)`.
@@ -312,9 +349,10 @@ impl Forecaster {
             return 0.0;
         }
         let need = threshold - center;
-        if self.errors.len() >= self.cfg.min_errors {
-            let n = self.errors.len() as f64;
-            let below = self.errors.rank(need).unwrap_or(0.5) * n;
+        if self.bands.len() >= self.cfg.min_errors {
+            let errors = self.bands.errors();
+            let n = errors.len() as f64;
+            let below = errors.rank(need).unwrap_or(0.5) * n;
             return ((n - below + 0.5) / (n + 1.0)).clamp(0.0, 1.0);
         }
         if self.model_se > 0.0 && self.model_se.is_finite() {
@@ -345,6 +383,15 @@ impl Forecaster {
         };
         self.bounds = (lo, hi);
         self.settle(x, y);
+        // A jump far beyond the usual sample-to-sample change: whatever it turns into (a step, a
+        // burst), the last value is the safest forecast for a horizon.
+        let scale = self.shift.scale();
+        if let Some((_, prev)) = self.last {
+            if scale > 0.0 && (y - prev).abs() > (JUMP_SCALES * scale).max(self.cfg.floor) {
+                self.guard.hold(self.cfg.horizon.ceil().max(1.0) as usize);
+            }
+        }
+        self.guard.tick();
         let shifted = self.last.is_some() && self.shift.observe(y, self.ewma).is_some();
         if shifted {
             // A new level: the window, the EWMA and the error averages start again from the two
@@ -356,6 +403,9 @@ impl Forecaster {
             self.mse = [0.0; N_CANDIDATES];
             self.mse_seen = 0;
             self.epoch += 1;
+            // After a step the last value is the new level: naive until the model has proved
+            // itself again (its record was made on the old level).
+            self.guard.reset();
         }
         self.ols.push(x, y);
         self.trend.push(x, y);
@@ -399,6 +449,12 @@ impl Forecaster {
                 blend: self.parts.0,
                 gate: self.parts.1,
                 gated: self.parts.2,
+                naive: y,
+                model: self.model,
+                lo80: pred.lo80,
+                hi80: pred.hi80,
+                lo95: pred.lo95,
+                hi95: pred.hi95,
             });
             // Bound the queue whatever the sample rate (oldest forecasts are least useful).
             while self.pending.len() > self.cfg.max_points {
@@ -432,7 +488,12 @@ impl Forecaster {
                 self.mse_seen += 1;
             }
             self.gate_record.record(p.gate, y - p.gated, y - p.blend);
-            self.errors.push(y - p.combined);
+            self.guard.record(y - p.model, y - p.naive);
+            let covered = (
+                (p.lo80..=p.hi80).contains(&y),
+                (p.lo95..=p.hi95).contains(&y),
+            );
+            self.bands.record(y - p.combined, covered);
             self.errors_seen += 1;
         }
     }
@@ -462,10 +523,16 @@ impl Forecaster {
         self.parts = (blend, raw_gate, blend + raw_gate * (trend - blend));
         // The gate is trusted until it has proved worse than the blend on this metric.
         let gate = raw_gate * self.gate_record.trust();
-        let value = (blend + gate * (trend - blend)).clamp(lo, hi);
-        // Intervals around both the published value and the blend (equal when the gate is shut).
-        let (below, above) = (value.min(blend), value.max(blend));
-        // Model-based standard error from the regression residuals.
+        let model = (blend + gate * (trend - blend)).clamp(lo, hi);
+        self.model = model;
+        // The guard: the model only while it has clearly beaten naive last-value.
+        let trusted = self.guard.trusts_model();
+        let (value, gate) = if trusted {
+            (model, gate)
+        } else {
+            (y.clamp(lo, hi), 0.0)
+        };
+        // Model-based standard error from the regression residuals (before errors are known).
         let (m80, m95) = match fit {
             Some(f) if f.n >= 3 => {
                 let se = f.prediction_se(x + h);
@@ -475,29 +542,24 @@ impl Forecaster {
             }
             _ => (0.0, 0.0),
         };
-        let q = |p: f64| self.errors.quantile(p).unwrap_or(0.0);
-        // Finite-sample (split-conformal) correction: with n errors, each tail's level is
-        // widened so that coverage is at least nominal rather than just under it.
-        let n = self.errors.len() as f64;
-        let tail = |alpha: f64| (alpha / 2.0 * (n + 1.0) / n - 1.0 / n).max(0.0);
-        let (t80, t95) = (tail(0.2), tail(0.05));
-        let (lo80, hi80, lo95, hi95) = if self.errors.len() >= self.cfg.min_errors {
-            (
-                below + q(t80),
-                above + q(1.0 - t80),
-                below + q(t95),
-                above + q(1.0 - t95),
-            )
-        } else {
-            (below - m80, above + m80, below - m95, above + m95)
+        let (l80, h80, l95, h95) = match self.bands.offsets() {
+            Some(o) if self.bands.len() >= self.cfg.min_errors => o,
+            _ => (-m80, m80, -m95, m95),
         };
-        let ok = |v: f64| if v.is_finite() { v } else { value };
+        let ok = |v: f64| {
+            if v.is_finite() {
+                v.clamp(lo, hi)
+            } else {
+                value
+            }
+        };
+        let (lo80, hi80) = (ok(value + l80).min(value), ok(value + h80).max(value));
         Prediction {
             value,
-            lo80: ok(lo80).min(value),
-            hi80: ok(hi80).max(value),
-            lo95: ok(lo95).min(ok(lo80)).min(value),
-            hi95: ok(hi95).max(ok(hi80)).max(value),
+            lo80,
+            hi80,
+            lo95: ok(value + l95).min(lo80),
+            hi95: ok(value + h95).max(hi80),
             candidates,
             trend,
             trend_gate: gate,
@@ -533,84 +595,4 @@ impl Forecaster {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(h: f64, w: f64) -> ForecastConfig {
-        ForecastConfig {
-            horizon: h,
-            window: w,
-            ..ForecastConfig::default()
-        }
-    }
-
-    #[test]
-    fn linear_climb_is_extrapolated() {
-        let mut f = Forecaster::new(cfg(10.0, 60.0));
-        let mut p = None;
-        for i in 0..200 {
-            p = f.observe(i as f64, 1000.0 + 5.0 * i as f64);
-        }
-        let p = p.expect("prediction");
-        let truth = 1000.0 + 5.0 * 209.0;
-        assert!((p.value - truth).abs() < 1.0, "{} vs {truth}", p.value);
-    }
-
-    #[test]
-    fn flat_noisy_series_is_not_extrapolated_wildly() {
-        let mut f = Forecaster::new(cfg(10.0, 60.0));
-        let mut s = 7u64;
-        let mut worst: f64 = 0.0;
-        for i in 0..2000 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-            let y = 50.0 + ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 20.0;
-            if let Some(p) = f.observe(i as f64, y) {
-                if i > 100 {
-                    worst = worst.max((p.value - 50.0).abs());
-                }
-            }
-        }
-        assert!(worst < 10.0, "{worst}");
-    }
-
-    #[test]
-    fn intervals_cover_about_as_promised() {
-        let mut f = Forecaster::new(cfg(5.0, 60.0));
-        let mut s = 99u64;
-        let mut hist = Vec::new();
-        let (mut in80, mut in95, mut n) = (0, 0, 0);
-        for i in 0..20_000usize {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-            // Heavy-tailed noise (Laplace) around a slow sine.
-            let noise = if u < 0.5 {
-                (2.0 * u).ln()
-            } else {
-                -(2.0 - 2.0 * u).ln()
-            };
-            let y = 40.0 + 10.0 * (i as f64 / 300.0).sin() + 3.0 * noise;
-            if i > 1000 {
-                let p: Prediction = hist[i - 5];
-                n += 1;
-                let (a, b) = p.covers(y);
-                in80 += usize::from(a);
-                in95 += usize::from(b);
-            }
-            hist.push(f.observe(i as f64, y).expect("prediction"));
-        }
-        let c80 = in80 as f64 / n as f64;
-        let c95 = in95 as f64 / n as f64;
-        assert!((c80 - 0.8).abs() < 0.03, "80% interval covers {c80}");
-        assert!((c95 - 0.95).abs() < 0.02, "95% interval covers {c95}");
-    }
-
-    #[test]
-    fn non_finite_samples_are_skipped() {
-        let mut f = Forecaster::new(cfg(10.0, 60.0));
-        assert!(f.observe(0.0, f64::NAN).is_none());
-        let p = f.observe(1.0, 5.0).expect("prediction");
-        assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
-    }
-}
+mod tests;

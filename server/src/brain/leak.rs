@@ -17,6 +17,58 @@
 use super::forecast::Forecaster;
 use super::risk::MemRisk;
 
+/// Share of the way from where a climb began to the limit from which a leak is CRITICAL
+/// whatever the horizon: at 70 % a steady leak still has 30 % of its fill time left.
+pub const CRITICAL_FILL: f64 = 0.7;
+/// ...provided the limit is at most this far (seconds) at the current pace, so a slow drift
+/// hours from its limit, or a sawtooth that is collected long before it, is not CRITICAL.
+pub const CRITICAL_MAX_TTL_S: f64 = 300.0;
+/// Ticks without a credible climb after which a climb is over.
+const CLIMB_GRACE_TICKS: u32 = 10;
+
+/// Where the current memory climb began (the lowest memory in the regression window when the
+/// climb became credible), so the share of the fill already done can be told.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClimbTracker {
+    start: Option<f64>,
+    quiet: u32,
+}
+
+impl ClimbTracker {
+    /// Feeds one tick; returns the share (0–1) of the way from the climb's start to `limit`
+    /// that memory has covered, while a credible climb is under way.
+    pub fn update(&mut self, mem: &Forecaster, limit: Option<f64>) -> Option<f64> {
+        let (limit, now) = (limit?, mem.last()?.1);
+        if climb(mem).is_some() {
+            self.quiet = 0;
+            let low = mem
+                .window_min()
+                .filter(|v| v.is_finite())
+                .unwrap_or(now)
+                .min(now);
+            // A drop below the start (a restart, a collection) begins a new climb.
+            let start = match self.start {
+                Some(s) if s <= now => s,
+                _ => low,
+            };
+            self.start = Some(start);
+        } else {
+            self.quiet += 1;
+            if self.quiet >= CLIMB_GRACE_TICKS || self.start.is_some_and(|s| now < s) {
+                self.start = None;
+            }
+        }
+        let start = self.start?;
+        (limit > start).then(|| ((now - start) / (limit - start)).clamp(0.0, 1.0))
+    }
+}
+
+/// Whether a climb that has covered `fill` of the way to its limit, `ttl` seconds from it,
+/// is CRITICAL by itself (see [`CRITICAL_FILL`]).
+pub fn critical_by_fill(fill: Option<f64>, ttl: Option<f64>) -> bool {
+    matches!((fill, ttl), (Some(f), Some(t)) if f >= CRITICAL_FILL && t <= CRITICAL_MAX_TTL_S)
+}
+
 /// Multiple of the horizon at which the escalation is at half its height.
 const HALF_AT_HORIZONS: f64 = 5.0;
 /// Highest probability the time-to-limit alone gives.

@@ -11,10 +11,15 @@
 
 pub mod anomaly;
 pub mod baseline;
+pub mod calibration;
+pub mod conformal;
 pub mod events;
 pub mod forecast;
+pub mod guard;
 pub mod leak;
+pub mod nearest;
 pub mod regression;
+pub mod rings;
 pub mod risk;
 pub mod semaphore;
 pub mod shift;
@@ -25,18 +30,13 @@ use app::wire::{Assessment, Forecast, Reason, RiskLevel, ZScores};
 use serde::{Deserialize, Serialize};
 
 use anomaly::{AnomalyConfig, AnomalyDetector};
+use calibration::{Evidence, RiskModel};
 use events::EventWindow;
 use forecast::{ForecastConfig, Forecaster, Prediction};
+use leak::ClimbTracker;
 use risk::{CpuRisk, MetricAnomaly, RiskInputs};
 use semaphore::{Semaphore, Thresholds};
 use stats::sanitize_metric;
-
-/// Pattern memory of the container detectors, in samples. The NAB-validated default
-/// (`AnomalyConfig::default().pattern_memory_samples`, 1500) costs one pattern distance per
-/// remembered sample and metric: ~40 µs per `observe` for four metrics. 30 keeps `observe` at
-/// ~2.1 µs (60: ~2.5 µs; see `benches/brain.rs`), remembering the last half minute of shapes at
-/// the 1-second cadence; breakout range and novelty record keep the full `memory_samples`.
-pub const CONTAINER_PATTERN_MEMORY_SAMPLES: usize = 30;
 
 /// Tunables, with serde defaults (embedded in the app's TOML config as `[brain]`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -62,14 +62,14 @@ pub struct BrainConfig {
     pub calm_ticks: u32,
     /// Restarts and OOM kills are remembered this long, in seconds.
     pub event_window_s: f64,
-    /// Largest share of the failure probability an anomaly alone can reach (0–1).
-    pub anomaly_weight: f64,
     /// An anomaly is named in the reasons from this |z| on.
     pub z_reason: f64,
     /// Hard cap on samples kept per regression window (guards against absurd sample rates).
     pub max_window_samples: usize,
     /// Anomaly detector tunables other than warm-up and baseline length (counts in samples).
     pub anomaly: AnomalyConfig,
+    /// The calibrated mapping from evidence to the failure probability ([`calibration`]).
+    pub risk: RiskModel,
 }
 
 impl Default for BrainConfig {
@@ -85,19 +85,18 @@ impl Default for BrainConfig {
             hysteresis_pct: 10.0,
             calm_ticks: 3,
             event_window_s: 300.0,
-            anomaly_weight: 0.35,
             z_reason: 3.0,
             max_window_samples: 4096,
-            anomaly: AnomalyConfig {
-                pattern_memory_samples: CONTAINER_PATTERN_MEMORY_SAMPLES,
-                ..AnomalyConfig::default()
-            },
+            anomaly: AnomalyConfig::default(),
+            risk: RiskModel::default(),
         }
     }
 }
 
 impl BrainConfig {
-    fn anomaly_config(&self) -> AnomalyConfig {
+    /// The anomaly detector's configuration, as every container metric runs it (and as
+    /// `eval nab` scores it).
+    pub fn anomaly_config(&self) -> AnomalyConfig {
         AnomalyConfig {
             baseline_samples: self.baseline_samples,
             warmup_samples: self.warmup_samples,
@@ -105,7 +104,8 @@ impl BrainConfig {
         }
     }
 
-    fn forecast_config(&self, floor: f64) -> ForecastConfig {
+    /// The forecaster's configuration for a metric with spread floor `floor`.
+    pub fn forecast_config(&self, floor: f64) -> ForecastConfig {
         ForecastConfig {
             floor,
             horizon: if self.horizon_s.is_finite() && self.horizon_s >= 0.0 {
@@ -156,9 +156,9 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// Smallest spread each metric's deviations are measured against: 1 CPU-% point, 1 MiB,
 /// 1 KiB/s, 1 process (also the CPU and memory forecasters' `floor`).
 pub const FLOORS: [f64; 4] = [1.0, MIB, 1024.0, 1.0];
-/// CPU forecasts are clamped to `[0, capacity × CPU_CEILING]` (throttling holds CPU at its
-/// quota; a little measurement jitter above).
-pub const CPU_CEILING: f64 = 1.05;
+/// CPU forecasts and their intervals are clamped to `[0, capacity × CPU_CEILING]`: throttling
+/// holds CPU at its quota (or the host's cores), so nothing above it is possible.
+pub const CPU_CEILING: f64 = 1.0;
 const NAMES: [&str; 4] = ["CPU", "memory", "network", "PIDs"];
 
 /// Per-container state; fed one observation at a time in stream order.
@@ -173,6 +173,10 @@ pub struct ContainerBrain {
     events: EventWindow,
     semaphore: Semaphore,
     samples: usize,
+    climb: ClimbTracker,
+    evidence: Evidence,
+    /// The last ten samples, one bit each: CPU at ≥ 95 % of its capacity.
+    throttled: u16,
 }
 
 impl ContainerBrain {
@@ -188,6 +192,9 @@ impl ContainerBrain {
             events: EventWindow::new(cfg.event_window_s),
             semaphore: Semaphore::default(),
             samples: 0,
+            climb: ClimbTracker::default(),
+            evidence: Evidence::default(),
+            throttled: 0,
             cfg: cfg.clone(),
         }
     }
@@ -212,8 +219,10 @@ impl ContainerBrain {
             .filter(|c| c.is_finite() && *c > 0.0)
             .map(|c| c.min(stats::MAX_MAGNITUDE));
         if let Some(v) = cpu {
+            // CPU above its capacity is sampling jitter (CPU time over a wall-clock interval a
+            // few milliseconds off), not load: it is read as the capacity.
             let ceiling = capacity.map_or(f64::INFINITY, |c| c * CPU_CEILING);
-            self.cpu.observe_bounded(x, v, 0.0, ceiling);
+            self.cpu.observe_bounded(x, v.min(ceiling), 0.0, ceiling);
         }
         if let Some(v) = mem {
             self.mem.observe(x, v);
@@ -227,7 +236,7 @@ impl ContainerBrain {
                 anomalies.push(MetricAnomaly {
                     name: NAMES[i],
                     z: out.z,
-                    level: out.level,
+                    score: out.score,
                 });
             }
         }
@@ -240,6 +249,7 @@ impl ContainerBrain {
             .filter(|l| l.is_finite() && *l > 0.0)
             .map(|l| l.min(stats::MAX_MAGNITUDE));
         let (ttl, mem_risk) = leak::assess(&self.mem, mem_limit, h);
+        let fill = self.climb.update(&self.mem, mem_limit);
         let cpu_risk = match (self.cpu.prediction(), capacity) {
             (Some(p), Some(cap)) => {
                 let thr = self.cfg.cpu_saturation_frac.clamp(0.1, 1.0) * cap;
@@ -251,6 +261,22 @@ impl ContainerBrain {
                 })
             }
             _ => None,
+        };
+        let utilisation = match (cpu, capacity) {
+            (Some(v), Some(c)) => v / c,
+            _ => 0.0,
+        };
+        self.throttled = ((self.throttled << 1) | u16::from(utilisation >= 0.95)) & 0x3ff;
+        self.evidence = Evidence {
+            p_cpu: cpu_risk.map_or(0.0, |c| c.probability),
+            cpu_utilisation: utilisation,
+            cpu_throttled_recent: f64::from(self.throttled.count_ones()) / 10.0,
+            mem_fill: fill.unwrap_or(0.0),
+            p_mem: mem_risk.map_or(0.0, |m| m.probability),
+            mem_fraction: mem_risk.map_or(0.0, |m| m.now / m.limit),
+            anomaly: anomalies.iter().map(|a| a.score).fold(0.0, f64::max),
+            restarts: self.events.restarts() as f64,
+            ooms: self.events.ooms() as f64,
         };
         let warming_up = self.samples < self.cfg.warmup_samples;
 
@@ -267,15 +293,25 @@ impl ContainerBrain {
                 cpu: cpu_risk,
                 mem: mem_risk,
                 anomalies,
-                anomaly_weight: self.cfg.anomaly_weight,
                 z_reason: self.cfg.z_reason,
                 restarts: self.events.restarts(),
                 ooms: self.events.ooms(),
                 event_window_s: self.events.window_s(),
             };
             let r = risk::assess(&inputs);
-            let level = self.semaphore.update(r.probability_pct, &self.thresholds);
-            (r.probability_pct, level, r.reasons)
+            let probability = 100.0 * self.cfg.risk.probability(&self.evidence);
+            // A leak three quarters of the way to its limit is CRITICAL whatever the horizon, and
+            // so is a container throttled at its quota for 8 of the last 10 samples: the event
+            // (throttled most of the next 30 s) is under way.
+            let by_fill = leak::critical_by_fill(fill, ttl)
+                || (obs.cpu_quota && self.throttled.count_ones() >= 8);
+            let input = if by_fill {
+                probability.max(self.thresholds.critical_pct)
+            } else {
+                probability
+            };
+            let level = self.semaphore.update(input, &self.thresholds);
+            (probability, level, r.reasons)
         };
 
         Assessment {
@@ -298,6 +334,14 @@ impl ContainerBrain {
             level,
             reasons,
         }
+    }
+}
+
+impl ContainerBrain {
+    /// The evidence the failure probability was computed from at the latest observation (what
+    /// `eval risk` fits and measures the mapping on).
+    pub fn evidence(&self) -> Evidence {
+        self.evidence
     }
 }
 

@@ -1,18 +1,14 @@
-//! Failure probability for the next horizon, and the plain-words reasons behind it.
+//! The risk factors and the plain-words reasons behind the failure probability.
 //!
-//! Each risk factor yields its own probability of failing within the horizon; they are combined
-//! as independent causes (`P = 1 − Π(1 − pᵢ)`, a noisy-OR), so the result stays in [0, 1] and a
-//! single certain cause makes the whole certain. The factors:
+//! Each factor has its own strength, which orders the reasons (the probability itself is the
+//! calibrated mapping of [`super::calibration`]; the noisy-OR `1 − Π(1 − pᵢ)` of these strengths
+//! is kept only as a summary for tests and diagnostics):
 //!
 //! * **CPU saturation**: P(CPU at t+h ≥ saturation × capacity), computed by the forecaster from
-//!   the forecast and its recent realised errors. A container pinned at its quota with a rising
-//!   forecast gets close to 1; a steady moderately busy one close to 0.
+//!   the forecast and its recent realised errors.
 //! * **Memory exhaustion**: P(memory at t+h ≥ limit), from the forecast and from the current
 //!   significant trend (whichever is higher), so a leak a few seconds from its limit is near 1.
-//!
-//! The brain computes those two probabilities (it owns the forecasters) and passes them in.
-//! * **Anomaly**: `anomaly_weight` × the strongest metric's anomaly level (0–1). Unusual is not
-//!   failing, so this alone stays below the healing threshold by default.
+//! * **Anomaly**: the metric's anomaly score (0–1), named from |z| ≥ `z_reason`.
 //! * **Restarts / OOM kills** in the event window: `1 − 0.6ⁿ` and `1 − 0.4ⁿ`, capped at 0.9.
 
 use app::wire::Reason;
@@ -25,7 +21,8 @@ use super::stats::normal_sf;
 pub struct MetricAnomaly {
     pub name: &'static str,
     pub z: f64,
-    pub level: f64,
+    /// The detector's score (0–1), the output `eval nab` scores.
+    pub score: f64,
 }
 
 /// CPU saturation factor: the forecast, the capacity it is measured against, and the
@@ -58,7 +55,6 @@ pub struct RiskInputs {
     pub cpu: Option<CpuRisk>,
     pub mem: Option<MemRisk>,
     pub anomalies: Vec<MetricAnomaly>,
-    pub anomaly_weight: f64,
     /// |z| from which an anomaly is worth a reason.
     pub z_reason: f64,
     pub restarts: u64,
@@ -162,12 +158,15 @@ pub fn assess(inp: &RiskInputs) -> Risk {
         parts.push((m.probability, Box::new(text)));
     }
 
-    let weight = inp.anomaly_weight.clamp(0.0, 1.0);
     for a in &inp.anomalies {
         if a.z.abs() >= inp.z_reason && a.z.is_finite() {
             let dir = if a.z > 0.0 { "above" } else { "below" };
             parts.push((
-                weight * a.level.clamp(0.0, 1.0),
+                if a.score.is_finite() {
+                    a.score.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
                 Box::new(move || format!("{} {:.1}σ {dir} its baseline", a.name, a.z.abs())),
             ));
         }
@@ -241,7 +240,6 @@ mod tests {
             cpu: None,
             mem: None,
             anomalies: vec![],
-            anomaly_weight: 0.5,
             z_reason: 3.0,
             restarts: 0,
             ooms: 0,
@@ -318,7 +316,7 @@ mod tests {
         i.anomalies = vec![MetricAnomaly {
             name: "CPU",
             z: 6.2,
-            level: 0.8,
+            score: 0.3,
         }];
         let r = assess(&i);
         let texts: Vec<_> = r.reasons.iter().map(|r| r.text.as_str()).collect();
@@ -347,7 +345,7 @@ mod tests {
         i.anomalies = vec![MetricAnomaly {
             name: "CPU",
             z: f64::INFINITY,
-            level: f64::NAN,
+            score: f64::NAN,
         }];
         let r = assess(&i);
         assert!(r.probability_pct.is_finite());

@@ -99,17 +99,16 @@ fn memory_leak_escalates_as_time_to_limit_shrinks() {
     let ttl = a.time_to_limit_s.expect("time to limit");
     assert!((ttl - 100.0).abs() < 10.0, "{ttl}");
     assert_eq!(a.level, RiskLevel::Low, "{a:?}");
-    // MEDIUM about a minute before, CRITICAL ~20 s before: enough for three ticks and a restart.
-    let medium = out.iter().position(|a| a.level == RiskLevel::Medium);
+    // CRITICAL at least a quarter of the 220-s fill before the limit, and until it.
     let critical = out.iter().position(|a| a.level == RiskLevel::Critical);
-    let (medium, critical) = (medium.expect("MEDIUM"), critical.expect("CRITICAL"));
-    assert!((150..=175).contains(&medium), "MEDIUM at {medium}");
-    assert!((190..=205).contains(&critical), "CRITICAL at {critical}");
+    let critical = critical.expect("CRITICAL");
+    assert!((130..=165).contains(&critical), "CRITICAL at {critical}");
     assert!(out[critical..]
         .iter()
-        .all(|a| a.failure_probability >= 85.0));
+        .all(|a| a.level == RiskLevel::Critical));
     let last = out.last().expect("assessment");
     assert!(last.time_to_limit_s.is_some_and(|t| t < 10.0), "{last:?}");
+    assert!(last.failure_probability >= 85.0, "{last:?}");
     assert!(
         at(critical).reasons[0].text.contains("64.0 MiB limit in ~"),
         "{:?}",
@@ -143,11 +142,15 @@ fn noisy_memory_and_a_slow_drift_stay_low() {
 fn restarts_and_oom_kills_raise_risk_and_expire() {
     let mut b = ContainerBrain::new(&BrainConfig::default());
     run(&mut b, 100, |i| obs(i as i64 * 1000, 5.0));
+    // A crash loop: restarted twice within the window (the fitted mapping: a container that
+    // keeps exiting is about to exit again).
     let mut o = obs(100_000, 5.0);
     o.restarts = 2;
-    o.oom_kills = 1;
     let a = b.observe(&o);
     assert!(a.failure_probability >= 85.0, "{a:?}");
+    let mut o = obs(101_000, 5.0);
+    o.oom_kills = 1;
+    let a = b.observe(&o);
     assert!(a
         .reasons
         .iter()
@@ -156,7 +159,7 @@ fn restarts_and_oom_kills_raise_risk_and_expire() {
         .reasons
         .iter()
         .any(|r| r.text == "OOM-killed 1× in the last 5 min"));
-    let a = b.observe(&obs(100_000 + 301_000, 5.0));
+    let a = b.observe(&obs(101_000 + 301_000, 5.0));
     assert!(a.failure_probability < 10.0, "{a:?}");
 }
 

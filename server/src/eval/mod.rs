@@ -1,14 +1,18 @@
 //! Offline evaluation of the brain: NAB scoring and forecast error.
 //!
 //! Entry points for the CLI (one line each):
-//! * [`run_nab`]`(data, windows, out) -> Result<NabReport, EvalError>` — `eval nab`;
-//! * [`run_forecast`]`(data, horizon) -> Result<ForecastReport, EvalError>` — `eval forecast`.
+//! * [`run_nab`]`(data, windows, out, brain) -> Result<NabReport, EvalError>` — `eval nab`, with
+//!   the `[brain]` configuration `serve` runs;
+//! * [`run_forecast`]`(data, horizon) -> Result<ForecastReport, EvalError>` — `eval forecast`;
+//! * [`run_risk`]`(data, fit, brain) -> Result<RiskReport, EvalError>` — `eval risk`.
 //!
 //! Both reports implement `Display`.
 
 pub mod corpus;
 pub mod forecast;
+pub mod labels;
 pub mod nab;
+pub mod risk;
 pub mod scorer;
 pub mod traces;
 
@@ -16,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use forecast::{run_forecast, ForecastReport};
 pub use nab::{run_nab, NabReport};
+pub use risk::{run_risk, RiskReport};
 
 /// Why an evaluation could not run.
 #[derive(Debug, thiserror::Error)]

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::brain::anomaly::{AnomalyConfig, AnomalyDetector};
+use crate::brain::BrainConfig;
 
 use super::corpus::{read_corpus, read_windows, window_indices, Series};
-use super::scorer::{score_corpus, ProfileScore, ScoredSeries};
+use super::scorer::{score_at, score_corpus, ProfileScore, ScoredSeries};
 use super::EvalError;
 
 /// Name of our detector in NAB's results layout.
@@ -35,6 +36,19 @@ pub struct NabReport {
     pub results_dir: Option<PathBuf>,
     /// Series found in the data but absent from the windows file (not scored).
     pub unlabelled: Vec<String>,
+    /// The tuning part of the corpus (every series not [`held_out`]), thresholds swept on it.
+    pub tune: Vec<ProfileScore>,
+    /// The held-out part, scored at the tuning part's thresholds (nothing chosen on it).
+    pub held_out: Vec<ProfileScore>,
+    /// Keys of the held-out series.
+    pub held_out_keys: Vec<String>,
+}
+
+/// The held-out part of a corpus: within each category, in name order, every third series
+/// starting from the third (10 of the 35 dev series). Decided before any tuning, by position
+/// only; detector changes are tuned on the rest and reported on both.
+pub fn held_out(category_index: usize) -> bool {
+    category_index % 3 == 2
 }
 
 impl NabReport {
@@ -88,6 +102,25 @@ impl fmt::Display for NabReport {
         if let Some(dir) = &self.results_dir {
             writeln!(f, "  results written under {}", dir.display())?;
         }
+        let line = |f: &mut fmt::Formatter<'_>, name: &str, ps: &[ProfileScore]| {
+            let v: Vec<String> = ps.iter().map(|p| format!("{:.1}", p.normalized)).collect();
+            writeln!(f, "  {name:<58} {}", v.join(" / "))
+        };
+        writeln!(
+            f,
+            "  split (standard / reward low FP / reward low FN; held out: every third series of \
+             each category):"
+        )?;
+        line(f, "tuning part (thresholds swept on it)", &self.tune)?;
+        line(
+            f,
+            &format!(
+                "held-out part, {} series (at the tuning thresholds)",
+                self.held_out_keys.len()
+            ),
+            &self.held_out,
+        )?;
+        writeln!(f, "  held out: {}", self.held_out_keys.join(", "))?;
         if !self.unlabelled.is_empty() {
             writeln!(
                 f,
@@ -99,12 +132,21 @@ impl fmt::Display for NabReport {
     }
 }
 
-/// Runs the detector with the brain's default [`AnomalyConfig`] and writes results under `out`.
-pub fn run_nab(data: &Path, windows: &Path, out: &Path) -> Result<NabReport, EvalError> {
-    run_nab_with(data, windows, Some(out), &AnomalyConfig::default())
+/// Runs the detector exactly as `serve` configures it (`brain`, the `[brain]` section of the
+/// effective configuration) and writes results under `out`.
+pub fn run_nab(
+    data: &Path,
+    windows: &Path,
+    out: &Path,
+    brain: &BrainConfig,
+) -> Result<NabReport, EvalError> {
+    run_nab_with(data, windows, Some(out), &brain.anomaly_config())
 }
 
-/// Anomaly scores of one series: the brain's detector, streaming, scale-free (no spread floor).
+/// Anomaly scores of one series: the brain's detector, streaming, scale-free. The brain gives
+/// each container metric a spread floor in its own unit (1 CPU-% point, 1 MiB, ...); NAB's
+/// series have units of their own, so they run with none (0), the detector's scale-free mode.
+/// The score is the very output the brain's risk reads ([`crate::brain::anomaly::AnomalyOutput`]).
 pub fn detect(values: &[f64], cfg: &AnomalyConfig) -> Vec<f64> {
     let mut d = AnomalyDetector::new(*cfg, 0.0);
     values.iter().map(|&v| d.observe(v).score).collect()
@@ -122,7 +164,12 @@ pub fn run_nab_with(
     let mut scored = Vec::new();
     let mut kept: Vec<&Series> = Vec::new();
     let mut unlabelled = Vec::new();
+    let mut in_category = std::collections::BTreeMap::<&str, usize>::new();
+    let mut holdout = Vec::new();
     for s in &corpus {
+        let k = in_category.entry(&s.category).or_default();
+        holdout.push(held_out(*k));
+        *k += 1;
         let Some(ws) = labels.get(&s.key) else {
             unlabelled.push(s.key.clone());
             continue;
@@ -139,6 +186,29 @@ pub fn run_nab_with(
         kept.push(s);
     }
     let profiles = score_corpus(&scored);
+    let flags: Vec<bool> = corpus
+        .iter()
+        .zip(&holdout)
+        .filter(|(s, _)| labels.contains_key(&s.key))
+        .map(|(_, &h)| h)
+        .collect();
+    let part = |want: bool| -> Vec<ScoredSeries> {
+        scored
+            .iter()
+            .zip(&flags)
+            .filter(|(_, &h)| h == want)
+            .map(|(s, _)| s.clone())
+            .collect()
+    };
+    let tune = score_corpus(&part(false));
+    let thresholds: Vec<f64> = tune.iter().map(|p| p.threshold).collect();
+    let held = score_at(&part(true), &thresholds);
+    let held_out_keys = kept
+        .iter()
+        .zip(&flags)
+        .filter(|(_, &h)| h)
+        .map(|(s, _)| s.key.clone())
+        .collect();
     let threshold = profiles.first().map_or(f64::INFINITY, |p| p.threshold);
     let series = kept
         .iter()
@@ -151,6 +221,9 @@ pub fn run_nab_with(
         profiles,
         results_dir: out.map(|o| o.join(DETECTOR_NAME)),
         unlabelled,
+        tune,
+        held_out: held,
+        held_out_keys,
     })
 }
 

@@ -178,6 +178,62 @@ pub fn score_corpus(corpus: &[ScoredSeries]) -> Vec<ProfileScore> {
         .collect()
 }
 
+/// Scores a corpus under every profile at fixed thresholds (one per profile, in [`PROFILES`]
+/// order; e.g. thresholds chosen on another corpus), without optimising anything.
+pub fn score_at(corpus: &[ScoredSeries], thresholds: &[f64]) -> Vec<ProfileScore> {
+    let (rows, n_windows, all_windows) = classify(corpus);
+    PROFILES
+        .iter()
+        .zip(thresholds)
+        .map(|(&profile, &threshold)| {
+            let mut best: Vec<Option<f64>> = vec![None; all_windows];
+            let mut raw = -profile.fn_ * n_windows as f64;
+            let (mut detected, mut fps) = (0, 0);
+            for r in rows.iter().filter(|r| r.score >= threshold) {
+                match r.kind {
+                    Kind::Outside { s } => {
+                        raw += profile.fp * s;
+                        fps += 1;
+                    }
+                    Kind::Inside { w, s } => {
+                        let v = profile.tp * s;
+                        match best[w] {
+                            None => {
+                                raw += v + profile.fn_;
+                                best[w] = Some(v);
+                                detected += 1;
+                            }
+                            Some(old) if v > old => {
+                                raw += v - old;
+                                best[w] = Some(v);
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+            ProfileScore {
+                profile,
+                threshold,
+                raw,
+                normalized: normalize(raw, n_windows, all_windows, profile),
+                windows_detected: detected,
+                false_positives: fps,
+            }
+        })
+        .collect()
+}
+
+fn normalize(raw: f64, n_windows: usize, all_windows: usize, profile: Profile) -> f64 {
+    let null = -profile.fn_ * n_windows as f64;
+    let perfect = profile.tp * all_windows as f64;
+    if perfect > null {
+        100.0 * (raw - null) / (perfect - null)
+    } else {
+        0.0
+    }
+}
+
 fn sweep(
     rows: &[Row],
     n_windows: usize,
@@ -186,7 +242,6 @@ fn sweep(
     profile: Profile,
 ) -> ProfileScore {
     let null = -profile.fn_ * n_windows as f64;
-    let perfect = profile.tp * all_windows as f64;
     let mut best: Vec<Option<f64>> = vec![None; total_ids];
     let mut total = null;
     let (mut detected, mut fps) = (0usize, 0usize);
@@ -228,11 +283,7 @@ fn sweep(
             best_fps = fps;
         }
     }
-    let normalized = if perfect > null {
-        100.0 * (best_total - null) / (perfect - null)
-    } else {
-        0.0
-    };
+    let normalized = normalize(best_total, n_windows, all_windows, profile);
     ProfileScore {
         profile,
         threshold: best_threshold,

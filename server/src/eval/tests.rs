@@ -87,7 +87,8 @@ fn windowed_gaussian_reproduces_the_published_reference() {
 fn nab_dev_score_stays_above_floor() {
     let (data, windows) = dev();
     let out = std::env::temp_dir().join(format!("dockerpulse-nab-test-{}", std::process::id()));
-    let report = run_nab(&data, &windows, &out).expect("nab run");
+    let report =
+        run_nab(&data, &windows, &out, &crate::brain::BrainConfig::default()).expect("nab run");
     eprintln!("{report}");
     let std_score = report.score("standard").expect("standard");
     // One result file per series in NAB's layout.
@@ -100,12 +101,12 @@ fn nab_dev_score_stays_above_floor() {
 }
 
 /// Floor just below what the detector reaches on the dev set (regressions are caught).
-const NAB_STANDARD_FLOOR: f64 = 60.0;
+const NAB_STANDARD_FLOOR: f64 = 62.0;
 
 #[test]
 fn forecast_beats_naive_on_cpu_series() {
     let (data, _) = dev();
-    let report = run_forecast(&data, 1).expect("forecast");
+    let report = run_forecast(&data, 1, &crate::brain::BrainConfig::default()).expect("forecast");
     eprintln!("{report}");
     let cpu = report.cpu();
     let (mae, rmse) = (cpu.mae(), cpu.rmse());

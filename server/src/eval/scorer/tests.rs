@@ -133,3 +133,23 @@ fn a_window_inside_probation_counts_for_perfect_but_not_for_null() {
     // null = −1 (one scorable window), perfect = 2 (two labelled windows).
     assert!(close(p.normalized, 100.0 * (1.0 + 1.0) / 3.0), "{p:?}");
 }
+
+#[test]
+fn scoring_at_the_swept_threshold_gives_the_swept_score() {
+    let corpus = [series(&[1049, 1500]), series(&[1010, 1100, 1700])];
+    for (swept, fixed) in score_corpus(&corpus)
+        .iter()
+        .zip(score_at(&corpus, &[1.0, 1.0, 1.0]))
+    {
+        assert!(
+            close(swept.normalized, fixed.normalized),
+            "{swept:?} {fixed:?}"
+        );
+        assert_eq!(swept.false_positives, fixed.false_positives);
+    }
+    // Detecting nothing is the null detector: 0.
+    let none = score_at(&corpus, &[f64::INFINITY; 3]);
+    assert!(none
+        .iter()
+        .all(|p| p.normalized == 0.0 && p.windows_detected == 0));
+}
