@@ -96,8 +96,8 @@ async fn a_stalled_database_freezes_no_viewer_and_no_action_goes_unrecorded() {
     if !engine_available("a_stalled_database_freezes_no_viewer_and_no_action_goes_unrecorded") {
         return;
     }
-    let since = chrono::Utc::now().timestamp();
     let burner = TestContainer::run("stall", &["--cpus", "0.3"], &BURN);
+    let watch = RestartWatch::start(&burner.name);
     let dir = temp_data_dir();
     let (config, addr) =
         Server::config(&dir, &format!("{EAGER}{}", opt_in(&burner.name, "restart")));
@@ -142,7 +142,7 @@ async fn a_stalled_database_freezes_no_viewer_and_no_action_goes_unrecorded() {
     assert!(server.alive(), "no panic");
 
     let items = interventions_of(&server, &burner.name).await;
-    let restarts = engine_restarts(&burner.name, since);
+    let restarts = watch.restarts();
     assert_every_restart_was_recorded_first(&restarts, &items);
     // Nothing decided inside the lock (after the first commit deadline) was carried out.
     for i in &items {
@@ -207,9 +207,9 @@ async fn a_full_disk_is_a_visible_state_without_unrecorded_actions_and_it_recove
     ) {
         return;
     }
-    let since = chrono::Utc::now().timestamp();
     let dir = temp_data_dir();
     let name = format!("dp-test-fulldisk-{}", std::process::id());
+    let watch = RestartWatch::start(&name);
     let (config, addr) = Server::config(&dir, &format!("{EAGER}{}", opt_in(&name, "restart")));
     // The store lives on a 4 MiB file system.
     let disk = Tmpfs::mount(&dir.join("data"), "4m");
@@ -261,7 +261,7 @@ async fn a_full_disk_is_a_visible_state_without_unrecorded_actions_and_it_recove
     eprintln!("recovered {took:?} after space was freed");
     tokio::time::sleep(Duration::from_secs(3)).await;
     let items = interventions_of(&server, &burner.name).await;
-    let restarts = engine_restarts(&burner.name, since);
+    let restarts = watch.restarts();
     assert_every_restart_was_recorded_first(&restarts, &items);
     assert!(
         !refused(&items).is_empty(),

@@ -560,7 +560,7 @@ impl Healer {
     }
 
     /// Entries in the healer's per-container maps (for the bookkeeping checks).
-    pub fn tracked(&self) -> (usize, usize, usize) {
+    pub fn tracked(&self) -> ((usize, usize), usize, usize) {
         (
             self.policy.tracked(),
             self.last_decision.len(),

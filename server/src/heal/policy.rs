@@ -167,6 +167,8 @@ pub struct Policy {
     dirty: BTreeSet<String>,
     /// The latest time the policy has seen.
     now_ms: i64,
+    /// States of containers that were gone at the last [`Policy::retain`].
+    held: usize,
 }
 
 /// A queued container not decided on for this long leaves the fleet queue.
@@ -276,11 +278,18 @@ impl Policy {
         self.states
             .retain(|id, st| present.contains(id.as_str()) || !st.guard.is_idle(now));
         self.fleet_queue.retain(|q| present.contains(q.as_str()));
+        self.held = self
+            .states
+            .keys()
+            .filter(|id| !present.contains(id.as_str()))
+            .count();
     }
 
-    /// Containers with state, for the bookkeeping checks.
-    pub fn tracked(&self) -> usize {
-        self.states.len()
+    /// Containers with state, for the bookkeeping checks: those present at the last
+    /// [`Policy::retain`], and those gone but held.
+    pub fn tracked(&self) -> (usize, usize) {
+        let held = self.held.min(self.states.len());
+        (self.states.len() - held, held)
     }
 
     /// Decides for one container at one tick.

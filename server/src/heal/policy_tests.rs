@@ -456,6 +456,11 @@ fn containers_that_are_gone_are_forgotten_but_an_open_breaker_is_kept() {
     p.retain(&std::collections::HashSet::new());
     assert!(p.needs_human("b"));
     assert_eq!(p.states.len(), 1);
+    assert_eq!(
+        p.tracked(),
+        (0, 1),
+        "counted as held, not as a live container's"
+    );
 }
 
 #[test]

@@ -224,7 +224,7 @@ impl Pipeline {
     /// The sizes of every per-container map the loop keeps, to check nothing is left behind.
     fn bookkeeping(&self, live: usize) -> Bookkeeping {
         let (brains, pending_events, died) = self.assessor.tracked();
-        let (guards, last_decisions, awaiting) = self.r.healer.tracked();
+        let ((guards, guards_held), last_decisions, awaiting) = self.r.healer.tracked();
         let (tracker, windows) = self.r.incidents.tracked();
         Bookkeeping {
             live,
@@ -232,6 +232,7 @@ impl Pipeline {
             pending_events,
             died,
             guards,
+            guards_held,
             last_decisions,
             awaiting,
             tracker,

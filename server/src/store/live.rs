@@ -127,8 +127,11 @@ pub struct Bookkeeping {
     pub brains: usize,
     pub pending_events: usize,
     pub died: usize,
-    /// Healing guards (kept for gone containers only while they still matter).
+    /// Healing guards of containers that are here.
     pub guards: usize,
+    /// Guards of containers that are gone, held while they still matter (an open breaker, a
+    /// cooldown that would still apply if the name came back).
+    pub guards_held: usize,
     pub last_decisions: usize,
     pub awaiting: usize,
     /// Incident tracker entries (open incidents, last levels, pending deaths).

@@ -395,30 +395,60 @@ pub async fn interventions_of(server: &Server, container: &str) -> Vec<serde_jso
     all
 }
 
-/// Times (ms) of the engine's own `restart` events for a container since `since_s`.
-pub fn engine_restarts(container: &str, since_s: i64) -> Vec<i64> {
-    let until = chrono::Utc::now().timestamp() + 1;
-    let out = Command::new("docker")
-        .args([
-            "events",
-            "--since",
-            &since_s.to_string(),
-            "--until",
-            &until.to_string(),
-            "--filter",
-            &format!("container={container}"),
-            "--filter",
-            "event=restart",
-            "--format",
-            "{{.TimeNano}}",
-        ])
-        .output()
-        .expect("docker events");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse::<i64>().ok())
-        .map(|ns| ns / 1_000_000)
-        .collect()
+/// The engine's own `restart` events for one container, watched live from creation to drop.
+///
+/// Asking `docker events --since` afterwards is not enough: the engine keeps only its last 256
+/// events, and a drill sharing the engine with a churn of hundreds of containers loses them.
+pub struct RestartWatch {
+    child: std::process::Child,
+    times: std::sync::Arc<std::sync::Mutex<Vec<i64>>>,
+}
+
+impl RestartWatch {
+    pub fn start(container: &str) -> Self {
+        let mut child = Command::new("docker")
+            .args([
+                "events",
+                "--filter",
+                &format!("container={container}"),
+                "--filter",
+                "event=restart",
+                "--format",
+                "{{.TimeNano}}",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker events");
+        let out = child.stdout.take().expect("piped stdout");
+        let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = times.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(ns) = line.trim().parse::<i64>() {
+                    sink.lock().expect("restart times").push(ns / 1_000_000);
+                }
+            }
+        });
+        // `docker events` subscribes asynchronously; give it a moment before anything can happen.
+        std::thread::sleep(Duration::from_millis(300));
+        Self { child, times }
+    }
+
+    /// Times (ms) of the restarts seen so far, after a short wait for events in flight.
+    pub fn restarts(&self) -> Vec<i64> {
+        std::thread::sleep(Duration::from_millis(500));
+        self.times.lock().expect("restart times").clone()
+    }
+}
+
+impl Drop for RestartWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A websocket viewer that notes when each message arrives, until dropped.

@@ -87,6 +87,9 @@ async fn churn_leaves_no_state_behind_and_memory_flat() {
     }
     assert_eq!(b["brains"], b["live"], "{b}");
     assert!(b["guards"].as_u64().unwrap_or(u64::MAX) <= live, "{b}");
+    // Held guards belong to opted-in containers that acted (other drills share the engine);
+    // the churned containers never opted in, so they leave none.
+    assert!(b["guards_held"].as_u64().unwrap_or(u64::MAX) <= 3, "{b}");
     assert!(b["tracker"].as_u64().unwrap_or(u64::MAX) <= 3 * live, "{b}");
     assert!(
         rss_after as f64 <= rss_before as f64 * 1.10,

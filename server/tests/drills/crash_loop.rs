@@ -139,6 +139,7 @@ async fn a_crash_looping_healer_never_restarts_more_than_one_uninterrupted_run()
     }
     let since = chrono::Utc::now().timestamp();
     let burner = TestContainer::run("crashloop", &["--cpus", "0.3"], &BURN);
+    let watch = RestartWatch::start(&burner.name);
     let dir = temp_data_dir();
     let (config, addr) = Server::config(
         &dir,
@@ -148,7 +149,7 @@ async fn a_crash_looping_healer_never_restarts_more_than_one_uninterrupted_run()
     let items = crash_loop(&config, addr, &burner.name).await;
     let secs = begun.elapsed().as_secs() as i64 + 1;
 
-    let restarts = engine_restarts(&burner.name, since);
+    let restarts = watch.restarts();
     let cfg = drill_config();
     let (allowed, schedule) = allowed_restarts(&cfg, secs);
     eprintln!(
