@@ -346,6 +346,10 @@ async fn a_restart_storm_is_held_to_the_fleet_cap() {
         .collect();
     let mut cfg = fast(test_config());
     cfg.heal.mode = app::wire::HealMode::Enforce;
+    // This test is about the cap, not the risk model: a pinned container's probability sits
+    // just above the default 85 % and crosses it at different moments; 70 % makes the whole
+    // fleet want a restart within the same minute.
+    cfg.heal.threshold_pct = 70.0;
     let running = dockerpulse::serve::start(cfg).await.expect("starts");
     let all = || async {
         let (_, page) = get_json(&running, "/api/interventions?limit=500").await;
@@ -376,24 +380,44 @@ async fn a_restart_storm_is_held_to_the_fleet_cap() {
         })
         .filter(|i| i["decided_ms"].as_i64().is_some_and(|t| t - t0 < 60_000))
         .collect();
-    let capped = items
+    let name = |i: &Value| i["container_name"].as_str().unwrap_or_default().to_string();
+    let capped: std::collections::BTreeSet<String> = items
         .iter()
         .filter(|i| {
             i["reason"]
                 .as_str()
                 .is_some_and(|r| r.contains("fleet-wide cap"))
         })
-        .count();
+        .map(name)
+        .collect();
+    let acted_names: std::collections::BTreeSet<String> = acted.iter().map(|i| name(i)).collect();
+    // Every container the policy wanted to restart in the window and did not was told why.
+    let wanted: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter(|i| i["outcome"] != "blocked" || i["reason"].as_str().is_some_and(|r| r.contains("fleet-wide cap")))
+        .filter(|i| i["decided_ms"].as_i64().is_some_and(|t| t - t0 < 60_000))
+        .map(name)
+        .collect();
+    let untold: Vec<&String> = wanted
+        .iter()
+        .filter(|n| !acted_names.contains(*n) && !capped.contains(*n))
+        .collect();
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+    for i in &items {
+        let r = i["reason"].as_str().unwrap_or_default();
+        *reasons.entry(r.chars().take(60).collect()).or_default() += 1;
+    }
     eprintln!(
-        "restart storm of {}: {} restarts in the first minute, {} decisions held back by the fleet cap",
+        "restart storm of {}: {} restarts in the first minute, {} containers held back by the fleet cap; reasons {reasons:#?}",
         fleet.len(),
         acted.len(),
-        capped
+        capped.len()
     );
     assert_eq!(acted.len(), 3, "the fleet cap holds: {acted:#?}");
+    assert!(untold.is_empty(), "held back without being told why: {untold:?}");
     assert!(
-        capped >= 15,
-        "the others were held back, each told why ({capped})"
+        capped.len() >= 10,
+        "the storm reached most of the fleet, and the cap held the rest back ({capped:?})"
     );
     running.stop().await;
 }
