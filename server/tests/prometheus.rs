@@ -131,7 +131,21 @@ async fn prometheus_scrapes_dockerpulse_watching_real_containers() {
     .await;
     assert_eq!(r.first().map(|r| r.1), Some(2.0), "CRITICAL is 2: {r:?}");
 
-    // CPU rate from the counter: ~0.3 cores for the hot one, ~0 for the idle one.
+    // CPU rate from the counter: ~0.3 cores for the hot one, ~0 for the idle one — once the
+    // 30 s window is full (rate() divides by the whole range: a half-empty one under-reads).
+    let full = format!(
+        "count_over_time(container_cpu_usage_seconds_total{{name=\"{}\"}}[30s])",
+        hot.name
+    );
+    eventually(Duration::from_secs(90), || async {
+        promql(&prom, &full)
+            .await
+            .first()
+            .filter(|r| r.1 >= 25.0)
+            .map(|_| ())
+    })
+    .await
+    .expect("30 s of samples in Prometheus");
     let q = format!(
         "rate(container_cpu_usage_seconds_total{{name=~\"{}|{}\"}}[30s])",
         hot.name, calm.name
