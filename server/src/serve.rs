@@ -136,17 +136,18 @@ pub async fn start_with<S: Source>(
     let spawned = writer::spawn(db.clone(), writer::QUEUE_CAPACITY, Some(closed_tx))
         .context("cannot start the store's writer")?;
     let (reports_tx, reports_rx) = mpsc::channel(64);
-    let healer = Healer::new(
+    let (notify_tx, notify_rx) = crate::notify::NotifyTx::channel();
+    let mut healer = Healer::new(
         cfg.heal.clone(),
         heal_restored,
         executor,
         reports_tx,
         self_id,
     );
+    healer.notify = Some(notify_tx.clone());
     let mut incidents = IncidentLog::new(cfg.incidents.clone(), incident_restored);
     let (hints_tx, hints_rx) = crate::hints::worker::HintsTx::channel();
     incidents.hints = Some(hints_tx);
-    let (notify_tx, notify_rx) = crate::notify::NotifyTx::channel();
     incidents.notify = Some(notify_tx);
 
     let shutdown = CancellationToken::new();
@@ -181,8 +182,9 @@ pub async fn start_with<S: Source>(
         },
         tick_seconds,
     ));
-    let (notifier, notify) =
+    let (mut notifier, notify) =
         crate::notify::worker::Notifier::new(cfg.alerts.clone(), cfg.external_url(), db.clone());
+    notifier.simulated = kind.is_simulated();
     tasks.push(tokio::spawn(notifier.run(notify_rx, shutdown.clone())));
     tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
     // The writer ends once the loop has dropped its side and the queue is written.

@@ -243,3 +243,52 @@ async fn gone_endpoint_is_disabled_and_says_so() {
         "deliveries not sent are counted: {d}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healing_decisions_are_announced_when_asked() {
+    if !engine_available("healing_decisions_are_announced_when_asked") {
+        return;
+    }
+    let receiver = Receiver::start().await;
+    let dir = temp_data_dir();
+    let hot = TestContainer::run("outbox-heal", &["--cpus", "0.3"], &BURN);
+    let extra = format!(
+        "[brain]\nwarmup_samples = 5\n[brain.anomaly]\nwarmup_samples = 5\n{}",
+        opt_in(&hot.name, "restart")
+    );
+    // `events` replaced: only healing decisions (dry-run: simulated restarts).
+    let (cfg, addr) = Server::config(
+        &dir,
+        &config(&receiver, &extra)
+            .replace("events = [\"opened\", \"closed\"]", "events = [\"action\"]"),
+    );
+    let dp = spawn(&cfg, addr);
+    dp.ready().await;
+    let (got, _) = eventually(Duration::from_secs(90), || async {
+        receiver
+            .got()
+            .into_iter()
+            .find(|r| r.body["data"]["container"] == hot.name.as_str())
+    })
+    .await
+    .expect("the simulated restart is announced");
+    assert!(signed(&got));
+    assert_eq!(got.body["type"], "healing.action", "{}", got.body);
+    let a = &got.body["data"]["action"];
+    assert_eq!(
+        (
+            a["action"].as_str(),
+            a["mode"].as_str(),
+            a["outcome"].as_str()
+        ),
+        (Some("restart"), Some("dry-run"), Some("simulated")),
+        "{a}"
+    );
+    assert!(
+        receiver
+            .got()
+            .iter()
+            .all(|r| r.body["type"] != "incident.opened"),
+        "openings are not asked for"
+    );
+}

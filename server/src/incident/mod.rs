@@ -36,6 +36,7 @@ fn facts(ctx: &Context, inc: &Open, kind: EventKind, at_ms: i64) -> EventFacts {
         why: None,
         simulated: ctx.simulated,
         at_ms,
+        action: None,
     }
 }
 

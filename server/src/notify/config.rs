@@ -14,6 +14,13 @@ pub enum EventKind {
     Critical,
     /// An incident closed.
     Closed,
+    /// A healing action was carried out (or simulated, in dry-run), with its outcome.
+    Action,
+    /// A healing action was due but not taken: a guard stopped it, or its record could not be
+    /// committed.
+    Refused,
+    /// The circuit breaker opened: DockerPulse stops acting on the container, a human is asked.
+    Breaker,
 }
 
 impl EventKind {
@@ -22,6 +29,9 @@ impl EventKind {
             EventKind::Opened => "opened",
             EventKind::Critical => "critical",
             EventKind::Closed => "closed",
+            EventKind::Action => "action",
+            EventKind::Refused => "refused",
+            EventKind::Breaker => "breaker",
         }
     }
 }
@@ -112,8 +122,9 @@ pub struct AlertsConfig {
     /// Where DockerPulse's pages are reachable for whoever reads an alert (links to the
     /// container page and the incident report). Default: `http://<bind>`.
     pub external_url: Option<String>,
-    /// Which events webhooks receive. Alertmanager always gets each incident as one alert,
-    /// firing while it is open and resolved when it closes.
+    /// Which events webhooks receive (`opened`, `critical`, `closed`, `action`, `refused`,
+    /// `breaker`). Alertmanager always gets each incident as one alert, firing while it is open
+    /// and resolved when it closes.
     pub events: Vec<EventKind>,
     /// A firing alert is sent to Alertmanager again this often while the incident is open (as
     /// Prometheus does); it expires by itself after four times this without news.

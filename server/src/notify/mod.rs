@@ -39,6 +39,45 @@ pub enum NotifyEvent {
         closed_ms: i64,
         why: String,
     },
+    /// A healing decision with a final outcome (`kind`: `Action`, `Refused` or `Breaker`).
+    Intervention {
+        kind: config::EventKind,
+        incident_id: Option<String>,
+        container_id: String,
+        container_name: String,
+        failure_probability: f64,
+        at_ms: i64,
+        action: payload::ActionFacts,
+    },
+}
+
+/// The event a healing decision makes, once its outcome is final: `action` for one carried
+/// out or simulated, `refused` for one a guard (or the store) stopped, `breaker` for an
+/// escalation; none while pending.
+pub fn intervention_event(rec: &app::wire::Intervention) -> Option<NotifyEvent> {
+    use app::wire::Outcome;
+    let kind = match rec.outcome {
+        Outcome::Simulated | Outcome::Succeeded | Outcome::Failed => config::EventKind::Action,
+        Outcome::Blocked => config::EventKind::Refused,
+        Outcome::Escalated => config::EventKind::Breaker,
+        Outcome::Pending => return None,
+    };
+    Some(NotifyEvent::Intervention {
+        kind,
+        incident_id: rec.incident_id.clone(),
+        container_id: rec.container_id.clone(),
+        container_name: rec.container_name.clone(),
+        failure_probability: rec.failure_probability,
+        at_ms: rec.finished_ms.unwrap_or(rec.decided_ms),
+        action: payload::ActionFacts {
+            action: rec.action.as_str().into(),
+            mode: rec.mode.as_str().into(),
+            outcome: rec.outcome.as_str().into(),
+            reason: rec.reason.clone(),
+            detail: rec.detail.clone(),
+            manual: rec.manual,
+        },
+    })
 }
 
 /// The incident log's side of the channel. Sending never blocks; with no notifier running
@@ -91,7 +130,47 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::*;
+
+    #[test]
+    fn only_final_outcomes_are_announced() {
+        use app::wire::{HealAction, Intervention, Outcome};
+        let mut rec = Intervention {
+            id: 1,
+            incident_id: None,
+            container_id: "abc".into(),
+            container_name: "web".into(),
+            decided_ms: 5,
+            started_ms: None,
+            finished_ms: None,
+            action: HealAction::Restart,
+            mode: app::wire::HealMode::Enforce,
+            manual: false,
+            outcome: Outcome::Pending,
+            reason: "risk 90 %".into(),
+            detail: None,
+            failure_probability: 90.0,
+            held: None,
+            verification: None,
+        };
+        assert_eq!(intervention_event(&rec), None);
+        for (o, k) in [
+            (Outcome::Simulated, config::EventKind::Action),
+            (Outcome::Succeeded, config::EventKind::Action),
+            (Outcome::Failed, config::EventKind::Action),
+            (Outcome::Blocked, config::EventKind::Refused),
+            (Outcome::Escalated, config::EventKind::Breaker),
+        ] {
+            rec.outcome = o;
+            match intervention_event(&rec) {
+                Some(NotifyEvent::Intervention { kind, action, .. }) => {
+                    assert_eq!(kind, k);
+                    assert_eq!(action.outcome, o.as_str());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn urls_are_shown_without_their_secrets() {

@@ -34,6 +34,25 @@ pub struct EventFacts {
     pub simulated: bool,
     /// When the event happened.
     pub at_ms: i64,
+    /// For `action`, `refused` and `breaker` events: the healing decision.
+    #[serde(default)]
+    pub action: Option<ActionFacts>,
+}
+
+/// A healing decision, as announcements say it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ActionFacts {
+    /// `restart`, `pause`, `isolate`, `throttle`, `escalate`, …
+    pub action: String,
+    /// `dry-run` or `enforce`.
+    pub mode: String,
+    /// `simulated`, `succeeded`, `failed`, `blocked`, `escalated`.
+    pub outcome: String,
+    /// Why, in words.
+    pub reason: String,
+    pub detail: Option<String>,
+    /// Asked for by a human through the API.
+    pub manual: bool,
 }
 
 /// Links for whoever reads the alert.
@@ -48,10 +67,15 @@ impl Links {
         let base = external_url.trim_end_matches('/');
         Self {
             container: format!("{base}/containers/{}", urlencode(&f.container_name)),
-            report: format!(
-                "{base}/api/incidents/{}/report.html",
-                urlencode(&f.incident_id)
-            ),
+            // A decision outside any incident links to the incidents page.
+            report: if f.incident_id.is_empty() {
+                format!("{base}/incidents")
+            } else {
+                format!(
+                    "{base}/api/incidents/{}/report.html",
+                    urlencode(&f.incident_id)
+                )
+            },
         }
     }
 }
@@ -102,6 +126,25 @@ fn headline(f: &EventFacts) -> String {
             f.container_name,
             f.why.as_deref().unwrap_or("recovered")
         ),
+        EventKind::Action | EventKind::Refused | EventKind::Breaker => {
+            let Some(a) = &f.action else {
+                return format!("Healing on {}{sim}", f.container_name);
+            };
+            match f.kind {
+                EventKind::Breaker => format!(
+                    "Healing stopped on {}: it needs a human ({}){sim}",
+                    f.container_name, a.reason
+                ),
+                EventKind::Refused => format!(
+                    "{} of {} not taken: {}{sim}",
+                    a.action, f.container_name, a.reason
+                ),
+                _ => format!(
+                    "{} of {} ({}): {}{sim}",
+                    a.action, f.container_name, a.mode, a.outcome
+                ),
+            }
+        }
     }
 }
 
@@ -139,10 +182,23 @@ pub fn alertmanager(f: &EventFacts, links: &Links, ends_ms: i64) -> Value {
     }])
 }
 
+/// The generic webhook's `type`: `incident.opened` / `.critical` / `.closed`,
+/// `healing.action` / `.refused` / `.breaker`.
+pub fn event_type(kind: EventKind) -> String {
+    match kind {
+        EventKind::Opened | EventKind::Critical | EventKind::Closed => {
+            format!("incident.{}", kind.as_str())
+        }
+        EventKind::Action | EventKind::Refused | EventKind::Breaker => {
+            format!("healing.{}", kind.as_str())
+        }
+    }
+}
+
 /// The generic webhook body: `{type, timestamp, data}`.
 pub fn generic(f: &EventFacts, links: &Links) -> Value {
     json!({
-        "type": format!("incident.{}", f.kind.as_str()),
+        "type": event_type(f.kind),
         "timestamp": rfc3339(f.at_ms),
         "data": {
             "incident_id": f.incident_id,
@@ -157,6 +213,7 @@ pub fn generic(f: &EventFacts, links: &Links) -> Value {
             "closed_at": f.closed_ms.map(rfc3339),
             "closed_because": f.why,
             "simulated": f.simulated,
+            "action": f.action,
             "links": { "container": links.container, "report": links.report },
         }
     })
@@ -244,7 +301,31 @@ mod tests {
             why: None,
             simulated: false,
             at_ms: 1_700_000_000_500,
+            action: None,
         }
+    }
+
+    #[test]
+    fn healing_events_say_what_was_done() {
+        let mut f = facts();
+        f.kind = EventKind::Refused;
+        f.incident_id = String::new();
+        f.action = Some(ActionFacts {
+            action: "restart".into(),
+            mode: "enforce".into(),
+            outcome: "blocked".into(),
+            reason: "cooldown: 12 s left".into(),
+            detail: None,
+            manual: false,
+        });
+        let l = Links::new("http://x", &f);
+        assert_eq!(l.report, "http://x/incidents");
+        let g = generic(&f, &l);
+        assert_eq!(g["type"], "healing.refused");
+        assert_eq!(g["data"]["action"]["outcome"], "blocked");
+        assert!(slack(&f, &l)["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("restart of web") && t.contains("cooldown")));
     }
 
     #[test]

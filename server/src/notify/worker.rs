@@ -39,6 +39,8 @@ pub struct Notifier {
     disabled: HashMap<String, String>,
     handle: NotifyHandle,
     last_repeat_ms: i64,
+    /// The fleet is the simulated demo: every announcement says so.
+    pub simulated: bool,
 }
 
 /// Runs a store call on the blocking pool.
@@ -72,6 +74,7 @@ fn facts_of(s: &crate::store::db::StoredIncident, kind: EventKind, at_ms: i64) -
         why: i.close_reason.clone(),
         simulated: i.simulated,
         at_ms,
+        action: None,
     }
 }
 
@@ -90,6 +93,7 @@ impl Notifier {
             disabled: HashMap::new(),
             handle: handle.clone(),
             last_repeat_ms: 0,
+            simulated: false,
         };
         (n, handle)
     }
@@ -194,6 +198,44 @@ impl Notifier {
                 f
             }
             NotifyEvent::Critical(f) => f,
+            NotifyEvent::Intervention {
+                kind,
+                incident_id,
+                container_id,
+                container_name,
+                failure_probability,
+                at_ms,
+                action,
+            } => {
+                // The incident's facts when there is one; the decision's own otherwise.
+                let known = incident_id
+                    .as_ref()
+                    .and_then(|id| self.open.get(id))
+                    .cloned();
+                let mut f = known.unwrap_or_else(|| EventFacts {
+                    kind,
+                    incident_id: incident_id.clone().unwrap_or_default(),
+                    container_id,
+                    container_name,
+                    host: String::new(),
+                    level: String::new(),
+                    failure_probability,
+                    reasons: Vec::new(),
+                    hints: Vec::new(),
+                    trigger: String::new(),
+                    opened_ms: at_ms,
+                    closed_ms: None,
+                    why: None,
+                    simulated: self.simulated,
+                    at_ms,
+                    action: None,
+                });
+                f.kind = kind;
+                f.at_ms = at_ms;
+                f.failure_probability = failure_probability;
+                f.action = Some(action);
+                f
+            }
             NotifyEvent::Peaked {
                 incident_id,
                 probability,
