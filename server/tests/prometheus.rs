@@ -301,6 +301,25 @@ async fn alertmanager_routes_dockerpulse_alerts_firing_then_resolved() {
         firing.at_ms - opened
     );
 
+    // Repeated while it lasts: Alertmanager's copy has its end pushed forward by each repeat.
+    let ends_at = || async {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{am}/api/v2/alerts"),
+            &[("filter", format!("container=\"{}\"", hot.name))],
+        )
+        .expect("url");
+        let v = get_json(url.as_str()).await?;
+        let e = v.as_array()?.first()?["endsAt"].as_str()?.to_string();
+        chrono::DateTime::parse_from_rfc3339(&e).ok()
+    };
+    let first_end = ends_at().await.expect("Alertmanager holds the alert");
+    let (later_end, _) = eventually(Duration::from_secs(10), || async {
+        ends_at().await.filter(|e| *e > first_end)
+    })
+    .await
+    .expect("the alert is sent again while the incident is open");
+    println!("endsAt pushed from {first_end} to {later_end}");
+
     // Stopped, the incident closes after close_after; the alert resolves.
     hot.docker("stop");
     let (resolved, _) = eventually(Duration::from_secs(60), || async {
