@@ -342,3 +342,66 @@ async fn alertmanager_routes_dockerpulse_alerts_firing_then_resolved() {
     assert_eq!(d["kind"], "alertmanager", "{health}");
     assert!(d["delivered"].as_u64().is_some_and(|n| n >= 2), "{d}");
 }
+
+/// Without engine or programs: `/metrics` through the real router on the demo fleet — the
+/// OpenMetrics content type, `# EOF`, the fleet's series, and the same host guard as every read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_endpoint_speaks_openmetrics_and_guards_its_host() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let running = start_demo(Duration::from_millis(200)).await;
+    let scrape = |host: &'static str| {
+        let app = dockerpulse::api::router(running.state.clone());
+        async move {
+            let res = app
+                .oneshot(
+                    Request::get("/metrics")
+                        .header("host", host)
+                        .body(Body::empty())
+                        .expect("request"),
+                )
+                .await
+                .expect("router answers");
+            let status = res.status().as_u16();
+            let ctype = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = res.into_body().collect().await.expect("body").to_bytes();
+            (status, ctype, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (ctype, text) = eventually(Duration::from_secs(20), || async {
+        let (status, ctype, text) = scrape("127.0.0.1:3000").await;
+        (status == 200 && text.contains("dockerpulse_failure_probability{"))
+            .then_some((ctype, text))
+    })
+    .await
+    .map(|(v, _)| v)
+    .expect("the demo fleet's series");
+    assert_eq!(
+        ctype,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(text.ends_with("# EOF\n"));
+    assert!(
+        text.contains("container_cpu_usage_seconds_total{id=\"/docker/sim-"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dockerpulse_engine_state{state=\"simulated\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE dockerpulse_tick_duration_seconds histogram"));
+    assert!(
+        !text.contains("dockerpulse_tick_duration_seconds_count 0\n"),
+        "ticks are timed"
+    );
+    let (status, _, body) = scrape("evil.example:3000").await;
+    assert_eq!(status, 403, "{body}");
+    running.stop().await;
+}

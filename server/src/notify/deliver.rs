@@ -7,7 +7,6 @@ use super::retry::parse_retry_after;
 use super::sign::Secret;
 use crate::clock::now_ms;
 use crate::util::ms;
-use app::wire::DeliveryState;
 use std::time::Duration;
 
 /// One attempt may take this long before it counts as failed.
@@ -92,14 +91,6 @@ impl Destination {
         let h = Sha256::digest(self.url.as_bytes());
         let hex: String = h.iter().take(8).map(|b| format!("{b:02x}")).collect();
         format!("{} #{hex}", self.target)
-    }
-
-    pub fn initial_state(&self) -> DeliveryState {
-        if self.misconfigured.is_some() {
-            DeliveryState::Misconfigured
-        } else {
-            DeliveryState::Ok
-        }
     }
 }
 

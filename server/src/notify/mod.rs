@@ -9,7 +9,8 @@
 //! destination. What is sent is built by [`payload`] and signed by [`sign`], both pure.
 
 pub mod config;
-mod deliver;
+pub mod deliver;
+pub mod facts;
 pub mod payload;
 pub mod retry;
 pub mod sign;

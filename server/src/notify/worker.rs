@@ -7,13 +7,13 @@
 
 use super::config::{AlertsConfig, EventKind};
 use super::deliver::{self, Destination, Kind};
+use super::facts;
 use super::payload::EventFacts;
 use super::retry::{judge, Attempt, RateLimit, Verdict};
 use super::{NotifyEvent, NotifyHandle};
 use crate::clock::now_ms;
 use crate::store::db::{Db, NewOutbox, OutboxRow, StoreError};
 use crate::util::ms;
-use app::wire::{DeliveryState, DestinationStatus, NotifyStatus};
 use rand::Rng;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
@@ -52,29 +52,6 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(&db)).await {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
-    }
-}
-
-/// An incident as the store has it, as announcement facts.
-fn facts_of(s: &crate::store::db::StoredIncident, kind: EventKind, at_ms: i64) -> EventFacts {
-    let i = &s.incident;
-    EventFacts {
-        kind,
-        incident_id: i.id.clone(),
-        container_id: i.container_id.clone(),
-        container_name: i.container_name.clone(),
-        host: i.host.clone(),
-        level: i.peak_level.as_str().into(),
-        failure_probability: i.peak_probability,
-        reasons: i.reasons.iter().map(|r| r.text.clone()).collect(),
-        hints: Vec::new(),
-        trigger: i.trigger.clone(),
-        opened_ms: i.opened_ms,
-        closed_ms: i.closed_ms,
-        why: i.close_reason.clone(),
-        simulated: i.simulated,
-        at_ms,
-        action: None,
     }
 }
 
@@ -137,8 +114,10 @@ impl Notifier {
         match blocking(&self.db, |db| db.open_incidents()).await {
             Ok(open) => {
                 for s in open {
-                    self.open
-                        .insert(s.incident.id.clone(), facts_of(&s, EventKind::Opened, now));
+                    self.open.insert(
+                        s.incident.id.clone(),
+                        facts::of_incident(&s, EventKind::Opened, now),
+                    );
                 }
             }
             Err(e) => tracing::warn!(error = %e, "notify: cannot read open incidents"),
@@ -207,34 +186,17 @@ impl Notifier {
                 at_ms,
                 action,
             } => {
-                // The incident's facts when there is one; the decision's own otherwise.
-                let known = incident_id
-                    .as_ref()
-                    .and_then(|id| self.open.get(id))
-                    .cloned();
-                let mut f = known.unwrap_or_else(|| EventFacts {
+                let known = incident_id.as_ref().and_then(|id| self.open.get(id));
+                let d = facts::Decision {
                     kind,
-                    incident_id: incident_id.clone().unwrap_or_default(),
+                    incident_id: incident_id.clone(),
                     container_id,
                     container_name,
-                    host: String::new(),
-                    level: String::new(),
                     failure_probability,
-                    reasons: Vec::new(),
-                    hints: Vec::new(),
-                    trigger: String::new(),
-                    opened_ms: at_ms,
-                    closed_ms: None,
-                    why: None,
-                    simulated: self.simulated,
                     at_ms,
-                    action: None,
-                });
-                f.kind = kind;
-                f.at_ms = at_ms;
-                f.failure_probability = failure_probability;
-                f.action = Some(action);
-                f
+                    action,
+                };
+                facts::of_decision(known, d, self.simulated)
             }
             NotifyEvent::Peaked {
                 incident_id,
@@ -261,7 +223,7 @@ impl Notifier {
                     .ok()
                     .flatten();
                 let mut f = match (stored, known) {
-                    (Some(s), _) => facts_of(&s, EventKind::Closed, closed_ms),
+                    (Some(s), _) => facts::of_incident(&s, EventKind::Closed, closed_ms),
                     (None, Some(f)) => f,
                     (None, None) => {
                         tracing::warn!(incident = %incident_id, "notify: closing of an unknown incident not announced");
@@ -462,39 +424,7 @@ impl Notifier {
         let summary = blocking(&self.db, |db| db.outbox_summary())
             .await
             .unwrap_or_default();
-        let destinations = self
-            .dests
-            .iter()
-            .map(|d| {
-                let s = summary.get(&d.name).cloned().unwrap_or_default();
-                let (state, reason) = if let Some(m) = &d.misconfigured {
-                    (DeliveryState::Misconfigured, Some(m.clone()))
-                } else if let Some(why) = self.disabled.get(&d.name) {
-                    (DeliveryState::Disabled, Some(why.clone()))
-                } else if s.failed_attempts > 0 {
-                    (DeliveryState::Retrying, None)
-                } else {
-                    (d.initial_state(), None)
-                };
-                DestinationStatus {
-                    name: d.name.clone(),
-                    kind: d.kind.as_str().into(),
-                    target: d.target.clone(),
-                    state,
-                    pending: s.pending,
-                    delivered: s.delivered,
-                    failed_attempts: s.failed_attempts,
-                    expired: s.expired,
-                    disabled: s.disabled,
-                    last_status: s.last_status,
-                    last_error: s.last_error,
-                    last_attempt_ms: s.last_attempt_ms,
-                    last_delivered_ms: s.last_delivered_ms,
-                    next_attempt_ms: (s.pending > 0).then_some(s.next_attempt_ms).flatten(),
-                    reason,
-                }
-            })
-            .collect();
-        self.handle.set(NotifyStatus { destinations });
+        self.handle
+            .set(facts::status(&self.dests, &summary, &self.disabled));
     }
 }
