@@ -72,8 +72,16 @@ async fn failing_receiver_gets_each_event_exactly_once_signed() {
     }
     let receiver = Receiver::start().await;
     receiver.script(&[(500, None), (503, Some("2")), (502, None)]);
+    // Slack and Teams webhooks on another receiver that accepts everything.
+    let chat = Receiver::start().await;
+    let extra = format!(
+        "[[alerts.webhooks]]\nkind = \"slack\"\nurl = \"{}\"\n\
+         [[alerts.webhooks]]\nkind = \"teams\"\nurl = \"{}\"\n",
+        chat.url("/slack/T0/B0/secret"),
+        chat.url("/teams/workflows/secret")
+    );
     let dir = temp_data_dir();
-    let (cfg, addr) = Server::config(&dir, &config(&receiver, ""));
+    let (cfg, addr) = Server::config(&dir, &config(&receiver, &extra));
     let dp = spawn(&cfg, addr);
     dp.ready().await;
     let c = dying("outbox-retry", 3);
@@ -150,6 +158,43 @@ async fn failing_receiver_gets_each_event_exactly_once_signed() {
         !health.to_string().contains("/hook"),
         "no URL path shown: {health}"
     );
+    assert!(
+        !health.to_string().contains("secret"),
+        "no URL path shown: {health}"
+    );
+
+    // Slack: text plus blocks; Teams: an Adaptive Card; both for the opening and the closing.
+    let chat_got = chat.got();
+    let slack: Vec<&Received> = chat_got
+        .iter()
+        .filter(|r| {
+            r.path.starts_with("/slack/")
+                && r.body["text"].as_str().is_some_and(|t| t.contains(&c.name))
+        })
+        .collect();
+    assert_eq!(slack.len(), 2, "opened and closed: {slack:?}");
+    assert!(slack[0].body["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Incident opened")));
+    assert!(slack[1].body["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("Incident closed")));
+    assert!(slack
+        .iter()
+        .all(|r| r.body["blocks"].as_array().is_some_and(|b| b.len() == 3)));
+    let teams: Vec<&Received> = chat_got
+        .iter()
+        .filter(|r| r.path.starts_with("/teams/") && r.body.to_string().contains(&c.name))
+        .collect();
+    assert_eq!(teams.len(), 2, "{teams:?}");
+    for t in teams {
+        let card = &t.body["attachments"][0];
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card["content"]["type"], "AdaptiveCard");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -428,3 +428,7 @@ impl Notifier {
             .set(facts::status(&self.dests, &summary, &self.disabled));
     }
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;
