@@ -402,21 +402,25 @@ impl Notifier {
             return;
         }
         let ids: Vec<String> = self.open.keys().cloned().collect();
+        let mut alerts = Vec::new();
         for id in ids {
             let hints = self.hints_of(&id).await;
-            let Some(f) = self.open.get_mut(&id) else {
-                continue;
-            };
-            f.hints = hints;
-            let f = f.clone();
-            for d in &ams {
-                let sent =
-                    deliver::attempt(&self.client, d, &self.cfg, &self.external_url, &id, &f).await;
-                if sent.error.is_some() {
-                    tracing::debug!(destination = %d.name, error = sent.error.as_deref().unwrap_or(""), "notify: repeat not accepted");
-                }
+            if let Some(f) = self.open.get_mut(&id) {
+                f.hints = hints;
+                alerts.push((id, f.clone()));
             }
         }
+        // All at once: an Alertmanager that does not answer holds up no other.
+        let (client, cfg, ext) = (&self.client, &self.cfg, self.external_url.as_str());
+        let sends = alerts.iter().flat_map(|(id, f)| {
+            ams.iter().map(move |d| async move {
+                let sent = deliver::attempt(client, d, cfg, ext, id, f).await;
+                if let Some(e) = sent.error {
+                    tracing::debug!(destination = %d.name, error = %e, "notify: repeat not accepted");
+                }
+            })
+        });
+        futures_util::future::join_all(sends).await;
     }
 
     /// Publishes each destination's state (for `/api/health`).
