@@ -337,3 +337,33 @@ async fn healing_decisions_are_announced_when_asked() {
         "openings are not asked for"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_paced_per_destination() {
+    if !engine_available("deliveries_are_paced_per_destination") {
+        return;
+    }
+    let receiver = Receiver::start().await;
+    let dir = temp_data_dir();
+    // 6 a minute: one at once, then one every 10 s.
+    let (cfg, addr) = Server::config(
+        &dir,
+        &config(&receiver, "").replace("per_minute = 600", "per_minute = 6"),
+    );
+    let dp = spawn(&cfg, addr);
+    dp.ready().await;
+    let c = dying("outbox-pace", 1);
+    let (got, _) = eventually(Duration::from_secs(60), || async {
+        let got = receiver.got();
+        let ours = about(&got, &c.name);
+        (ours.len() >= 2).then(|| got.clone())
+    })
+    .await
+    .expect("opened and closed are delivered");
+    let gaps: Vec<u128> = got
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).as_millis())
+        .collect();
+    println!("paced deliveries, ms apart: {gaps:?}");
+    assert!(gaps.iter().all(|g| *g >= 9_500), "{gaps:?}");
+}
