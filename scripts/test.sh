@@ -9,7 +9,7 @@
 # can be started.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium docker-compose python3-venv python3
+ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium docker-compose python3-venv python3 prometheus prometheus-alertmanager
 ensure_node
 ensure_rust_tools
 

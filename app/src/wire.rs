@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod hints;
+mod notify;
 pub use hints::*;
+pub use notify::*;
 
 /// Bumped on any incompatible change of the messages below.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -287,6 +289,10 @@ pub struct Assessment {
     pub level: RiskLevel,
     /// Ordered by weight, highest first.
     pub reasons: Vec<Reason>,
+    /// The strongest anomaly among the metrics, 0–1 (how far the present exceeds anything
+    /// recently seen; what the risk uses). 0 during warm-up.
+    #[serde(default)]
+    pub anomaly: f64,
 }
 
 /// How DockerPulse may act on a container.

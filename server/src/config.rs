@@ -8,6 +8,7 @@ pub use crate::collect::StatsMode;
 use crate::heal::policy::HealConfig;
 use crate::hints::HintsConfig;
 use crate::incident::tracker::IncidentConfig;
+use crate::notify::config::AlertsConfig;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,11 @@ pub struct Config {
     pub incidents: IncidentConfig,
     /// Root-cause hints: how much of a failed container's log is read.
     pub hints: HintsConfig,
+    /// Container labels exposed at `/metrics` as `container_label_<name>` (none by default:
+    /// labels often hold secrets).
+    pub metrics_labels: Vec<String>,
+    /// Where incidents are announced: Alertmanager, webhooks.
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -112,6 +118,8 @@ impl Default for Config {
             heal: HealConfig::default(),
             incidents: IncidentConfig::default(),
             hints: HintsConfig::default(),
+            metrics_labels: Vec::new(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -169,6 +177,9 @@ impl Config {
         if let Err(m) = self.hints.validate() {
             return invalid(m);
         }
+        if let Err(m) = self.alerts.validate() {
+            return invalid(m);
+        }
         let b = &self.brain;
         if !(0.0 < b.medium_pct && b.medium_pct < b.critical_pct && b.critical_pct <= 100.0) {
             return invalid(format!(
@@ -215,11 +226,26 @@ impl Config {
         samples_in(self.snapshot, self.interval)
     }
 
-    /// The configuration as TOML, with the admin token masked.
+    /// Where DockerPulse's pages are reachable for whoever reads an alert.
+    pub fn external_url(&self) -> String {
+        match &self.alerts.external_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// The configuration as TOML, with the admin token, signing secrets and webhook URLs (whose
+    /// paths are secrets for Slack and Teams) masked.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         if shown.admin_token.is_some() {
             shown.admin_token = Some("********".into());
+        }
+        for w in &mut shown.alerts.webhooks {
+            w.url = format!("{}/********", crate::notify::redact(&w.url));
+            if w.secret.is_some() {
+                w.secret = Some("********".into());
+            }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
@@ -337,6 +363,43 @@ mod tests {
             let err = Config::load(Some(Path::new("bad.toml")), &ServeArgs::default())
                 .expect_err("bad address");
             assert!(err.to_string().contains("nowhere"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn alerts_are_configured_and_their_secrets_never_shown() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "alerts.toml",
+                "[alerts]\nevents = [\"opened\", \"critical\", \"closed\"]\n\
+                 [alerts.alertmanager]\nurls = [\"http://127.0.0.1:9093\"]\n\
+                 [[alerts.webhooks]]\nkind = \"generic\"\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"whsec_c2VjcmV0\"\n\
+                 [[alerts.webhooks]]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/services/T0/B0/SECRETPATH\"\n",
+            )?;
+            let cfg = Config::load(Some(Path::new("alerts.toml")), &ServeArgs::default())
+                .expect("valid config");
+            assert_eq!(cfg.alerts.webhooks.len(), 2);
+            assert_eq!(cfg.alerts.events.len(), 3);
+            let shown = cfg.to_toml();
+            assert!(!shown.contains("c2VjcmV0"), "{shown}");
+            assert!(!shown.contains("SECRETPATH"), "{shown}");
+
+            jail.create_file(
+                "unsigned.toml",
+                "[[alerts.webhooks]]\nkind = \"generic\"\nurl = \"http://127.0.0.1:9/\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("unsigned.toml")), &ServeArgs::default())
+                .expect_err("a generic webhook must be signed");
+            assert!(err.to_string().contains("secret"), "{err}");
+
+            jail.create_file(
+                "badurl.toml",
+                "[alerts.alertmanager]\nurls = [\"ftp://x\"]\n",
+            )?;
+            let err = Config::load(Some(Path::new("badurl.toml")), &ServeArgs::default())
+                .expect_err("not http");
+            assert!(err.to_string().contains("alerts"), "{err}");
             Ok(())
         });
     }

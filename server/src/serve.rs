@@ -136,16 +136,19 @@ pub async fn start_with<S: Source>(
     let spawned = writer::spawn(db.clone(), writer::QUEUE_CAPACITY, Some(closed_tx))
         .context("cannot start the store's writer")?;
     let (reports_tx, reports_rx) = mpsc::channel(64);
-    let healer = Healer::new(
+    let (notify_tx, notify_rx) = crate::notify::NotifyTx::channel();
+    let mut healer = Healer::new(
         cfg.heal.clone(),
         heal_restored,
         executor,
         reports_tx,
         self_id,
     );
+    healer.notify = Some(notify_tx.clone());
     let mut incidents = IncidentLog::new(cfg.incidents.clone(), incident_restored);
     let (hints_tx, hints_rx) = crate::hints::worker::HintsTx::channel();
     incidents.hints = Some(hints_tx);
+    incidents.notify = Some(notify_tx);
 
     let shutdown = CancellationToken::new();
     let live = Shared::new(LiveStore::new(cfg.history_len(), kind));
@@ -162,12 +165,27 @@ pub async fn start_with<S: Source>(
         acks: spawned.acks,
         retention_ms: crate::util::ms(cfg.retention),
     };
+    let tick_seconds = crate::export::tick_histogram();
     let pipeline = Pipeline::new(
         live.clone(),
         hub.clone(),
         Assessor::new(cfg.brain.clone()),
         responders,
-    );
+    )
+    .with_tick_histogram(tick_seconds.clone());
+    let metrics = Arc::new(crate::export::Metrics::new(
+        crate::export::Sources {
+            live: live.clone(),
+            hub: hub.clone(),
+            db: db.clone(),
+            container_labels: cfg.metrics_labels.clone(),
+        },
+        tick_seconds,
+    ));
+    let (mut notifier, notify) =
+        crate::notify::worker::Notifier::new(cfg.alerts.clone(), cfg.external_url(), db.clone());
+    notifier.simulated = kind.is_simulated();
+    tasks.push(tokio::spawn(notifier.run(notify_rx, shutdown.clone())));
     tasks.push(tokio::spawn(pipeline.run(rx, cmd_rx, shutdown.clone())));
     // The writer ends once the loop has dropped its side and the queue is written.
     let writer_thread = spawned.thread;
@@ -208,6 +226,8 @@ pub async fn start_with<S: Source>(
         cfg: Arc::new(cfg),
         started_ms: now_ms(),
         leptos,
+        metrics,
+        notify,
     };
     let app = api::router(state.clone());
     let stop = shutdown.clone();

@@ -48,6 +48,10 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub started_ms: i64,
     pub leptos: LeptosOptions,
+    /// What `GET /metrics` encodes.
+    pub metrics: Arc<crate::export::Metrics>,
+    /// Alert and webhook deliveries (for `/api/health` and the incidents page).
+    pub notify: crate::notify::NotifyHandle,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,7 +7,9 @@ use super::set_query_param;
 use crate::api;
 use crate::format;
 use crate::live::Live;
-use crate::wire::{Diagnosis, Incident, IncidentState, Page};
+use crate::wire::{
+    DeliveryState, DestinationStatus, Diagnosis, Incident, IncidentState, NotifyStatus, Page,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::HashMap;
@@ -100,6 +102,68 @@ pub fn IncidentRows(
     .into_any()
 }
 
+/// One alert destination in words: how its deliveries are doing.
+pub fn delivery_line(d: &DestinationStatus) -> String {
+    let mut s = format!(
+        "{} ({}, {}): {} · {} delivered",
+        d.name,
+        d.kind,
+        d.target,
+        d.state.as_str(),
+        d.delivered
+    );
+    if d.pending > 0 {
+        s.push_str(&format!(" · {} waiting", d.pending));
+    }
+    if d.failed_attempts > 0 {
+        s.push_str(&format!(" · {} failed attempts", d.failed_attempts));
+    }
+    if d.expired > 0 {
+        s.push_str(&format!(" · {} given up", d.expired));
+    }
+    if d.disabled > 0 {
+        s.push_str(&format!(" · {} not sent", d.disabled));
+    }
+    if let Some(r) = &d.reason {
+        s.push_str(&format!(" — {r}"));
+    } else if d.state != DeliveryState::Ok {
+        if let Some(e) = &d.last_error {
+            s.push_str(&format!(" — last error: {e}"));
+        }
+    }
+    s
+}
+
+/// Where incidents are announced (Alertmanager, webhooks) and how deliveries are doing; shown
+/// only when some destination is configured.
+#[component]
+fn Deliveries(rev: Memo<u64>) -> impl IntoView {
+    let status = LocalResource::new(move || {
+        rev.track();
+        async move { api::get::<NotifyStatus>("/api/notify").await }
+    });
+    move || {
+        let Some(Ok(s)) = status.get() else {
+            return ().into_any();
+        };
+        if s.destinations.is_empty() {
+            return ().into_any();
+        }
+        view! {
+            <section class="deliveries" data-testid="deliveries">
+                <h2>"Alerts"</h2>
+                <ul>
+                    {s.destinations.iter().map(|d| {
+                        let class = if d.state == DeliveryState::Ok { "ok" } else { "err" };
+                        view! { <li class=class data-state=d.state.as_str()>{delivery_line(d)}</li> }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+        .into_any()
+    }
+}
+
 #[component]
 pub fn Incidents() -> AnyView {
     let live = expect_context::<Live>();
@@ -133,6 +197,7 @@ pub fn Incidents() -> AnyView {
     view! {
         <nav class="crumbs"><a href="/">"← Fleet"</a></nav>
         <h1>"Incidents"</h1>
+        <Deliveries rev=rev />
         <section class="filters">
             <label>"state "
                 <select data-testid="state-filter" prop:value=state on:change=move |ev| set("state", event_target_value(&ev))>
@@ -200,6 +265,25 @@ mod tests {
             interventions: 0,
             forced_restart: false,
         }
+    }
+
+    #[test]
+    fn a_delivery_line_says_what_is_wrong() {
+        let d = DestinationStatus {
+            name: "hook".into(),
+            kind: "generic".into(),
+            target: "http://127.0.0.1:9".into(),
+            state: DeliveryState::Retrying,
+            delivered: 2,
+            pending: 1,
+            failed_attempts: 3,
+            last_error: Some("answered 503 Service Unavailable".into()),
+            ..DestinationStatus::default()
+        };
+        assert_eq!(
+            delivery_line(&d),
+            "hook (generic, http://127.0.0.1:9): retrying · 2 delivered · 1 waiting · 3 failed attempts — last error: answered 503 Service Unavailable"
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct Health {
     pub last_tick_ms: i64,
     /// Sizes of the per-container state the loop keeps (each follows `live`).
     pub bookkeeping: Bookkeeping,
+    /// Alert and webhook destinations and how their deliveries are doing.
+    pub notify: app::wire::NotifyStatus,
 }
 
 pub async fn health(State(st): State<AppState>) -> Json<Health> {
@@ -50,6 +52,7 @@ pub async fn health(State(st): State<AppState>) -> Json<Health> {
         uptime_s: (crate::clock::now_ms() - st.started_ms) as f64 / 1000.0,
         last_tick_ms: live.ts_ms,
         bookkeeping: live.bookkeeping,
+        notify: st.notify.status(),
     })
 }
 

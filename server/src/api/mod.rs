@@ -8,6 +8,7 @@ pub mod error;
 pub mod guard;
 pub mod hints;
 pub mod incidents;
+pub mod metrics;
 pub mod reports;
 pub mod ws;
 
@@ -20,6 +21,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/health", get(containers::health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/notify", get(metrics::deliveries))
         .route("/api/containers", get(containers::list))
         .route("/api/containers/{id}", get(containers::detail))
         .route("/api/containers/{id}/history", get(containers::history))

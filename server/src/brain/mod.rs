@@ -240,6 +240,13 @@ impl ContainerBrain {
                 });
             }
         }
+        // Before the anomalies move into the risk inputs: the strongest one, for /metrics.
+        let anomaly = anomalies
+            .iter()
+            .map(|a| a.level)
+            .filter(|l| l.is_finite())
+            .fold(0.0_f64, f64::max)
+            .clamp(0.0, 1.0);
         self.events.record(ts, obs.restarts, obs.oom_kills);
         self.samples += 1;
 
@@ -333,6 +340,7 @@ impl ContainerBrain {
             },
             level,
             reasons,
+            anomaly: if warming_up { 0.0 } else { anomaly },
         }
     }
 }

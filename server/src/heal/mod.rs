@@ -89,6 +89,8 @@ pub struct Healer {
     awaiting: AwaitingSet,
     /// Restarts being verified, by container: (intervention id, stop watching).
     verifying: HashMap<String, (i64, tokio_util::sync::CancellationToken)>,
+    /// Told of actions taken, refused and breakers opened, to announce them (see `notify`).
+    pub notify: Option<crate::notify::NotifyTx>,
 }
 
 fn day(ts_ms: i64) -> i64 {
@@ -137,6 +139,7 @@ impl Healer {
             last_decision: HashMap::new(),
             awaiting: AwaitingSet::default(),
             verifying: HashMap::new(),
+            notify: None,
         };
         healer.reconcile(restored.pending);
         healer
@@ -195,6 +198,13 @@ impl Healer {
         true
     }
 
+    /// Hands a decision whose outcome is final to the notifier (pending ones wait for it).
+    fn announce(&self, rec: &Intervention) {
+        if let (Some(n), Some(ev)) = (&self.notify, crate::notify::intervention_event(rec)) {
+            n.send(ev);
+        }
+    }
+
     /// The policy's changed guards, ready to store.
     fn dirty_rows(&mut self) -> Vec<GuardRow> {
         self.policy
@@ -240,6 +250,7 @@ impl Healer {
     ) {
         let guards = self.dirty_rows();
         tracing::info!(container = %rec.container_name, decision = %records::words(&rec), "healing decision");
+        self.announce(&rec);
         self.last_decision
             .insert(rec.container_name.clone(), records::words(&rec));
         if rec.outcome.is_intervention() && !rec.manual {
@@ -346,6 +357,7 @@ impl Healer {
             rec.detail = Some(error.to_string());
         }
         tracing::error!(container = %rec.container_name, action = rec.action.as_str(), %error, "action refused: its record could not be committed");
+        self.announce(&rec);
         self.last_decision
             .insert(rec.container_name.clone(), records::words(&rec));
         if let Some(reply) = aw.reply {
@@ -458,6 +470,7 @@ impl Healer {
                     detail = i.detail.as_deref().unwrap_or_default(),
                     "healing action finished"
                 );
+                self.announce(&i);
                 if !i.manual {
                     let at = i.finished_ms.unwrap_or(i.decided_ms);
                     self.policy.outcome(&i.container_name, i.mode, ok, at);

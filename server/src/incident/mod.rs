@@ -14,6 +14,32 @@ use retention::Window;
 use std::collections::HashMap;
 use tracker::{Change, IncidentConfig, Open, Tracker};
 
+use crate::notify::config::EventKind;
+use crate::notify::payload::EventFacts;
+use crate::notify::{NotifyEvent, NotifyTx};
+
+/// An open incident's facts as announcements say them.
+fn facts(ctx: &Context, inc: &Open, kind: EventKind, at_ms: i64) -> EventFacts {
+    EventFacts {
+        kind,
+        incident_id: inc.id.clone(),
+        container_id: inc.container_id.clone(),
+        container_name: inc.container_name.clone(),
+        host: ctx.host.clone(),
+        level: inc.peak_level.as_str().into(),
+        failure_probability: inc.peak_probability,
+        reasons: inc.reasons.iter().map(|r| r.text.clone()).collect(),
+        hints: Vec::new(),
+        trigger: inc.trigger.describe(),
+        opened_ms: inc.opened_ms,
+        closed_ms: None,
+        why: None,
+        simulated: ctx.simulated,
+        at_ms,
+        action: None,
+    }
+}
+
 /// Facts about where DockerPulse runs, stamped on every incident.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -48,6 +74,9 @@ pub struct IncidentLog {
     windows: HashMap<String, Window>,
     /// Told of openings and deaths, to gather root-cause hints (see `hints::worker`).
     pub hints: Option<crate::hints::worker::HintsTx>,
+    /// Told of openings, entries into the critical zone and closings, to announce them (see
+    /// `notify`).
+    pub notify: Option<NotifyTx>,
 }
 
 fn new_uuid() -> String {
@@ -76,6 +105,7 @@ impl IncidentLog {
             critical_entries,
             windows,
             hints: None,
+            notify: None,
         }
     }
 
@@ -126,8 +156,21 @@ impl IncidentLog {
         let info = &container.info;
         let changes = self.tracker.observe(&info.id, &info.name, a, &mut new_uuid);
         let changed = !changes.is_empty();
+        let critical = changes
+            .iter()
+            .any(|c| matches!(c, Change::EnteredCritical { .. }));
         for ch in changes {
             self.apply(ctx, info, Some(container), ch, store);
+        }
+        // After the opening it may have caused, so the event names its incident.
+        if let (true, Some(n), Some(inc)) =
+            (critical, &self.notify, self.tracker.open_for(&info.id))
+        {
+            let mut f = facts(ctx, inc, EventKind::Critical, a.ts_ms);
+            f.failure_probability = a.failure_probability;
+            f.level = a.level.as_str().into();
+            f.reasons = a.reasons.iter().map(|r| r.text.clone()).collect();
+            n.send(NotifyEvent::Critical(f));
         }
         if let Some(inc) = self.tracker.open_for(&info.id) {
             let id = inc.id.clone();
@@ -230,6 +273,14 @@ impl IncidentLog {
                     reasons: inc.reasons.clone(),
                     cpu_quota_pct: info.cpu_quota_pct,
                 }));
+                if let Some(n) = &self.notify {
+                    n.send(NotifyEvent::Opened(facts(
+                        ctx,
+                        &inc,
+                        EventKind::Opened,
+                        inc.opened_ms,
+                    )));
+                }
                 if let Some(h) = &self.hints {
                     h.incident_opened(
                         &inc.id,
@@ -257,14 +308,31 @@ impl IncidentLog {
                     });
                 }
             }
-            Change::Peaked(inc) => store.send(Op::Peak {
-                id: inc.id,
-                probability: inc.peak_probability,
-                level: inc.peak_level,
-                reasons: inc.reasons,
-            }),
+            Change::Peaked(inc) => {
+                if let Some(n) = &self.notify {
+                    n.send(NotifyEvent::Peaked {
+                        incident_id: inc.id.clone(),
+                        probability: inc.peak_probability,
+                        level: inc.peak_level.as_str().into(),
+                        reasons: inc.reasons.iter().map(|r| r.text.clone()).collect(),
+                    });
+                }
+                store.send(Op::Peak {
+                    id: inc.id,
+                    probability: inc.peak_probability,
+                    level: inc.peak_level,
+                    reasons: inc.reasons,
+                })
+            }
             Change::Closed { id, closed_ms, why } => {
                 tracing::info!(incident = %id, %why, "incident closed");
+                if let Some(n) = &self.notify {
+                    n.send(NotifyEvent::Closed {
+                        incident_id: id.clone(),
+                        closed_ms,
+                        why: why.clone(),
+                    });
+                }
                 self.windows.remove(&id);
                 store.send(Op::Close { id, closed_ms, why });
             }

@@ -56,6 +56,8 @@ pub struct Pipeline {
     /// Containers that left since freed memory was last given back, and when that was.
     departed: usize,
     last_release_ms: i64,
+    /// Observes how long each tick takes (exposed at `/metrics`).
+    tick_seconds: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl Pipeline {
@@ -74,7 +76,17 @@ impl Pipeline {
             last_heartbeat_ms: 0,
             departed: 0,
             last_release_ms: 0,
+            tick_seconds: None,
         }
+    }
+
+    /// Records each tick's duration in `h`.
+    pub fn with_tick_histogram(
+        mut self,
+        h: prometheus_client::metrics::histogram::Histogram,
+    ) -> Self {
+        self.tick_seconds = Some(h);
+        self
     }
 
     /// Runs until the source closes its channel or `shutdown` is cancelled.
@@ -135,6 +147,7 @@ impl Pipeline {
     }
 
     fn on_tick(&mut self, tick: Tick) {
+        let started = std::time::Instant::now();
         if let Some(h) = &tick.host {
             self.assessor.set_host_cpus(h.cpus);
             self.ctx.host.clone_from(&h.hostname);
@@ -200,6 +213,9 @@ impl Pipeline {
         let (seq, frame) = (live.seq, live.frame());
         drop(live);
         self.hub.publish(seq, &ServerMsg::Frame(frame));
+        if let Some(h) = &self.tick_seconds {
+            h.observe(started.elapsed().as_secs_f64());
+        }
     }
 
     /// Prunes old records through the writer, hourly; checks the store can write, often.

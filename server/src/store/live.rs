@@ -50,10 +50,42 @@ impl HistoryPoint {
     }
 }
 
+/// Cumulative totals since DockerPulse started watching a container, integrated from the
+/// per-tick rates (what `/metrics` exposes as counters: Prometheus takes rates of counters, not
+/// of gauges, and counters survive a missed scrape).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub cpu_seconds: f64,
+    pub net_rx_bytes: f64,
+    pub net_tx_bytes: f64,
+    pub fs_read_bytes: f64,
+    pub fs_write_bytes: f64,
+}
+
+impl Totals {
+    /// Adds what the rates of `s` imply over the time since `prev` (nothing for the first
+    /// sample, nor for a sample that is not newer).
+    pub fn add(&mut self, prev: Option<&Sample>, s: &Sample) {
+        let Some(prev) = prev else { return };
+        let dt = (s.ts_ms - prev.ts_ms) as f64 / 1000.0;
+        if dt <= 0.0 {
+            return;
+        }
+        // A non-finite or negative rate would break the counter's monotonicity.
+        let rate = |v: f64| if v.is_finite() { v.max(0.0) } else { 0.0 };
+        self.cpu_seconds += rate(s.cpu_pct) / 100.0 * dt;
+        self.net_rx_bytes += rate(s.net_rx_bps) * dt;
+        self.net_tx_bytes += rate(s.net_tx_bps) * dt;
+        self.fs_read_bytes += rate(s.blk_read_bps) * dt;
+        self.fs_write_bytes += rate(s.blk_write_bps) * dt;
+    }
+}
+
 /// Everything known about one container.
 #[derive(Debug, Clone)]
 pub struct LiveContainer {
     pub info: ContainerInfo,
+    pub totals: Totals,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
     pub history: VecDeque<HistoryPoint>,
@@ -65,6 +97,7 @@ impl LiveContainer {
     fn new(info: ContainerInfo) -> Self {
         Self {
             info,
+            totals: Totals::default(),
             sample: None,
             assessment: None,
             history: VecDeque::new(),
@@ -205,6 +238,10 @@ impl LiveStore {
             .entry(info.id.clone())
             .or_insert_with(|| LiveContainer::new(info.clone()));
         c.info = info;
+        if let Some(s) = &sample {
+            let prev = c.history.back().map(|p| &p.sample);
+            c.totals.add(prev, s);
+        }
         c.sample = sample;
         if let Some(s) = sample {
             if c.history.len() == self.capacity {
@@ -337,6 +374,24 @@ mod tests {
         assert_eq!(ts, [7, 8, 9]);
         assert_eq!(c.since(8).count(), 2);
         assert_eq!(c.recent(1).next().map(|p| p.sample.ts_ms), Some(9));
+    }
+
+    #[test]
+    fn totals_integrate_rates_and_never_decrease() {
+        let mut s = LiveStore::new(3, SourceKind::Docker);
+        let at = |ts_ms, cpu_pct, rx| Sample {
+            ts_ms,
+            cpu_pct,
+            net_rx_bps: rx,
+            ..Sample::default()
+        };
+        s.record(info("a1", "a"), Some(at(1_000, 50.0, 100.0)), None);
+        s.record(info("a1", "a"), Some(at(3_000, 50.0, 100.0)), None);
+        s.record(info("a1", "a"), Some(at(3_000, 90.0, 100.0)), None);
+        s.record(info("a1", "a"), Some(at(4_000, f64::NAN, -5.0)), None);
+        let t = s.find("a").expect("tracked").totals;
+        assert!((t.cpu_seconds - 1.0).abs() < 1e-9, "{t:?}");
+        assert!((t.net_rx_bytes - 200.0).abs() < 1e-9, "{t:?}");
     }
 
     #[test]

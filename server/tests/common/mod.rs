@@ -2,6 +2,8 @@
 //! test containers that clean up after themselves, an in-process DockerPulse, and polling.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dockerpulse::config::Config;

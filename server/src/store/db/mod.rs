@@ -51,12 +51,15 @@ impl StoreError {
 }
 
 mod diagnoses;
+mod outbox;
 mod read;
 mod rows;
 mod schema;
 mod write;
 
 pub use diagnoses::DiagnosisFilter;
+pub use outbox::{NewOutbox, OutboxDestination, OutboxRow, OutboxSummary};
+pub use read::ExportCounts;
 
 /// Per-container counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

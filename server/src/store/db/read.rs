@@ -210,3 +210,41 @@ impl Db {
         })
     }
 }
+
+/// What `/metrics` reads from the store: open incidents and interventions by kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportCounts {
+    pub open_incidents: u64,
+    /// (action, mode, outcome, count), over the interventions kept (see `retention`).
+    pub interventions: Vec<(String, String, String, u64)>,
+}
+
+impl Db {
+    pub fn export_counts(&self) -> Result<ExportCounts, StoreError> {
+        self.with_read(|c| {
+            let open_incidents: i64 = c.query_row(
+                "SELECT COUNT(*) FROM incidents WHERE closed_ms IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut st = c.prepare_cached(
+                "SELECT action, mode, outcome, COUNT(*) FROM interventions
+                 GROUP BY action, mode, outcome ORDER BY action, mode, outcome",
+            )?;
+            let interventions = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ExportCounts {
+                open_incidents: u64::try_from(open_incidents).unwrap_or(0),
+                interventions,
+            })
+        })
+    }
+}

@@ -108,4 +108,33 @@ CREATE INDEX diagnoses_incident ON diagnoses(incident_id);
 CREATE INDEX diagnoses_container ON diagnoses(container_name, ts_ms);
 "#,
     ),
+    // The notification outbox: every alert or webhook delivery, durable until a 2xx (or given
+    // up, or its endpoint gone), in order per destination; destinations a 410 disabled.
+    M::up(
+        r#"
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    destination TEXT NOT NULL,
+    event TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    last_attempt_ms INTEGER,
+    done_ms INTEGER
+);
+CREATE INDEX outbox_pending ON outbox(state, destination, seq);
+CREATE TABLE outbox_destinations (
+    name TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    disabled_ms INTEGER,
+    disabled_reason TEXT
+);
+"#,
+    ),
 ];
