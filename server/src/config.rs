@@ -8,6 +8,7 @@ pub use crate::collect::StatsMode;
 use crate::heal::policy::HealConfig;
 use crate::hints::HintsConfig;
 use crate::incident::tracker::IncidentConfig;
+use crate::viewers::ViewerLimits;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,8 @@ pub struct Config {
     pub incidents: IncidentConfig,
     /// Root-cause hints: how much of a failed container's log is read.
     pub hints: HintsConfig,
+    /// Caps on live viewers (the websocket).
+    pub viewers: ViewerLimits,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             heal: HealConfig::default(),
             incidents: IncidentConfig::default(),
             hints: HintsConfig::default(),
+            viewers: ViewerLimits::default(),
         }
     }
 }
@@ -168,6 +172,9 @@ impl Config {
         }
         if let Err(m) = self.hints.validate() {
             return invalid(m);
+        }
+        if self.viewers.max == 0 || self.viewers.max_per_client == 0 {
+            return invalid("viewers: max and max_per_client must be at least 1".into());
         }
         let b = &self.brain;
         if !(0.0 < b.medium_pct && b.medium_pct < b.critical_pct && b.critical_pct <= 100.0) {

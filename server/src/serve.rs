@@ -201,6 +201,7 @@ pub async fn start_with<S: Source>(
     let state = AppState {
         live,
         hub,
+        viewers: crate::viewers::ViewerGate::new(cfg.viewers),
         db,
         admin,
         commands: cmd_tx,
@@ -212,6 +213,7 @@ pub async fn start_with<S: Source>(
     let app = api::router(state.clone());
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await;
