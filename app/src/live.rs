@@ -92,6 +92,8 @@ pub struct Live {
     pub frames_seen: RwSignal<u64>,
     /// The server speaks another protocol version (it was upgraded): the page must reload.
     pub outdated: RwSignal<bool>,
+    /// Why the server turned this viewer away (its viewer limit), until it lets it in.
+    pub refused: RwSignal<Option<String>>,
 }
 
 impl Live {
@@ -103,6 +105,7 @@ impl Live {
             connection: RwSignal::new(Connection::Connecting),
             frames_seen: RwSignal::new(0),
             outdated: RwSignal::new(false),
+            refused: RwSignal::new(None),
         }
     }
 
@@ -166,6 +169,9 @@ mod browser {
     use wasm_bindgen::JsCast;
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+    /// The close code of a refused viewer (RFC 6455 "try again later").
+    const REFUSED: u16 = 1013;
+
     fn url() -> Option<String> {
         let loc = window().location();
         let scheme = if loc.protocol().ok()? == "https:" {
@@ -196,6 +202,9 @@ mod browser {
             match serde_json::from_str::<ServerMsg>(&text) {
                 Ok(msg) => {
                     live.connection.set(Connection::Live);
+                    if live.refused.get_untracked().is_some() {
+                        live.refused.set(None);
+                    }
                     live.apply(msg);
                 }
                 Err(err) => {
@@ -216,11 +225,19 @@ mod browser {
         // then frees itself) detaches and drops them, so reconnecting for days leaks nothing.
         let mut handlers = Some((on_message, on_open));
         let socket = ws.clone();
-        let on_close = Closure::once_into_js(move |_e: CloseEvent| {
+        let on_close = Closure::once_into_js(move |event: CloseEvent| {
             socket.set_onmessage(None);
             socket.set_onopen(None);
             handlers.take();
-            retry(live, opened_attempt.get());
+            // 1013 "try again later": the server is at its viewer limit and says so; keep
+            // trying, at the slowest pace, so places freed later are taken up.
+            let attempt = if event.code() == REFUSED {
+                live.refused.set(Some(event.reason()));
+                opened_attempt.get().max(4)
+            } else {
+                opened_attempt.get()
+            };
+            retry(live, attempt);
         });
         ws.set_onclose(Some(on_close.unchecked_ref()));
     }

@@ -4,7 +4,6 @@
 use app::wire::{Assessment, ContainerInfo, RiskLevel, Sample, SourceKind};
 use criterion::{criterion_group, criterion_main, Criterion};
 use dockerpulse::export::{tick_histogram, Metrics, Sources};
-use dockerpulse::hub::Hub;
 use dockerpulse::state::Shared;
 use dockerpulse::store::db::Db;
 use dockerpulse::store::live::LiveStore;
@@ -53,7 +52,7 @@ fn scrape(c: &mut Criterion) {
     let metrics = Metrics::new(
         Sources {
             live,
-            hub: Hub::new(),
+            viewers: dockerpulse::viewers::ViewerGate::new(Default::default()),
             db: Db::open_in_memory().expect("db"),
             container_labels: Vec::new(),
         },

@@ -49,8 +49,11 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
     };
     let end = Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(msg)) = tokio::time::timeout_at(end.into(), ws.next()).await {
-        let Ok(Message::Text(text)) = msg else {
-            continue;
+        let text = match msg {
+            Ok(Message::Text(text)) => text,
+            // Past the server's viewer caps: it says why (raise `[viewers]` for this bench).
+            Ok(Message::Close(Some(f))) => return Err(format!("closed: {} {}", f.code, f.reason)),
+            _ => continue,
         };
         v.bytes += text.len() as u64;
         // The frame's timestamp is near the start: avoid parsing the whole message.

@@ -9,6 +9,7 @@ use crate::heal::policy::HealConfig;
 use crate::hints::HintsConfig;
 use crate::incident::tracker::IncidentConfig;
 use crate::notify::config::AlertsConfig;
+use crate::viewers::ViewerLimits;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,8 @@ pub struct Config {
     pub metrics_labels: Vec<String>,
     /// Where incidents are announced: Alertmanager, webhooks.
     pub alerts: AlertsConfig,
+    /// Caps on live viewers (the websocket).
+    pub viewers: ViewerLimits,
 }
 
 impl Default for Config {
@@ -120,6 +123,7 @@ impl Default for Config {
             hints: HintsConfig::default(),
             metrics_labels: Vec::new(),
             alerts: AlertsConfig::default(),
+            viewers: ViewerLimits::default(),
         }
     }
 }
@@ -179,6 +183,9 @@ impl Config {
         }
         if let Err(m) = self.alerts.validate() {
             return invalid(m);
+        }
+        if self.viewers.max == 0 || self.viewers.max_per_client == 0 {
+            return invalid("viewers: max and max_per_client must be at least 1".into());
         }
         let b = &self.brain;
         if !(0.0 < b.medium_pct && b.medium_pct < b.critical_pct && b.critical_pct <= 100.0) {

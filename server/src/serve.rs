@@ -173,10 +173,11 @@ pub async fn start_with<S: Source>(
         responders,
     )
     .with_tick_histogram(tick_seconds.clone());
+    let viewers = crate::viewers::ViewerGate::new(cfg.viewers);
     let metrics = Arc::new(crate::export::Metrics::new(
         crate::export::Sources {
             live: live.clone(),
-            hub: hub.clone(),
+            viewers: viewers.clone(),
             db: db.clone(),
             container_labels: cfg.metrics_labels.clone(),
         },
@@ -219,6 +220,7 @@ pub async fn start_with<S: Source>(
     let state = AppState {
         live,
         hub,
+        viewers,
         db,
         admin,
         commands: cmd_tx,
@@ -232,6 +234,7 @@ pub async fn start_with<S: Source>(
     let app = api::router(state.clone());
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await;

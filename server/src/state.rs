@@ -40,6 +40,8 @@ impl<T> Shared<T> {
 pub struct AppState {
     pub live: Shared<LiveStore>,
     pub hub: Hub,
+    /// Admission and counters of live viewers.
+    pub viewers: crate::viewers::ViewerGate,
     pub db: Db,
     pub admin: AdminToken,
     /// Requests to the pipeline, which owns healing state.

@@ -394,7 +394,12 @@ async fn a_restart_storm_is_held_to_the_fleet_cap() {
     // Every container the policy wanted to restart in the window and did not was told why.
     let wanted: std::collections::BTreeSet<String> = items
         .iter()
-        .filter(|i| i["outcome"] != "blocked" || i["reason"].as_str().is_some_and(|r| r.contains("fleet-wide cap")))
+        .filter(|i| {
+            i["outcome"] != "blocked"
+                || i["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("fleet-wide cap"))
+        })
         .filter(|i| i["decided_ms"].as_i64().is_some_and(|t| t - t0 < 60_000))
         .map(name)
         .collect();
@@ -414,7 +419,10 @@ async fn a_restart_storm_is_held_to_the_fleet_cap() {
         capped.len()
     );
     assert_eq!(acted.len(), 3, "the fleet cap holds: {acted:#?}");
-    assert!(untold.is_empty(), "held back without being told why: {untold:?}");
+    assert!(
+        untold.is_empty(),
+        "held back without being told why: {untold:?}"
+    );
     assert!(
         capped.len() >= 10,
         "the storm reached most of the fleet, and the cap held the rest back ({capped:?})"

@@ -188,7 +188,89 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
         got < published / 2,
         "the stalled viewer skipped frames ({got} delivered while {published} were published)"
     );
+    let (_, health) = get_json(&running, "/api/health").await;
+    assert!(
+        health["viewers"]["frames_skipped"].as_u64().unwrap_or(0) > 0,
+        "the skips are counted: {}",
+        health["viewers"]
+    );
     running.stop().await;
+}
+
+/// The next message is a close frame: its code and reason.
+async fn close_of(ws: &mut Ws) -> Option<(u16, String)> {
+    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("an answer within 5 s")?;
+    match msg {
+        Ok(Message::Close(Some(f))) => Some((f.code.into(), f.reason.to_string())),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_beyond_the_caps_are_told_why_and_places_come_back() {
+    let mut cfg = test_config();
+    cfg.demo = true;
+    cfg.interval = Duration::from_millis(200);
+    cfg.viewers.max = 3;
+    cfg.viewers.max_per_client = 2;
+    let running = dockerpulse::serve::start(cfg).await.expect("starts");
+    let mut first = connect(running.addr, None).await;
+    let mut second = connect(running.addr, None).await;
+    for ws in [&mut first, &mut second] {
+        assert!(matches!(next_msg(ws).await.0, ServerMsg::Snapshot(_)));
+    }
+    // A third viewer from the same address: refused, with the reason in the close frame.
+    let mut third = connect(running.addr, None).await;
+    let (code, reason) = close_of(&mut third).await.expect("a close frame");
+    assert_eq!(code, 1013, "try again later");
+    assert!(
+        reason.contains("too many viewers from your address"),
+        "{reason}"
+    );
+    // The viewers already in are not disturbed.
+    next_msg(&mut first).await;
+    let (_, health) = get_json(&running, "/api/health").await;
+    let v = &health["viewers"];
+    assert_eq!(v["connected"], 2, "{v}");
+    assert_eq!(v["refused"], 1, "{v}");
+    assert_eq!(
+        (v["max"].as_u64(), v["max_per_client"].as_u64()),
+        (Some(3), Some(2))
+    );
+    // One leaves: its place is free again.
+    drop(first);
+    let addr = running.addr;
+    let readmitted = eventually(Duration::from_secs(5), || async move {
+        let mut ws = connect(addr, None).await;
+        matches!(
+            next_msg_or_close(&mut ws).await,
+            Some(ServerMsg::Snapshot(_))
+        )
+        .then_some(ws)
+    })
+    .await;
+    assert!(
+        readmitted.is_some(),
+        "a place freed by a viewer that left is reused"
+    );
+    running.stop().await;
+}
+
+/// The first text message, or `None` when the server closes instead.
+async fn next_msg_or_close(ws: &mut Ws) -> Option<ServerMsg> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => return serde_json::from_str(&t).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

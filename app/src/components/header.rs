@@ -103,6 +103,11 @@ pub fn Header() -> AnyView {
                 "DockerPulse was upgraded and speaks a newer protocol: reload the page."
             </div>
         </Show>
+        {move || live.refused.get().map(|reason| view! {
+            <div class="banner unreachable" data-testid="viewer-refused" role="alert">
+                {format!("Not connected: {reason}. Retrying every 10 s.")}
+            </div>
+        })}
         <Show when=simulated>
             <div class="banner simulated" data-testid="simulated-banner" role="status">
                 "SIMULATED — you are watching DockerPulse's built-in demo fleet, not real containers. "

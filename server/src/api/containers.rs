@@ -24,7 +24,8 @@ pub struct Health {
     pub store: StoreStatus,
     pub host: Option<HostSample>,
     pub containers: usize,
-    pub viewers: usize,
+    /// Live viewers: connected, the caps, refusals and frames skipped by slow viewers.
+    pub viewers: crate::viewers::ViewerCounters,
     pub uptime_s: f64,
     pub last_tick_ms: i64,
     /// Sizes of the per-container state the loop keeps (each follows `live`).
@@ -48,7 +49,7 @@ pub async fn health(State(st): State<AppState>) -> Json<Health> {
         store: live.store.clone(),
         host: live.host.clone(),
         containers: live.len(),
-        viewers: st.hub.viewers(),
+        viewers: st.viewers.counters(),
         uptime_s: (crate::clock::now_ms() - st.started_ms) as f64 / 1000.0,
         last_tick_ms: live.ts_ms,
         bookkeeping: live.bookkeeping,

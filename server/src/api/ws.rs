@@ -1,12 +1,15 @@
 //! `GET /ws`: the live feed. A viewer first receives a snapshot (current frame plus recent
-//! history of every container), then one frame per tick.
+//! history of every container), then one frame per tick. Viewers beyond the caps of
+//! [`crate::viewers`] are closed at once with code 1013 (try again later) and the reason.
 
 use crate::state::AppState;
+use crate::viewers::Pass;
 use app::wire::ServerMsg;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// A viewer that accepts nothing for this long is disconnected.
@@ -15,6 +18,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
     State(st): State<AppState>,
 ) -> Response {
     // Another site's page must not read the fleet through the visitor's browser.
@@ -24,10 +28,31 @@ pub async fn upgrade(
         )
         .into_response();
     }
-    ws.on_upgrade(move |socket| viewer(socket, st))
+    // Served without connection info (in-process tests), every viewer counts as loopback's.
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+    match st.viewers.admit(client) {
+        Ok(pass) => ws.on_upgrade(move |socket| viewer(socket, st, pass)),
+        Err(refusal) => {
+            tracing::warn!(%client, reason = %refusal, "viewer refused");
+            ws.on_upgrade(move |socket| refuse(socket, refusal.to_string()))
+        }
+    }
 }
 
-async fn viewer(socket: WebSocket, st: AppState) {
+/// Tells a refused viewer why, in the close frame (the dashboard shows it), and hangs up.
+async fn refuse(mut socket: WebSocket, reason: String) {
+    let close = Message::Close(Some(CloseFrame {
+        code: close_code::AGAIN,
+        reason: Utf8Bytes::from(reason),
+    }));
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(close)).await;
+}
+
+async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
+    // Holding the pass for the viewer's lifetime keeps its place counted.
+    let _pass = pass;
     // Subscribe before taking the snapshot so no frame falls between the two.
     let mut frames = st.hub.subscribe();
     frames.borrow_and_update();
@@ -46,6 +71,7 @@ async fn viewer(socket: WebSocket, st: AppState) {
     if send(&mut sink, Utf8Bytes::from(text)).await.is_err() {
         return;
     }
+    let gate = st.viewers.clone();
     let mut sender = tokio::spawn(async move {
         let mut last = seq;
         while frames.changed().await.is_ok() {
@@ -54,6 +80,7 @@ async fn viewer(socket: WebSocket, st: AppState) {
             if latest.seq <= last {
                 continue;
             }
+            gate.note_skipped(latest.seq - last - 1);
             last = latest.seq;
             if send(&mut sink, text).await.is_err() {
                 break;

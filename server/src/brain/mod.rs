@@ -243,7 +243,7 @@ impl ContainerBrain {
         // Before the anomalies move into the risk inputs: the strongest one, for /metrics.
         let anomaly = anomalies
             .iter()
-            .map(|a| a.level)
+            .map(|a| a.score)
             .filter(|l| l.is_finite())
             .fold(0.0_f64, f64::max)
             .clamp(0.0, 1.0);

@@ -95,11 +95,30 @@ impl Collector for HealthCollector {
             "Containers watched",
             containers as f64,
         )?;
+        let viewers = self.s.viewers.counters();
         gauge(
             e,
             "dockerpulse_viewers",
             "Dashboards connected to the live feed",
-            self.s.hub.viewers() as f64,
+            viewers.connected as f64,
+        )?;
+        gauge(
+            e,
+            "dockerpulse_viewers_max",
+            "The cap on live viewers ([viewers] max)",
+            viewers.max as f64,
+        )?;
+        counter(
+            e,
+            "dockerpulse_viewers_refused",
+            "Viewers turned away by the viewer caps",
+            viewers.refused,
+        )?;
+        counter(
+            e,
+            "dockerpulse_viewer_frames_skipped",
+            "Frames slow viewers skipped to catch up with the newest",
+            viewers.frames_skipped,
         )?;
         gauge(
             e,

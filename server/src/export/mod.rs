@@ -10,10 +10,10 @@
 pub mod fleet;
 pub mod health;
 
-use crate::hub::Hub;
 use crate::state::Shared;
 use crate::store::db::Db;
 use crate::store::live::LiveStore;
+use crate::viewers::ViewerGate;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -38,7 +38,8 @@ pub fn tick_histogram() -> Histogram {
 #[derive(Clone, Debug)]
 pub struct Sources {
     pub live: Shared<LiveStore>,
-    pub hub: Hub,
+    /// Live viewers and the caps' counters.
+    pub viewers: ViewerGate,
     pub db: Db,
     /// Container labels exposed as `container_label_<name>` (opt-in: labels often hold secrets).
     pub container_labels: Vec<String>,

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 fn metrics_with(live: &Shared<LiveStore>, labels: &[&str]) -> Metrics {
     let sources = Sources {
         live: live.clone(),
-        hub: Hub::new(),
+        viewers: crate::viewers::ViewerGate::new(Default::default()),
         db: Db::open_in_memory().expect("db"),
         container_labels: labels.iter().map(|s| s.to_string()).collect(),
     };
