@@ -15,15 +15,52 @@ pub struct Published {
     pub text: Option<Utf8Bytes>,
 }
 
+/// A snapshot already serialised: the hub frame it was built at, the live store's sequence
+/// number it holds, and its JSON text.
+#[derive(Clone, Debug)]
+struct CachedSnapshot {
+    at_frame: u64,
+    seq: u64,
+    text: Utf8Bytes,
+}
+
 #[derive(Clone, Debug)]
 pub struct Hub {
     tx: Arc<watch::Sender<Published>>,
+    snapshot: Arc<tokio::sync::Mutex<Option<CachedSnapshot>>>,
 }
 
 impl Hub {
     pub fn new() -> Self {
         let (tx, _rx) = watch::channel(Published::default());
-        Self { tx: Arc::new(tx) }
+        Self {
+            tx: Arc::new(tx),
+            snapshot: Arc::default(),
+        }
+    }
+
+    /// The snapshot for a viewer joining now, and the sequence number it holds: built by
+    /// `build` and serialised once per published frame, then shared by every viewer that joins
+    /// before the next one. A reconnect storm (every dashboard after a restart) costs one
+    /// snapshot per tick instead of one per viewer. Viewers that join meanwhile wait for the
+    /// one being built rather than building their own.
+    pub async fn snapshot(
+        &self,
+        build: impl FnOnce() -> (u64, ServerMsg),
+    ) -> serde_json::Result<(u64, Utf8Bytes)> {
+        let mut cached = self.snapshot.lock().await;
+        let at_frame = self.tx.borrow().seq;
+        if let Some(c) = cached.as_ref().filter(|c| c.at_frame == at_frame) {
+            return Ok((c.seq, c.text.clone()));
+        }
+        let (seq, msg) = build();
+        let text = Utf8Bytes::from(to_json(&msg)?);
+        *cached = Some(CachedSnapshot {
+            at_frame,
+            seq,
+            text: text.clone(),
+        });
+        Ok((seq, text))
     }
 
     /// Serialises `msg` once and makes it the latest frame. Returns the payload size in bytes.
@@ -119,6 +156,38 @@ mod tests {
         let text = latest.text.expect("serialised");
         assert!(text.as_str().contains(r#""seq":5"#));
         assert!(!rx.has_changed().expect("hub alive"));
+    }
+
+    fn snap(seq: u64) -> (u64, ServerMsg) {
+        (
+            seq,
+            ServerMsg::Frame(Frame {
+                seq,
+                ..Frame::default()
+            }),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_built_once_per_frame_and_shared() {
+        let hub = Hub::new();
+        hub.publish(1, &snap(1).1);
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        let build = |seq| {
+            built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            snap(seq)
+        };
+        let (s1, a) = hub.snapshot(|| build(1)).await.expect("json");
+        let (s2, b) = hub.snapshot(|| build(99)).await.expect("json");
+        assert_eq!((s1, s2), (1, 1), "the second viewer got the first one's snapshot");
+        assert_eq!(a, b);
+        assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // A new frame: the next viewer needs a fresh snapshot.
+        hub.publish(2, &snap(2).1);
+        let (s3, c) = hub.snapshot(|| build(2)).await.expect("json");
+        assert_eq!(s3, 2);
+        assert!(c.as_str().contains(r#""seq":2"#));
+        assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[test]

@@ -56,19 +56,24 @@ async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
     // Subscribe before taking the snapshot so no frame falls between the two.
     let mut frames = st.hub.subscribe();
     frames.borrow_and_update();
-    let (snapshot, seq) = {
-        let live = st.live.read();
-        (live.snapshot(st.cfg.snapshot_len()), live.seq)
-    };
-    let text = match crate::hub::to_json(&ServerMsg::Snapshot(snapshot)) {
-        Ok(t) => t,
+    // Copied under the read lock, serialised after it is released (and shared, see Hub).
+    let built = st
+        .hub
+        .snapshot(|| {
+            let live = st.live.read();
+            let snapshot = live.snapshot(st.cfg.snapshot_len());
+            (live.seq, ServerMsg::Snapshot(snapshot))
+        })
+        .await;
+    let (seq, text) = match built {
+        Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "snapshot could not be serialised");
             return;
         }
     };
     let (mut sink, mut incoming) = socket.split();
-    if send(&mut sink, Utf8Bytes::from(text)).await.is_err() {
+    if send(&mut sink, text).await.is_err() {
         return;
     }
     let gate = st.viewers.clone();
