@@ -179,7 +179,11 @@ mod tests {
         };
         let (s1, a) = hub.snapshot(|| build(1)).await.expect("json");
         let (s2, b) = hub.snapshot(|| build(99)).await.expect("json");
-        assert_eq!((s1, s2), (1, 1), "the second viewer got the first one's snapshot");
+        assert_eq!(
+            (s1, s2),
+            (1, 1),
+            "the second viewer got the first one's snapshot"
+        );
         assert_eq!(a, b);
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 1);
         // A new frame: the next viewer needs a fresh snapshot.
