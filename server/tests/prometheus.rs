@@ -377,12 +377,15 @@ async fn metrics_endpoint_speaks_openmetrics_and_guards_its_host() {
     };
     let (ctype, text) = eventually(Duration::from_secs(20), || async {
         let (status, ctype, text) = scrape("127.0.0.1:3000").await;
-        (status == 200 && text.contains("dockerpulse_failure_probability{"))
-            .then_some((ctype, text))
+        // A tick is timed once it has finished: wait for both its figures and its duration.
+        (status == 200
+            && text.contains("dockerpulse_failure_probability{")
+            && !text.contains("dockerpulse_tick_duration_seconds_count 0\n"))
+        .then_some((ctype, text))
     })
     .await
     .map(|(v, _)| v)
-    .expect("the demo fleet's series");
+    .expect("the demo fleet's series and a timed tick");
     assert_eq!(
         ctype,
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -398,7 +401,7 @@ async fn metrics_endpoint_speaks_openmetrics_and_guards_its_host() {
     );
     assert!(text.contains("# TYPE dockerpulse_tick_duration_seconds histogram"));
     assert!(
-        !text.contains("dockerpulse_tick_duration_seconds_count 0\n"),
+        text.contains("dockerpulse_tick_duration_seconds_bucket{le="),
         "ticks are timed"
     );
     let (status, _, body) = scrape("evil.example:3000").await;
