@@ -102,6 +102,17 @@ pub fn Summary() -> AnyView {
         live.frame
             .with(|f| f.as_ref().map(|f| f.healing.clone()).unwrap_or_default())
     };
+    // Before the first frame nothing is known: say so rather than show the defaults as facts.
+    let policy = move || {
+        live.frame.with(|f| {
+            f.as_ref().map_or(("—", "—".to_string()), |f| {
+                (
+                    f.healing.mode.as_str(),
+                    format!("{:.0} %", f.healing.threshold_pct),
+                )
+            })
+        })
+    };
     view! {
         <section class="summary" data-testid="summary" aria-label="fleet summary">
             <span class="count critical" data-testid="count-critical">{RiskLevel::Critical.icon()} " " {move || counts.get().0[2]} " CRITICAL"</span>
@@ -110,7 +121,7 @@ pub fn Summary() -> AnyView {
             <span class="sep"></span>
             <span data-testid="open-incidents">{move || counts.get().1} " open incident(s)"</span>
             <span data-testid="interventions-today">"interventions today: " {move || healing().interventions_today}</span>
-            <span>"healing: " <b>{move || healing().mode.as_str()}</b> " at ≥ " {move || format!("{:.0} %", healing().threshold_pct)}</span>
+            <span>"healing: " <b>{move || policy().0}</b> " at ≥ " {move || policy().1}</span>
             {move || (counts.get().2 > 0).then(|| view! { <span class="human">{counts.get().2} " need a human"</span> })}
             <a class="nav" href="/incidents">"Incidents →"</a>
         </section>
