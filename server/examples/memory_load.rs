@@ -1,0 +1,83 @@
+//! Load program: what one container costs in memory once DockerPulse holds a full history.
+//!
+//! Feeds N simulated containers S seconds of 1 s samples (simulated time: an hour takes seconds)
+//! through the same pieces `serve` runs — the brain (`Assessor`, default `[brain]`) and the live
+//! store with the history `serve` keeps (`history`, 1 h) — and prints the heap in use per
+//! container (glibc's `mallinfo2`, so freed-but-kept memory does not count).
+//!
+//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600]
+
+use app::wire::{ContainerInfo, Sample, SourceKind};
+use dockerpulse::config::Config;
+use dockerpulse::pipeline::assessor::Assessor;
+use dockerpulse::store::live::LiveStore;
+
+fn heap_in_use() -> usize {
+    // SAFETY: mallinfo2 only reads the allocator's counters.
+    let info = unsafe { libc::mallinfo2() };
+    info.uordblks + info.hblkhd
+}
+
+/// A deterministic, noisy, slowly varying workload (no two containers alike).
+fn sample(i: usize, t: i64) -> Sample {
+    let x = (t as f64) / 60.0 + i as f64;
+    let noise = ((t as u64)
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(i as u64 * 97)
+        % 1000) as f64
+        / 1000.0;
+    Sample {
+        ts_ms: 1_800_000_000_000 + t * 1000,
+        cpu_pct: 20.0 + 10.0 * x.sin() + 5.0 * noise,
+        mem_bytes: 100_000_000 + (5_000_000.0 * (x / 3.0).cos()) as u64 + (noise * 1e6) as u64,
+        mem_limit_bytes: 512 * 1024 * 1024,
+        net_rx_bps: 1000.0 * noise,
+        net_tx_bps: 800.0 * noise,
+        blk_read_bps: 0.0,
+        blk_write_bps: 100.0 * noise,
+        pids: 10 + (noise * 3.0) as u64,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let secs: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3600);
+    let cfg = Config::default();
+    let infos: Vec<ContainerInfo> = (0..n)
+        .map(|i| ContainerInfo {
+            id: format!("{i:064x}"),
+            name: format!("load-{i}"),
+            image: "load:latest".into(),
+            ..ContainerInfo::default()
+        })
+        .collect();
+    let before = heap_in_use();
+    let mut assessor = Assessor::new(cfg.brain.clone());
+    let mut live = LiveStore::new(cfg.history_len(), SourceKind::Simulated);
+    let started = std::time::Instant::now();
+    for t in 0..secs {
+        for (i, info) in infos.iter().enumerate() {
+            let s = sample(i, t);
+            let a = assessor.assess(info, &s);
+            live.record(info.clone(), Some(s), Some(a));
+        }
+    }
+    let after = heap_in_use();
+    let per = (after.saturating_sub(before)) as f64 / n as f64;
+    println!(
+        "{n} containers × {secs} s of 1 s history (history kept: {} points): heap {:.1} MiB in all, {:.1} KiB per container (brain state and history), fed in {:.1} s",
+        cfg.history_len(),
+        (after.saturating_sub(before)) as f64 / 1048576.0,
+        per / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+    drop(live);
+    let brain_only = heap_in_use().saturating_sub(before) as f64 / n as f64;
+    println!(
+        "of which the brain's state: {:.1} KiB per container; the history: {:.1} KiB",
+        brain_only / 1024.0,
+        (per - brain_only) / 1024.0
+    );
+    drop(assessor);
+}
