@@ -127,3 +127,19 @@ build_site() {
     cargo leptos build
   fi
 }
+
+# Keeps, from a `dockerpulse record` directory ($2), only the traces and events of the
+# containers named with prefix $1, without the prefix, in $3.
+keep_recorded() {
+  local prefix="$1" raw="$2" out="$3" f base
+  mkdir -p "$out"
+  for f in "$raw"/"$prefix"*.csv; do
+    [ -e "$f" ] || continue
+    base="$(basename "$f")"
+    cp "$f" "$out/${base#"$prefix"}"
+  done
+  {
+    echo "ts_ms,container,event"
+    grep ",${prefix}" "$raw/_events.csv" | sed "s/,${prefix}/,/"
+  } >"$out/_events.csv"
+}

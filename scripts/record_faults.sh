@@ -62,15 +62,6 @@ run busy-steady "--cpus 1 --memory 64m" "while true; do timeout 1 yes >/dev/null
 RAW="$(mktemp -d)"
 "$DP" record --seconds "$SECONDS_TOTAL" --out "$RAW" >/dev/null
 
-mkdir -p "$OUT"
-for f in "$RAW"/${P}*.csv; do
-  [ -e "$f" ] || continue
-  base="$(basename "$f")"
-  cp "$f" "$OUT/${base#"$P"}"
-done
-{
-  echo "ts_ms,container,event"
-  grep ",${P}" "$RAW/_events.csv" | sed "s/,${P}/,/"
-} >"$OUT/_events.csv"
+keep_recorded "$P" "$RAW" "$OUT"
 rm -rf "$RAW"
 say "recorded the fault corpus (seed $SEED) into $OUT: $(ls "$OUT" | tr '\n' ' ')"

@@ -133,16 +133,6 @@ case "$SCENARIO" in
   *) die "unknown scenario $SCENARIO" ;;
 esac
 
-# Keep only our containers, without the prefix.
-mkdir -p "$OUT"
-for f in "$RAW"/${P}*.csv; do
-  [ -e "$f" ] || continue
-  base="$(basename "$f")"
-  cp "$f" "$OUT/${base#"$P"}"
-done
-{
-  echo "ts_ms,container,event"
-  grep ",${P}" "$RAW/_events.csv" | sed "s/,${P}/,/"
-} >"$OUT/_events.csv"
+keep_recorded "$P" "$RAW" "$OUT"
 rm -rf "$RAW" "$NGINX_CONF"
 say "recorded $SCENARIO into $OUT: $(ls "$OUT" | tr '\n' ' ')"
