@@ -1,12 +1,19 @@
-//! The browser's live state: the latest frame, a short history per container for charts, and
-//! the connection to the server's websocket (which reconnects by itself).
+//! The browser's live state: the fleet rebuilt from the server's fleet feed, a short history
+//! per container for charts, the container a detail view watches, and the connection to the
+//! server's websocket (which reconnects by itself).
 
-use crate::wire::{Frame, SeriesHistory, ServerMsg, Snapshot};
+use crate::wire::{
+    replace_container, ClientMsg, ContainerFrame, Detail, Fleet, FleetIndex, Frame, SeriesHistory,
+    ServerMsg, Snapshot, Spark,
+};
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
 /// Points kept per container in the browser (5 minutes at 1 s).
 pub const KEEP_POINTS: usize = 300;
+
+/// Points of CPU a card's sparkline shows (one minute at 1 s).
+pub const SPARK_POINTS: usize = 60;
 
 /// One chart point.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -33,22 +40,43 @@ pub enum Connection {
 pub struct Histories(pub HashMap<String, VecDeque<Point>>);
 
 impl Histories {
-    fn load(&mut self, series: &[SeriesHistory]) {
+    /// Replaces a container's history with what the server holds (a detail view's watch).
+    fn load(&mut self, s: &SeriesHistory) {
+        let pts = (0..s.len())
+            .map(|i| Point {
+                ts_ms: s.ts_ms[i],
+                cpu_pct: f64::from(*s.cpu_pct.get(i).unwrap_or(&0.0)),
+                mem_bytes: *s.mem_bytes.get(i).unwrap_or(&0) as f64,
+                mem_limit_bytes: *s.mem_limit_bytes.get(i).unwrap_or(&0) as f64,
+                cpu_forecast: f64::from(*s.cpu_forecast.get(i).unwrap_or(&0.0)),
+                cpu_lo95: f64::from(*s.cpu_lo95.get(i).unwrap_or(&0.0)),
+                cpu_hi95: f64::from(*s.cpu_hi95.get(i).unwrap_or(&0.0)),
+                failure_probability: f64::from(*s.failure_probability.get(i).unwrap_or(&0.0)),
+            })
+            .collect();
+        self.0.insert(s.id.clone(), pts);
+    }
+
+    /// Starts every container's history from the snapshot's sparklines (CPU only, one value a
+    /// second ending at `end_ms`).
+    fn load_sparks(&mut self, frame: &Frame, sparks: &[Spark], slot_ids: &FleetIndex) {
         self.0.clear();
-        for s in series {
-            let pts = (0..s.len())
-                .map(|i| Point {
-                    ts_ms: s.ts_ms[i],
-                    cpu_pct: f64::from(*s.cpu_pct.get(i).unwrap_or(&0.0)),
-                    mem_bytes: *s.mem_bytes.get(i).unwrap_or(&0) as f64,
-                    mem_limit_bytes: *s.mem_limit_bytes.get(i).unwrap_or(&0) as f64,
-                    cpu_forecast: f64::from(*s.cpu_forecast.get(i).unwrap_or(&0.0)),
-                    cpu_lo95: f64::from(*s.cpu_lo95.get(i).unwrap_or(&0.0)),
-                    cpu_hi95: f64::from(*s.cpu_hi95.get(i).unwrap_or(&0.0)),
-                    failure_probability: f64::from(*s.failure_probability.get(i).unwrap_or(&0.0)),
+        for sp in sparks {
+            let Some(id) = slot_ids.id_of(frame, sp.slot) else {
+                continue;
+            };
+            let n = sp.cpu.len() as i64;
+            let pts = sp
+                .cpu
+                .iter()
+                .enumerate()
+                .map(|(i, cpu)| Point {
+                    ts_ms: frame.ts_ms - (n - 1 - i as i64) * 1000,
+                    cpu_pct: *cpu,
+                    ..Point::default()
                 })
                 .collect();
-            self.0.insert(s.id.clone(), pts);
+            self.0.insert(id.to_string(), pts);
         }
     }
 
@@ -62,20 +90,46 @@ impl Histories {
             if h.back().is_some_and(|p| p.ts_ms >= s.ts_ms) {
                 continue;
             }
-            let a = c.assessment.as_ref();
-            h.push_back(Point {
-                ts_ms: s.ts_ms,
-                cpu_pct: s.cpu_pct,
-                mem_bytes: s.mem_bytes as f64,
-                mem_limit_bytes: s.mem_limit_bytes as f64,
-                cpu_forecast: a.map_or(0.0, |a| a.cpu.value),
-                cpu_lo95: a.map_or(0.0, |a| a.cpu.lo95),
-                cpu_hi95: a.map_or(0.0, |a| a.cpu.hi95),
-                failure_probability: a.map_or(0.0, |a| a.failure_probability),
-            });
+            h.push_back(Point::of(c, s.ts_ms));
             while h.len() > KEEP_POINTS {
                 h.pop_front();
             }
+        }
+    }
+
+    /// A watched container's exact point for the tick at `ts_ms`: replaces the card-precision
+    /// point the fleet message appended for the same tick.
+    fn refine(&mut self, c: &ContainerFrame, ts_ms: i64) {
+        if c.sample.is_none() {
+            return;
+        }
+        let h = self.0.entry(c.info.id.clone()).or_default();
+        match h.back_mut() {
+            Some(p) if p.ts_ms == ts_ms => *p = Point::of(c, ts_ms),
+            Some(p) if p.ts_ms > ts_ms => {}
+            _ => {
+                h.push_back(Point::of(c, ts_ms));
+                while h.len() > KEEP_POINTS {
+                    h.pop_front();
+                }
+            }
+        }
+    }
+}
+
+impl Point {
+    fn of(c: &ContainerFrame, ts_ms: i64) -> Self {
+        let s = c.sample.unwrap_or_default();
+        let a = c.assessment.as_ref();
+        Point {
+            ts_ms,
+            cpu_pct: s.cpu_pct,
+            mem_bytes: s.mem_bytes as f64,
+            mem_limit_bytes: s.mem_limit_bytes as f64,
+            cpu_forecast: a.map_or(0.0, |a| a.cpu.value),
+            cpu_lo95: a.map_or(0.0, |a| a.cpu.lo95),
+            cpu_hi95: a.map_or(0.0, |a| a.cpu.hi95),
+            failure_probability: a.map_or(0.0, |a| a.failure_probability),
         }
     }
 }
@@ -94,6 +148,11 @@ pub struct Live {
     pub outdated: RwSignal<bool>,
     /// Why the server turned this viewer away (its viewer limit), until it lets it in.
     pub refused: RwSignal<Option<String>>,
+    /// Which fleet-feed slot is which container of `frame`.
+    fleet_index: StoredValue<FleetIndex>,
+    /// The container a detail view watches (id, name or id prefix); asked for again after every
+    /// reconnect.
+    watching: StoredValue<Option<String>>,
 }
 
 impl Live {
@@ -106,32 +165,94 @@ impl Live {
             frames_seen: RwSignal::new(0),
             outdated: RwSignal::new(false),
             refused: RwSignal::new(None),
+            fleet_index: StoredValue::new(FleetIndex::default()),
+            watching: StoredValue::new(None),
         }
     }
 
     /// Applies one message from the server (refused when its protocol version differs).
-    pub fn apply(&self, msg: ServerMsg) {
-        let v = match &msg {
-            ServerMsg::Snapshot(s) => s.v,
-            ServerMsg::Frame(f) => f.v,
-        };
-        if v != crate::wire::PROTOCOL_VERSION {
+    /// Returns what to ask the server in answer, if anything: the whole fleet again when a
+    /// fleet message does not follow the one held (a frame was missed).
+    pub fn apply(&self, msg: ServerMsg) -> Option<ClientMsg> {
+        if msg.version() != crate::wire::PROTOCOL_VERSION {
             self.outdated.set(true);
-            return;
+            return None;
         }
         match msg {
-            ServerMsg::Snapshot(Snapshot { frame, history, .. }) => {
-                self.histories.update_value(|h| h.load(&history));
-                self.histories.update_value(|h| h.append(&frame));
-                self.frame.set(Some(frame));
+            ServerMsg::Snapshot(Snapshot { fleet, sparks, .. }) => {
+                // Before the first tick there is nothing to show yet; the first fleet message
+                // is a full one.
+                let fleet = fleet?;
+                if let Err(resync) = self.apply_fleet(fleet) {
+                    return Some(resync);
+                }
+                self.frame.with_untracked(|f| {
+                    if let Some(f) = f {
+                        self.fleet_index.with_value(|ix| {
+                            self.histories
+                                .update_value(|h| h.load_sparks(f, &sparks, ix))
+                        });
+                        self.histories.update_value(|h| h.append(f));
+                    }
+                });
             }
-            ServerMsg::Frame(frame) => {
-                self.histories.update_value(|h| h.append(&frame));
-                self.frame.set(Some(frame));
+            ServerMsg::Fleet(fleet) => {
+                if let Err(resync) = self.apply_fleet(fleet) {
+                    return Some(resync);
+                }
+                self.frame.with_untracked(|f| {
+                    if let Some(f) = f {
+                        self.histories.update_value(|h| h.append(f));
+                    }
+                });
+            }
+            ServerMsg::Detail(detail) => {
+                let Detail {
+                    ts_ms,
+                    container,
+                    history,
+                    ..
+                } = *detail;
+                if let Some(history) = &history {
+                    self.histories.update_value(|h| h.load(history));
+                }
+                self.histories.update_value(|h| h.refine(&container, ts_ms));
+                self.frame.update(|f| replace_container(f, container));
+                self.histories_rev.update(|r| *r += 1);
+                return None;
             }
         }
         self.histories_rev.update(|r| *r += 1);
         self.frames_seen.update(|n| *n += 1);
+        None
+    }
+
+    /// Applies a fleet message in place; `Err(Resync)` when it does not follow what is held.
+    fn apply_fleet(&self, fleet: Fleet) -> Result<(), ClientMsg> {
+        let checked = self.frame.with_untracked(|f| {
+            self.fleet_index
+                .with_value(|ix| ix.check(f.as_ref(), &fleet))
+        });
+        if let Err(e) = checked {
+            leptos::logging::warn!("{e}: asking for the whole fleet");
+            return Err(ClientMsg::Resync);
+        }
+        self.frame
+            .update(|f| self.fleet_index.update_value(|ix| ix.apply(f, fleet)));
+        Ok(())
+    }
+
+    /// Watches one container in full (the detail view) or stops (`None`). The server then
+    /// sends its history and, every tick, its exact values.
+    pub fn watch(&self, id: Option<String>) {
+        // Called from a view's cleanup too, when the page's state may already be gone.
+        let same = self.watching.try_with_value(|w| *w == id).unwrap_or(true);
+        if same {
+            return;
+        }
+        let _ = self.watching.try_update_value(|w| *w = id.clone());
+        #[cfg(feature = "hydrate")]
+        browser::send(&ClientMsg::Watch { id });
     }
 
     /// The last `n` points of a container, oldest first.
@@ -162,8 +283,9 @@ pub fn connect(live: Live) {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::{Connection, Live};
-    use crate::wire::ServerMsg;
+    use crate::wire::{ClientMsg, ServerMsg};
     use leptos::prelude::*;
+    use std::cell::RefCell;
     use std::time::Duration;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -171,6 +293,24 @@ mod browser {
 
     /// The close code of a refused viewer (RFC 6455 "try again later").
     const REFUSED: u16 = 1013;
+
+    thread_local! {
+        /// The open connection, for messages to the server.
+        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+    }
+
+    /// Sends `msg` when connected; when not, nothing is lost: opening a connection asks for
+    /// what the page watches.
+    pub fn send(msg: &ClientMsg) {
+        let Ok(text) = serde_json::to_string(msg) else {
+            return;
+        };
+        SOCKET.with_borrow(|s| {
+            if let Some(ws) = s.as_ref().filter(|ws| ws.ready_state() == WebSocket::OPEN) {
+                let _ = ws.send_with_str(&text);
+            }
+        });
+    }
 
     fn url() -> Option<String> {
         let loc = window().location();
@@ -205,7 +345,9 @@ mod browser {
                     if live.refused.get_untracked().is_some() {
                         live.refused.set(None);
                     }
-                    live.apply(msg);
+                    if let Some(reply) = live.apply(msg) {
+                        send(&reply);
+                    }
                 }
                 Err(err) => {
                     // A message this page cannot read: most likely the server was upgraded.
@@ -218,7 +360,14 @@ mod browser {
         let opened_attempt = std::rc::Rc::new(std::cell::Cell::new(attempt));
         let on_open = {
             let a = opened_attempt.clone();
-            Closure::<dyn FnMut()>::new(move || a.set(0))
+            let ws = ws.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                a.set(0);
+                SOCKET.with_borrow_mut(|s| *s = Some(ws.clone()));
+                if let Some(id) = live.watching.try_get_value().flatten() {
+                    send(&ClientMsg::Watch { id: Some(id) });
+                }
+            })
         };
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         // The handlers live as long as this connection: the close handler (which runs once and
@@ -229,6 +378,7 @@ mod browser {
             socket.set_onmessage(None);
             socket.set_onopen(None);
             handlers.take();
+            SOCKET.with_borrow_mut(|s| *s = None);
             // 1013 "try again later": the server is at its viewer limit and says so; keep
             // trying, at the slowest pace, so places freed later are taken up.
             let attempt = if event.code() == REFUSED {

@@ -7,13 +7,15 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod fleet;
 mod hints;
 mod notify;
+pub use fleet::*;
 pub use hints::*;
 pub use notify::*;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Where the fleet's data comes from. `Simulated` must be shown to users wherever data appears.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -397,7 +399,8 @@ pub struct ContainerFrame {
     pub heal: HealView,
 }
 
-/// Everything a viewer needs for one tick. Serialised once per tick and sent to every viewer.
+/// The whole fleet at one tick: what the pipeline publishes, and what the browser rebuilds from
+/// the fleet feed ([`Fleet`]) to render.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct Frame {
     pub v: u32,
@@ -441,12 +444,35 @@ impl SeriesHistory {
     }
 }
 
-/// The first message a viewer receives: the current frame and recent history of every container.
+/// The first message a viewer receives: the whole fleet, and each container's recent CPU for
+/// the cards' sparklines.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct Snapshot {
     pub v: u32,
-    pub frame: Frame,
-    pub history: Vec<SeriesHistory>,
+    /// `None` until the first tick.
+    pub fleet: Option<Fleet>,
+    pub sparks: Vec<Spark>,
+}
+
+/// A container's recent CPU (% of one core, to 0.1), one value a second, the last at the fleet
+/// message's time.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Spark {
+    pub slot: u32,
+    pub cpu: Vec<f64>,
+}
+
+/// One container in full, for a viewer that watches it (the detail view): sent every tick after
+/// the fleet message, and with its history when the watch begins.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Detail {
+    pub v: u32,
+    pub seq: u64,
+    /// The tick's time (the fleet message's).
+    pub ts_ms: i64,
+    pub container: ContainerFrame,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<SeriesHistory>,
 }
 
 /// A websocket message from server to browser.
@@ -454,8 +480,32 @@ pub struct Snapshot {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     Snapshot(Snapshot),
-    Frame(Frame),
+    Fleet(Fleet),
+    Detail(Box<Detail>),
 }
+
+impl ServerMsg {
+    pub fn version(&self) -> u32 {
+        match self {
+            ServerMsg::Snapshot(s) => s.v,
+            ServerMsg::Fleet(f) => f.v,
+            ServerMsg::Detail(d) => d.v,
+        }
+    }
+}
+
+/// A websocket message from browser to server.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Send this container in full every tick (id, name or id prefix), or stop (`None`).
+    Watch { id: Option<String> },
+    /// The viewer lost track of the fleet feed: send the whole state with the next tick.
+    Resync,
+}
+
+/// The largest message a viewer may send, in bytes.
+pub const CLIENT_MSG_MAX: usize = 4096;
 
 /// What came of an intervention.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -597,17 +647,33 @@ mod tests {
 
     #[test]
     fn server_msg_is_tagged_and_round_trips() {
-        let msg = ServerMsg::Frame(Frame {
+        let msg = ServerMsg::Fleet(Fleet {
             v: PROTOCOL_VERSION,
             seq: 7,
             source: SourceKind::Simulated,
-            ..Frame::default()
+            ..Fleet::default()
         });
         let json = serde_json::to_string(&msg).expect("serialise");
-        assert!(json.starts_with(r#"{"type":"frame""#), "{json}");
+        assert!(json.starts_with(r#"{"type":"fleet""#), "{json}");
         assert!(json.contains(r#""source":"simulated""#));
         let back: ServerMsg = serde_json::from_str(&json).expect("deserialise");
         assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn client_messages_read_as_documented() {
+        let watch: ClientMsg =
+            serde_json::from_str(r#"{"type":"watch","id":"web"}"#).expect("parses");
+        assert_eq!(
+            watch,
+            ClientMsg::Watch {
+                id: Some("web".into())
+            }
+        );
+        let stop: ClientMsg =
+            serde_json::from_str(r#"{"type":"watch","id":null}"#).expect("parses");
+        assert_eq!(stop, ClientMsg::Watch { id: None });
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"shutdown"}"#).is_err());
     }
 
     #[test]

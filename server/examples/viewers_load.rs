@@ -1,6 +1,9 @@
-//! Load program for the server: N websocket viewers watch a running DockerPulse for S seconds.
-//! Prints per-viewer frame counts, the delivery lag (receive time − frame timestamp) and the
-//! server's CPU and memory over the run (from /proc, when the server runs on this machine).
+//! Load program for the server: N websocket viewers watch a running DockerPulse's fleet view for
+//! S seconds. Prints per-viewer tick counts (fleet messages: changes or the whole fleet), the
+//! delivery lag (receive time − tick timestamp), bytes per second per viewer (the snapshot
+//! included) and the server's CPU and memory over the run (from /proc, when the server runs on
+//! this machine). `scripts/bench_viewers.sh CONTAINERS VIEWERS SECONDS` starts a demo fleet of
+//! the given size and runs this against it.
 //!
 //!   cargo run --release -p server --example viewers_load -- ws://127.0.0.1:3000/ws 100 30 [SERVER_PID]
 
@@ -63,7 +66,7 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
             .and_then(|r| r.split([',', '}']).next())
             .and_then(|n| n.parse::<i64>().ok())
         {
-            if text.starts_with("{\"type\":\"frame\"") {
+            if text.starts_with("{\"type\":\"fleet\"") {
                 v.frames += 1;
                 v.lags.push(now_ms() - ts);
             }

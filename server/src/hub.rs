@@ -1,25 +1,42 @@
-//! The hub: serialises each tick's frame once and hands the same bytes to every viewer.
+//! The hub: turns each tick's frame into the fleet feed once and hands the same bytes to every
+//! viewer.
+//!
+//! Fleet viewers get only what changed since the last tick ([`app::wire::Fleet`]), encoded and
+//! serialised once per tick; a viewer that joins, misses a frame, or asks again gets the whole
+//! state, serialised at most once per tick however many ask. A detail view watching one
+//! container gets that container in full, serialised once per tick per watched container.
 //!
 //! Built on a `watch` channel, so a viewer that falls behind skips straight to the newest frame
 //! instead of queueing old ones: one slow browser can neither stall the others nor grow memory.
 
-use app::wire::ServerMsg;
+use app::wire::{
+    ContainerFrame, Detail, FleetEncoder, Frame, SeriesHistory, ServerMsg, Snapshot, Spark,
+    PROTOCOL_VERSION,
+};
 use axum::extract::ws::Utf8Bytes;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
-/// A frame ready to send: its sequence number and its JSON text.
+/// Every this many ticks the fleet message is a full one, so a viewer that went wrong in a way
+/// nobody noticed is put right within a minute.
+pub const FULL_EVERY: u64 = 60;
+
+/// A tick ready to send.
 #[derive(Clone, Debug, Default)]
 pub struct Published {
     pub seq: u64,
-    pub text: Option<Utf8Bytes>,
+    /// The tick the fleet message changes (0 for a full one).
+    pub base: u64,
+    /// The fleet message's JSON text.
+    pub fleet: Option<Utf8Bytes>,
+    /// The tick's whole frame, for detail views.
+    pub frame: Arc<Frame>,
 }
 
-/// A snapshot already serialised: the hub frame it was built at, the live store's sequence
-/// number it holds, and its JSON text.
+/// A message already serialised, and the tick it was made at.
 #[derive(Clone, Debug)]
-struct CachedSnapshot {
-    at_frame: u64,
+struct Cached {
     seq: u64,
     text: Utf8Bytes,
 }
@@ -27,7 +44,10 @@ struct CachedSnapshot {
 #[derive(Clone, Debug)]
 pub struct Hub {
     tx: Arc<watch::Sender<Published>>,
-    snapshot: Arc<tokio::sync::Mutex<Option<CachedSnapshot>>>,
+    encoder: Arc<Mutex<FleetEncoder>>,
+    full: Arc<Mutex<Option<Cached>>>,
+    snapshot: Arc<tokio::sync::Mutex<Option<Cached>>>,
+    details: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 impl Hub {
@@ -35,50 +55,138 @@ impl Hub {
         let (tx, _rx) = watch::channel(Published::default());
         Self {
             tx: Arc::new(tx),
+            encoder: Arc::default(),
+            full: Arc::default(),
             snapshot: Arc::default(),
+            details: Arc::default(),
         }
     }
 
-    /// The snapshot for a viewer joining now, and the sequence number it holds: built by
-    /// `build` and serialised once per published frame, then shared by every viewer that joins
-    /// before the next one. A reconnect storm (every dashboard after a restart) costs one
-    /// snapshot per tick instead of one per viewer. Viewers that join meanwhile wait for the
-    /// one being built rather than building their own.
-    pub async fn snapshot(
-        &self,
-        build: impl FnOnce() -> (u64, ServerMsg),
-    ) -> serde_json::Result<(u64, Utf8Bytes)> {
-        let mut cached = self.snapshot.lock().await;
-        let at_frame = self.tx.borrow().seq;
-        if let Some(c) = cached.as_ref().filter(|c| c.at_frame == at_frame) {
-            return Ok((c.seq, c.text.clone()));
+    fn encoder(&self) -> MutexGuard<'_, FleetEncoder> {
+        // The encoder is plain data that no panic can leave half-updated in a way that matters
+        // more than losing the feed: carry on with it.
+        self.encoder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Encodes `frame` as this tick's fleet message (a full one every [`FULL_EVERY`] ticks),
+    /// serialises it once and makes it the latest. Returns the message's size in bytes.
+    pub fn publish(&self, frame: Frame) -> usize {
+        let seq = frame.seq;
+        let msg = {
+            let mut enc = self.encoder();
+            let m = enc.encode(&frame);
+            if !m.full && seq.is_multiple_of(FULL_EVERY) {
+                enc.full()
+            } else {
+                m
+            }
+        };
+        let (base, full) = (msg.base, msg.full);
+        let text = match to_json(&ServerMsg::Fleet(msg)) {
+            Ok(t) => Utf8Bytes::from(t),
+            Err(e) => {
+                tracing::error!(error = %e, "fleet message could not be serialised");
+                return 0;
+            }
+        };
+        if full {
+            *lock(&self.full) = Some(Cached {
+                seq,
+                text: text.clone(),
+            });
         }
-        let (seq, msg) = build();
-        let text = Utf8Bytes::from(to_json(&msg)?);
-        *cached = Some(CachedSnapshot {
-            at_frame,
+        let len = text.len();
+        self.tx.send_replace(Published {
+            seq,
+            base,
+            fleet: Some(text),
+            frame: Arc::new(frame),
+        });
+        len
+    }
+
+    /// The whole fleet as one fleet message, and the tick it holds: for a viewer that missed a
+    /// frame or asks again. Serialised at most once per tick.
+    pub fn full(&self) -> serde_json::Result<(u64, Utf8Bytes)> {
+        let msg = {
+            let enc = self.encoder();
+            let seq = enc.seq();
+            if let Some(c) = lock(&self.full).as_ref().filter(|c| c.seq == seq) {
+                return Ok((c.seq, c.text.clone()));
+            }
+            enc.full()
+        };
+        let seq = msg.seq;
+        let text = Utf8Bytes::from(to_json(&ServerMsg::Fleet(msg))?);
+        *lock(&self.full) = Some(Cached {
             seq,
             text: text.clone(),
         });
         Ok((seq, text))
     }
 
-    /// Serialises `msg` once and makes it the latest frame. Returns the payload size in bytes.
-    pub fn publish(&self, seq: u64, msg: &ServerMsg) -> usize {
-        match to_json(msg) {
-            Ok(text) => {
-                let len = text.len();
-                self.tx.send_replace(Published {
-                    seq,
-                    text: Some(Utf8Bytes::from(text)),
-                });
-                len
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "frame could not be serialised");
-                0
-            }
+    /// The snapshot for a viewer joining now, and the tick it holds: the whole fleet and each
+    /// container's recent CPU (`sparks` gives it per container id, oldest first). Built and
+    /// serialised once per tick, then shared by every viewer that joins before the next one:
+    /// a reconnect storm (every dashboard after a restart) costs one snapshot per tick instead
+    /// of one per viewer. Viewers that join meanwhile wait for the one being built.
+    pub async fn snapshot(
+        &self,
+        sparks: impl FnOnce() -> Vec<(String, Vec<f64>)>,
+    ) -> serde_json::Result<(u64, Utf8Bytes)> {
+        let mut cached = self.snapshot.lock().await;
+        let at = self.encoder().seq();
+        if let Some(c) = cached.as_ref().filter(|c| c.seq == at) {
+            return Ok((c.seq, c.text.clone()));
         }
+        let recent = if at == 0 { Vec::new() } else { sparks() };
+        let (seq, fleet, sparks) = {
+            let enc = self.encoder();
+            let sparks = recent
+                .into_iter()
+                .filter_map(|(id, cpu)| enc.slot_of(&id).map(|slot| Spark { slot, cpu }))
+                .collect();
+            let fleet = (enc.seq() != 0).then(|| enc.full());
+            (enc.seq(), fleet, sparks)
+        };
+        let text = Utf8Bytes::from(to_json(&ServerMsg::Snapshot(Snapshot {
+            v: PROTOCOL_VERSION,
+            fleet,
+            sparks,
+        }))?);
+        *cached = Some(Cached {
+            seq,
+            text: text.clone(),
+        });
+        Ok((seq, text))
+    }
+
+    /// Container `id` in full at the tick `p`, for the viewers watching it; serialised once per
+    /// tick per container. `None` when it is not in that tick's frame.
+    pub fn detail(&self, id: &str, p: &Published) -> Option<Utf8Bytes> {
+        if let Some(c) = lock(&self.details).get(id).filter(|c| c.seq == p.seq) {
+            return Some(c.text.clone());
+        }
+        let c = p.frame.containers.iter().find(|c| c.info.id == id)?;
+        let text = Utf8Bytes::from(detail_json(p, c.clone(), None)?);
+        let mut details = lock(&self.details);
+        // Containers nobody asked for this tick are not worth keeping.
+        details.retain(|_, c| c.seq == p.seq);
+        details.insert(
+            id.to_string(),
+            Cached {
+                seq: p.seq,
+                text: text.clone(),
+            },
+        );
+        Some(text)
+    }
+
+    /// The first detail message of a watch: the container at the latest tick with its history.
+    pub fn detail_with_history(&self, id: &str, history: SeriesHistory) -> Option<Utf8Bytes> {
+        let p = self.tx.borrow().clone();
+        let c = p.frame.containers.iter().find(|c| c.info.id == id)?.clone();
+        detail_json(&p, c, Some(history)).map(Utf8Bytes::from)
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Published> {
@@ -89,6 +197,27 @@ impl Hub {
     pub fn viewers(&self) -> usize {
         self.tx.receiver_count()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn detail_json(
+    p: &Published,
+    container: ContainerFrame,
+    history: Option<SeriesHistory>,
+) -> Option<String> {
+    let msg = ServerMsg::Detail(Box::new(Detail {
+        v: PROTOCOL_VERSION,
+        seq: p.seq,
+        ts_ms: p.frame.ts_ms,
+        container,
+        history,
+    }));
+    to_json(&msg)
+        .map_err(|e| tracing::error!(error = %e, "detail could not be serialised"))
+        .ok()
 }
 
 impl Default for Hub {
@@ -135,63 +264,156 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::wire::Frame;
+    use app::wire::{ContainerInfo, Fleet, Sample};
+
+    fn frame(seq: u64, cpu: f64) -> Frame {
+        Frame {
+            v: PROTOCOL_VERSION,
+            seq,
+            ts_ms: seq as i64 * 1000,
+            containers: vec![ContainerFrame {
+                info: ContainerInfo {
+                    id: "abc".into(),
+                    name: "web".into(),
+                    ..ContainerInfo::default()
+                },
+                sample: Some(Sample {
+                    cpu_pct: cpu,
+                    ..Sample::default()
+                }),
+                ..ContainerFrame::default()
+            }],
+            ..Frame::default()
+        }
+    }
+
+    fn fleet_of(text: &str) -> Fleet {
+        match serde_json::from_str(text).expect("a ServerMsg") {
+            ServerMsg::Fleet(f) => f,
+            other => panic!("not a fleet message: {other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn a_late_reader_sees_only_the_newest_frame() {
         let hub = Hub::new();
         let mut rx = hub.subscribe();
         for seq in 1..=5 {
-            hub.publish(
-                seq,
-                &ServerMsg::Frame(Frame {
-                    seq,
-                    ..Frame::default()
-                }),
-            );
+            hub.publish(frame(seq, seq as f64));
         }
         rx.changed().await.expect("hub alive");
         let latest = rx.borrow_and_update().clone();
         assert_eq!(latest.seq, 5);
-        let text = latest.text.expect("serialised");
-        assert!(text.as_str().contains(r#""seq":5"#));
+        let fleet = fleet_of(latest.fleet.expect("serialised").as_str());
+        assert_eq!((fleet.seq, fleet.base, fleet.full), (5, 4, false));
         assert!(!rx.has_changed().expect("hub alive"));
     }
 
-    fn snap(seq: u64) -> (u64, ServerMsg) {
-        (
-            seq,
-            ServerMsg::Frame(Frame {
-                seq,
-                ..Frame::default()
-            }),
-        )
+    #[tokio::test]
+    async fn the_first_tick_and_every_sixtieth_are_full() {
+        let hub = Hub::new();
+        let mut rx = hub.subscribe();
+        let mut full = Vec::new();
+        for seq in 1..=(FULL_EVERY + 1) {
+            hub.publish(frame(seq, 1.0));
+            rx.changed().await.expect("hub alive");
+            let p = rx.borrow_and_update().clone();
+            if fleet_of(p.fleet.expect("serialised").as_str()).full {
+                full.push(seq);
+            }
+        }
+        assert_eq!(full, vec![1, FULL_EVERY]);
     }
 
     #[tokio::test]
-    async fn a_snapshot_is_built_once_per_frame_and_shared() {
+    async fn the_whole_fleet_is_serialised_once_per_tick_and_follows_it() {
         let hub = Hub::new();
-        hub.publish(1, &snap(1).1);
+        hub.publish(frame(1, 1.0));
+        hub.publish(frame(2, 50.0));
+        let (s1, a) = hub.full().expect("json");
+        let (s2, b) = hub.full().expect("json");
+        assert_eq!((s1, s2), (2, 2));
+        assert!(a.as_str() == b.as_str());
+        let f = fleet_of(a.as_str());
+        assert!(f.full);
+        assert_eq!(f.rows.0[0].values.cpu, 50.0);
+        hub.publish(frame(3, 7.0));
+        let (s3, c) = hub.full().expect("json");
+        assert_eq!(s3, 3);
+        assert_eq!(fleet_of(c.as_str()).rows.0[0].values.cpu, 7.0);
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_built_once_per_tick_and_shared() {
+        let hub = Hub::new();
         let built = std::sync::atomic::AtomicUsize::new(0);
-        let build = |seq| {
+        let sparks = || {
             built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            snap(seq)
+            vec![
+                ("abc".to_string(), vec![1.0, 2.0]),
+                ("gone".into(), vec![3.0]),
+            ]
         };
-        let (s1, a) = hub.snapshot(|| build(1)).await.expect("json");
-        let (s2, b) = hub.snapshot(|| build(99)).await.expect("json");
-        assert_eq!(
-            (s1, s2),
-            (1, 1),
-            "the second viewer got the first one's snapshot"
-        );
+        // Before the first tick: nothing to show, and no history read.
+        let (s0, t0) = hub.snapshot(sparks).await.expect("json");
+        assert_eq!(s0, 0);
+        assert!(matches!(
+            serde_json::from_str(t0.as_str()).expect("msg"),
+            ServerMsg::Snapshot(Snapshot { fleet: None, .. })
+        ));
+        hub.publish(frame(1, 1.0));
+        let (s1, a) = hub.snapshot(sparks).await.expect("json");
+        let (s2, b) = hub.snapshot(sparks).await.expect("json");
+        assert_eq!((s1, s2), (1, 1));
         assert_eq!(a, b);
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 1);
-        // A new frame: the next viewer needs a fresh snapshot.
-        hub.publish(2, &snap(2).1);
-        let (s3, c) = hub.snapshot(|| build(2)).await.expect("json");
+        let ServerMsg::Snapshot(snap) = serde_json::from_str(a.as_str()).expect("msg") else {
+            panic!("not a snapshot");
+        };
+        assert_eq!(
+            snap.sparks,
+            vec![Spark {
+                slot: 0,
+                cpu: vec![1.0, 2.0]
+            }],
+            "unknown ids dropped"
+        );
+        assert!(snap.fleet.is_some_and(|f| f.full && f.seq == 1));
+        hub.publish(frame(2, 2.0));
+        let (s3, _) = hub.snapshot(sparks).await.expect("json");
         assert_eq!(s3, 2);
-        assert!(c.as_str().contains(r#""seq":2"#));
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_detail_carries_the_container_in_full_or_nothing_when_gone() {
+        let hub = Hub::new();
+        let mut rx = hub.subscribe();
+        hub.publish(frame(1, 12.3456));
+        rx.changed().await.expect("hub alive");
+        let p = rx.borrow_and_update().clone();
+        let text = hub.detail("abc", &p).expect("present");
+        assert_eq!(text, hub.detail("abc", &p).expect("cached"));
+        let ServerMsg::Detail(d) = serde_json::from_str(text.as_str()).expect("msg") else {
+            panic!("not a detail");
+        };
+        assert_eq!(
+            d.container.sample.map(|s| s.cpu_pct),
+            Some(12.346),
+            "exact, not card precision"
+        );
+        assert!(d.history.is_none());
+        assert!(hub.detail("nope", &p).is_none());
+        let h = hub
+            .detail_with_history(
+                "abc",
+                SeriesHistory {
+                    id: "abc".into(),
+                    ..SeriesHistory::default()
+                },
+            )
+            .expect("present");
+        assert!(h.as_str().contains(r#""history":{"id":"abc""#));
     }
 
     #[test]
@@ -201,9 +423,9 @@ mod tests {
             to_json(&v).expect("json"),
             r#"{"a":17.098,"b":61082115,"c":0.5,"d":100,"e":0,"f":null}"#
         );
-        let msg = ServerMsg::Frame(Frame {
+        let msg = ServerMsg::Fleet(Fleet {
             ts_ms: 1_795_693_772_349,
-            ..Frame::default()
+            ..Fleet::default()
         });
         let back: ServerMsg = serde_json::from_str(&to_json(&msg).expect("json")).expect("parses");
         assert_eq!(back, msg);

@@ -1,9 +1,11 @@
-//! The websocket hub over real sockets: identical frames for every viewer, a stalled viewer
-//! does not hold up others, and a late viewer gets the history snapshot first.
+//! The websocket hub over real sockets: identical messages for every viewer, a viewer rebuilds
+//! the fleet from the changes, a stalled viewer does not hold up others (and is put right with
+//! the whole fleet), a late viewer gets the snapshot first, a detail view gets its container in
+//! full, and unreadable messages close only their sender.
 
 mod common;
 
-use app::wire::{ContainerInfo, Sample, ServerMsg, SourceKind};
+use app::wire::{ContainerInfo, Fleet, FleetIndex, Frame, Sample, ServerMsg, SourceKind, Summary};
 use common::*;
 use dockerpulse::collect::{Reading, Source, SourceMsg, Tick};
 use futures_util::StreamExt;
@@ -48,9 +50,58 @@ async fn next_msg(ws: &mut Ws) -> (ServerMsg, String) {
 
 fn seq_of(msg: &ServerMsg) -> u64 {
     match msg {
-        ServerMsg::Frame(f) => f.seq,
-        ServerMsg::Snapshot(s) => s.frame.seq,
+        ServerMsg::Fleet(f) => f.seq,
+        ServerMsg::Snapshot(s) => s.fleet.as_ref().map_or(0, |f| f.seq),
+        ServerMsg::Detail(d) => d.seq,
     }
+}
+
+fn ts_of(msg: &ServerMsg) -> i64 {
+    match msg {
+        ServerMsg::Fleet(f) => f.ts_ms,
+        ServerMsg::Snapshot(s) => s.fleet.as_ref().map_or(0, |f| f.ts_ms),
+        ServerMsg::Detail(d) => d.ts_ms,
+    }
+}
+
+/// A viewer's fleet state, as the browser keeps it.
+#[derive(Default)]
+struct Held {
+    index: FleetIndex,
+    frame: Option<Frame>,
+}
+
+impl Held {
+    /// Applies a fleet message (or a snapshot's); errors when it does not follow.
+    fn take(&mut self, msg: &ServerMsg) -> Result<(), String> {
+        let fleet: Fleet = match msg {
+            ServerMsg::Fleet(f) => f.clone(),
+            ServerMsg::Snapshot(s) => match &s.fleet {
+                Some(f) => f.clone(),
+                None => return Ok(()),
+            },
+            ServerMsg::Detail(_) => return Ok(()),
+        };
+        self.index
+            .check(self.frame.as_ref(), &fleet)
+            .map_err(|e| e.to_string())?;
+        self.index.apply(&mut self.frame, fleet);
+        Ok(())
+    }
+
+    /// Each container's card values, by id.
+    fn cards(&self) -> BTreeMap<String, Summary> {
+        self.frame
+            .iter()
+            .flat_map(|f| &f.containers)
+            .map(|c| (c.info.id.clone(), Summary::of(c)))
+            .collect()
+    }
+}
+
+async fn send_text(ws: &mut Ws, text: &str) {
+    use futures_util::SinkExt;
+    ws.send(Message::Text(text.into())).await.expect("sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,11 +140,13 @@ async fn two_viewers_receive_identical_frames() {
     running.stop().await;
 }
 
-/// A source of `n` synthetic containers every `interval`: frames of a few hundred KB, so a
+/// A source of `n` synthetic containers every `interval`. With `churn`, every container's
+/// identity changes every tick (a long label), so each fleet message is a few hundred KB and a
 /// viewer that stops reading fills its socket buffers within a second.
 struct BigFleet {
     n: usize,
     interval: Duration,
+    churn: bool,
 }
 
 impl Source for BigFleet {
@@ -109,12 +162,18 @@ impl Source for BigFleet {
                 _ = ticker.tick() => {}
             }
             let ts_ms = dockerpulse::clock::now_ms();
+            let labels: BTreeMap<String, String> = if self.churn {
+                [("dockerpulse.note".to_string(), format!("{ts_ms:01000}"))].into()
+            } else {
+                BTreeMap::new()
+            };
             let containers = (0..self.n)
                 .map(|i| Reading {
                     info: ContainerInfo {
                         id: format!("{i:064x}"),
                         name: format!("synthetic-{i:04}"),
                         image: "synthetic/image:latest".into(),
+                        labels: labels.clone(),
                         ..ContainerInfo::default()
                     },
                     sample: Some(Sample {
@@ -141,6 +200,7 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     let source = BigFleet {
         n: 400,
         interval: Duration::from_millis(100),
+        churn: true,
     };
     let running = dockerpulse::serve::start_with(test_config(), source, no_executor())
         .await
@@ -155,11 +215,7 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     let window = tokio::time::Instant::now();
     while window.elapsed() < Duration::from_secs(6) {
         let (msg, _) = next_msg(&mut healthy).await;
-        let lag = dockerpulse::clock::now_ms()
-            - match &msg {
-                ServerMsg::Frame(f) => f.ts_ms,
-                ServerMsg::Snapshot(s) => s.frame.ts_ms,
-            };
+        let lag = dockerpulse::clock::now_ms() - ts_of(&msg);
         assert!(lag < 1000, "the healthy viewer is {lag} ms behind");
         seqs.push(seq_of(&msg));
     }
@@ -170,16 +226,24 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
         seqs.len()
     );
 
-    // The stalled viewer now drains: it skipped to recent frames instead of queueing them all.
+    // The stalled viewer now drains: it skipped to recent frames instead of queueing them all,
+    // and what it got still adds up (the whole fleet after each gap).
     let target = running.state.live.read().seq;
     let mut got = 0u64;
     let mut last_seq = 0;
+    let mut held = Held::default();
+    let mut full = 0;
     let drain = tokio::time::Instant::now();
     while last_seq < target && drain.elapsed() < Duration::from_secs(10) {
         let (msg, _) = next_msg(&mut stalled).await;
         got += 1;
         last_seq = seq_of(&msg);
+        full += usize::from(matches!(&msg, ServerMsg::Fleet(f) if f.full));
+        held.take(&msg)
+            .expect("every message follows the one before");
     }
+    assert!(full >= 1, "the skipped viewer was sent the whole fleet");
+    assert_eq!(held.cards().len(), 400);
     assert!(
         last_seq >= target,
         "the stalled viewer caught up to the newest frame"
@@ -283,15 +347,23 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
         panic!("the first message must be the snapshot");
     };
     assert_eq!(snap.v, app::wire::PROTOCOL_VERSION);
-    assert_eq!(snap.history.len(), 7);
-    for h in &snap.history {
-        assert!(h.len() >= 8, "{} has {} points of history", h.id, h.len());
-        assert!(h.ts_ms.windows(2).all(|w| w[0] < w[1]));
+    let fleet = snap.fleet.as_ref().expect("the fleet");
+    assert!(fleet.full);
+    assert_eq!(fleet.infos.len(), 7);
+    assert_eq!(snap.sparks.len(), 7);
+    for s in &snap.sparks {
+        assert!(
+            s.cpu.len() >= 8,
+            "slot {} has {} points of CPU",
+            s.slot,
+            s.cpu.len()
+        );
+        assert!(s.cpu.len() <= app::live::SPARK_POINTS);
     }
     let (next, _) = next_msg(&mut late).await;
     assert!(
-        matches!(next, ServerMsg::Frame(f) if f.seq > snap.frame.seq),
-        "then live frames"
+        matches!(&next, ServerMsg::Fleet(f) if !f.full && f.base == fleet.seq),
+        "then changes from the snapshot on: {next:?}"
     );
     running.stop().await;
 }
@@ -316,5 +388,186 @@ async fn other_sites_pages_cannot_open_the_websocket() {
         tokio_tungstenite::connect_async(own).await.is_ok(),
         "our own pages connect"
     );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_rebuilds_the_fleet_from_the_changes_alone() {
+    let running = start_demo(Duration::from_millis(100)).await;
+    let mut ws = connect(running.addr, None).await;
+    let mut held = Held::default();
+    let (first, _) = next_msg(&mut ws).await;
+    held.take(&first).expect("the snapshot applies");
+    let mut changes = 0;
+    for _ in 0..20 {
+        let (msg, _) = next_msg(&mut ws).await;
+        changes += usize::from(matches!(&msg, ServerMsg::Fleet(f) if !f.full));
+        held.take(&msg)
+            .expect("each message follows the one before");
+    }
+    assert!(changes >= 15, "mostly changes, not whole fleets: {changes}");
+    // Ask for the whole fleet: once it is of the tick held, both say the same.
+    let mut compared = false;
+    for _ in 0..5 {
+        send_text(&mut ws, r#"{"type":"resync"}"#).await;
+        loop {
+            let (msg, _) = next_msg(&mut ws).await;
+            if let ServerMsg::Fleet(f) = &msg {
+                if f.full {
+                    if held.frame.as_ref().map(|h| h.seq) == Some(f.seq) {
+                        let mut fresh = Held::default();
+                        fresh.take(&msg).expect("a full message applies");
+                        assert_eq!(fresh.cards(), held.cards());
+                        compared = true;
+                    }
+                    held.take(&msg).expect("a full message applies");
+                    break;
+                }
+            }
+            held.take(&msg).expect("follows");
+        }
+        if compared {
+            break;
+        }
+    }
+    assert!(compared, "a full message of the held tick came back");
+    assert_eq!(held.cards().len(), 7);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_fleet_costs_almost_nothing_per_tick() {
+    // 400 containers whose values never change: once their baselines are learnt (30 samples,
+    // during which the card's "learning… (n/30)" changes every tick), only the header travels.
+    let source = BigFleet {
+        n: 400,
+        interval: Duration::from_millis(100),
+        churn: false,
+    };
+    let running = dockerpulse::serve::start_with(test_config(), source, no_executor())
+        .await
+        .expect("starts");
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    let mut ws = connect(running.addr, None).await;
+    let (_, snapshot) = next_msg(&mut ws).await;
+    let mut sizes = Vec::new();
+    while sizes.len() < 10 {
+        let (msg, text) = next_msg(&mut ws).await;
+        if matches!(&msg, ServerMsg::Fleet(f) if !f.full) {
+            sizes.push(text.len());
+        }
+    }
+    assert!(
+        snapshot.len() > 40_000,
+        "the snapshot has the whole fleet: {}",
+        snapshot.len()
+    );
+    assert!(
+        sizes.iter().all(|s| *s < 1_000),
+        "nothing changed, so almost nothing is sent: {sizes:?}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detail_view_gets_its_container_in_full_until_it_stops_watching() {
+    let running = start_demo(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let name = {
+        let live = running.state.live.read();
+        live.containers()[0].info.name.clone()
+    };
+    let mut ws = connect(running.addr, None).await;
+    next_msg(&mut ws).await;
+    send_text(&mut ws, &format!(r#"{{"type":"watch","id":"{name}"}}"#)).await;
+    // The history first, then one detail after each fleet message.
+    let mut first = None;
+    let mut after_fleet = 0;
+    let mut last_was_fleet = false;
+    for _ in 0..30 {
+        let (msg, _) = next_msg(&mut ws).await;
+        match msg {
+            ServerMsg::Detail(d) => {
+                assert_eq!(d.container.info.name, name);
+                assert!(d.container.assessment.is_some());
+                if first.is_none() {
+                    first = Some(d.history.clone());
+                } else {
+                    assert!(d.history.is_none(), "history only when the watch begins");
+                    after_fleet += usize::from(last_was_fleet);
+                }
+                last_was_fleet = false;
+            }
+            ServerMsg::Fleet(_) => last_was_fleet = true,
+            ServerMsg::Snapshot(_) => panic!("one snapshot only"),
+        }
+    }
+    let history = first
+        .flatten()
+        .expect("the first detail carries the history");
+    assert!(history.len() >= 10, "{} points", history.len());
+    assert!(
+        after_fleet >= 8,
+        "a detail follows each tick: {after_fleet}"
+    );
+    // Stop watching: only fleet messages from then on.
+    send_text(&mut ws, r#"{"type":"watch","id":null}"#).await;
+    let mut details_late = 0;
+    for i in 0..15 {
+        let (msg, _) = next_msg(&mut ws).await;
+        // The first tick may already have been on its way.
+        if i > 3 && matches!(msg, ServerMsg::Detail(_)) {
+            details_late += 1;
+        }
+    }
+    assert_eq!(details_late, 0);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_or_oversized_message_closes_that_viewer_only() {
+    let running = start_demo(Duration::from_millis(200)).await;
+    let mut good = connect(running.addr, None).await;
+    let mut bad = connect(running.addr, None).await;
+    let mut huge = connect(running.addr, None).await;
+    for ws in [&mut good, &mut bad, &mut huge] {
+        next_msg(ws).await;
+    }
+    send_text(&mut bad, r#"{"type":"shutdown"}"#).await;
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(5), bad.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) => {
+                break Some((u16::from(f.code), f.reason.to_string()))
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => break None,
+        }
+    };
+    let (code, reason) = closed.expect("a close frame with the reason");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("unreadable message"), "{reason}");
+    // Far over the size a viewer may send: the connection ends.
+    {
+        use futures_util::SinkExt;
+        let _ = huge
+            .send(Message::Text(
+                "x".repeat(app::wire::CLIENT_MSG_MAX * 4).into(),
+            ))
+            .await;
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match huge.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(ended, Ok(true), "the oversized sender is disconnected");
+    // The good viewer keeps receiving.
+    for _ in 0..3 {
+        next_msg(&mut good).await;
+    }
     running.stop().await;
 }

@@ -71,7 +71,7 @@ pub fn Card(id: String) -> AnyView {
     let spark_id = id.clone();
     let cpu_values = Signal::derive(move || {
         live.histories_rev.track();
-        live.points(&spark_id, 60)
+        live.points(&spark_id, crate::live::SPARK_POINTS)
             .iter()
             .map(|p| p.cpu_pct)
             .collect::<Vec<_>>()

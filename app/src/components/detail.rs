@@ -36,6 +36,9 @@ pub fn Detail() -> AnyView {
                 .unwrap_or(120)
         })
     };
+    // The fleet feed carries card values only: ask for this container in full while shown.
+    Effect::new(move |_| live.watch(Some(key())));
+    on_cleanup(move || live.watch(None));
     let c = Memo::new(move |_| {
         let k = key();
         live.frame.with(|f| {

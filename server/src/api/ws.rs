@@ -1,10 +1,14 @@
-//! `GET /ws`: the live feed. A viewer first receives a snapshot (current frame plus recent
-//! history of every container), then one frame per tick. Viewers beyond the caps of
-//! [`crate::viewers`] are closed at once with code 1013 (try again later) and the reason.
+//! `GET /ws`: the live feed. A viewer first receives a snapshot (the whole fleet and each
+//! container's recent CPU), then one fleet message per tick with what changed (see
+//! [`crate::hub`]). A viewer may watch one container (`{"type":"watch","id":…}`): it then also
+//! gets that container in full, with its history first and then every tick. Viewers beyond the
+//! caps of [`crate::viewers`] are closed at once with code 1013 (try again later) and the
+//! reason; a message the server cannot read closes that viewer with 1008 and the reason.
 
+use crate::hub::Published;
 use crate::state::AppState;
 use crate::viewers::Pass;
-use app::wire::ServerMsg;
+use app::wire::{ClientMsg, CLIENT_MSG_MAX};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +37,10 @@ pub async fn upgrade(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
     match st.viewers.admit(client) {
-        Ok(pass) => ws.on_upgrade(move |socket| viewer(socket, st, pass)),
+        Ok(pass) => ws
+            .max_message_size(CLIENT_MSG_MAX)
+            .max_frame_size(CLIENT_MSG_MAX)
+            .on_upgrade(move |socket| viewer(socket, st, pass)),
         Err(refusal) => {
             tracing::warn!(%client, reason = %refusal, "viewer refused");
             ws.on_upgrade(move |socket| refuse(socket, refusal.to_string()))
@@ -50,22 +57,40 @@ async fn refuse(mut socket: WebSocket, reason: String) {
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(close)).await;
 }
 
+/// Points of recent CPU per container in the snapshot: what a card's sparkline shows.
+const SPARK_POINTS: usize = app::live::SPARK_POINTS;
+
+/// Each container's recent CPU at card precision, oldest first, read under the live store's
+/// read lock (serialised after it is released).
+fn sparks(st: &AppState) -> Vec<(String, Vec<f64>)> {
+    let live = st.live.read();
+    live.containers()
+        .into_iter()
+        .map(|c| {
+            let cpu = c
+                .recent(SPARK_POINTS)
+                .map(|p| (p.sample.cpu_pct * 10.0).round() / 10.0)
+                .collect();
+            (c.info.id.clone(), cpu)
+        })
+        .collect()
+}
+
+/// What one viewer is following.
+struct Viewer {
+    /// The tick the viewer's fleet state holds.
+    held: u64,
+    /// The container it watches in full, if any (its id).
+    watching: Option<String>,
+}
+
 async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
     // Holding the pass for the viewer's lifetime keeps its place counted.
     let _pass = pass;
     // Subscribe before taking the snapshot so no frame falls between the two.
     let mut frames = st.hub.subscribe();
     frames.borrow_and_update();
-    // Copied under the read lock, serialised after it is released (and shared, see Hub).
-    let built = st
-        .hub
-        .snapshot(|| {
-            let live = st.live.read();
-            let snapshot = live.snapshot(st.cfg.snapshot_len());
-            (live.seq, ServerMsg::Snapshot(snapshot))
-        })
-        .await;
-    let (seq, text) = match built {
+    let (held, text) = match st.hub.snapshot(|| sparks(&st)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "snapshot could not be serialised");
@@ -76,40 +101,113 @@ async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
     if send(&mut sink, text).await.is_err() {
         return;
     }
-    let gate = st.viewers.clone();
-    let mut sender = tokio::spawn(async move {
-        let mut last = seq;
-        while frames.changed().await.is_ok() {
-            let latest = frames.borrow_and_update().clone();
-            let Some(text) = latest.text else { continue };
-            if latest.seq <= last {
-                continue;
-            }
-            gate.note_skipped(latest.seq - last - 1);
-            last = latest.seq;
-            if send(&mut sink, text).await.is_err() {
-                break;
-            }
+    let mut v = Viewer {
+        held,
+        watching: None,
+    };
+    loop {
+        let done = tokio::select! {
+            changed = frames.changed() => match changed {
+                Ok(()) => {
+                    let p = frames.borrow_and_update().clone();
+                    on_tick(&st, &mut v, &p, &mut sink).await
+                }
+                Err(_) => Err(()),
+            },
+            msg = incoming.next() => match msg {
+                Some(Ok(Message::Text(text))) => on_message(&st, &mut v, &text, &mut sink).await,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => Err(()),
+                // Pings are answered by the socket itself; nothing else is expected.
+                Some(Ok(_)) => Ok(()),
+            },
+        };
+        if done.is_err() {
+            break;
         }
-    });
-    // Reading keeps control frames (ping/close) flowing; viewers send nothing else we need.
-    let mut receiver = tokio::spawn(async move {
-        while let Some(Ok(msg)) = incoming.next().await {
-            if matches!(msg, Message::Close(_)) {
-                break;
-            }
-        }
-    });
-    tokio::select! {
-        _ = &mut sender => receiver.abort(),
-        _ = &mut receiver => sender.abort(),
     }
 }
 
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    text: Utf8Bytes,
-) -> Result<(), ()> {
+/// Sends a tick: its fleet message when it follows what the viewer holds, the whole fleet when
+/// the viewer missed ticks; then the watched container.
+async fn on_tick(st: &AppState, v: &mut Viewer, p: &Published, sink: &mut Sink) -> Result<(), ()> {
+    if p.seq <= v.held {
+        return Ok(());
+    }
+    let Some(fleet) = p.fleet.clone() else {
+        return Ok(());
+    };
+    st.viewers.note_skipped(p.seq - v.held - 1);
+    if p.base == 0 || p.base == v.held {
+        v.held = p.seq;
+        send(sink, fleet).await?;
+    } else {
+        send_full(st, v, sink).await?;
+    }
+    if let Some(text) = v.watching.as_deref().and_then(|id| st.hub.detail(id, p)) {
+        send(sink, text).await?;
+    }
+    Ok(())
+}
+
+async fn send_full(st: &AppState, v: &mut Viewer, sink: &mut Sink) -> Result<(), ()> {
+    match st.hub.full() {
+        Ok((seq, text)) => {
+            v.held = seq;
+            send(sink, text).await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "fleet could not be serialised");
+            Err(())
+        }
+    }
+}
+
+async fn on_message(st: &AppState, v: &mut Viewer, text: &str, sink: &mut Sink) -> Result<(), ()> {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Resync) => send_full(st, v, sink).await,
+        Ok(ClientMsg::Watch { id: None }) => {
+            v.watching = None;
+            Ok(())
+        }
+        Ok(ClientMsg::Watch { id: Some(key) }) => {
+            let found = {
+                let live = st.live.read();
+                live.find(&key)
+                    .map(|c| (c.info.id.clone(), c.series(st.cfg.snapshot_len())))
+            };
+            match found {
+                Ok((id, history)) => {
+                    let first = st.hub.detail_with_history(&id, history);
+                    v.watching = Some(id);
+                    match first {
+                        Some(text) => send(sink, text).await,
+                        None => Ok(()),
+                    }
+                }
+                // The page shows the container as unknown from the fleet itself; stop sending
+                // whatever was watched before.
+                Err(e) => {
+                    tracing::debug!(key, error = %e, "viewer watches an unknown container");
+                    v.watching = None;
+                    Ok(())
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable message from a viewer");
+            let close = Message::Close(Some(CloseFrame {
+                code: close_code::POLICY,
+                reason: Utf8Bytes::from(format!("unreadable message: {e}")),
+            }));
+            let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+            Err(())
+        }
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+async fn send(sink: &mut Sink, text: Utf8Bytes) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),

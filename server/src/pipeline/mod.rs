@@ -15,7 +15,7 @@ use crate::incident::{Context, IncidentLog};
 use crate::state::Shared;
 use crate::store::live::{Bookkeeping, LiveStore};
 use crate::store::writer::{Ack, Op, StoreWriter};
-use app::wire::{Assessment, ContainerInfo, EngineState, Sample, ServerMsg};
+use app::wire::{Assessment, ContainerInfo, EngineState, Sample};
 use assessor::Assessor;
 use commands::{Command, CommandError};
 use std::collections::HashSet;
@@ -210,9 +210,9 @@ impl Pipeline {
         if changed {
             live.incidents_rev += 1;
         }
-        let (seq, frame) = (live.seq, live.frame());
+        let frame = live.frame();
         drop(live);
-        self.hub.publish(seq, &ServerMsg::Frame(frame));
+        self.hub.publish(frame);
         if let Some(h) = &self.tick_seconds {
             h.observe(started.elapsed().as_secs_f64());
         }

@@ -4,7 +4,7 @@
 use crate::collect::LifecycleEvent;
 use app::wire::{
     Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HealView, HealingStatus,
-    HostSample, Sample, SeriesHistory, Snapshot, SourceKind, StoreStatus, PROTOCOL_VERSION,
+    HostSample, Sample, SeriesHistory, SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -131,7 +131,8 @@ impl LiveContainer {
         }
     }
 
-    fn series(&self, n: usize) -> SeriesHistory {
+    /// The last `n` points as the wire's column-oriented history.
+    pub fn series(&self, n: usize) -> SeriesHistory {
         let mut s = SeriesHistory {
             id: self.info.id.clone(),
             ..SeriesHistory::default()
@@ -333,15 +334,6 @@ impl LiveStore {
             store: self.store.clone(),
         }
     }
-
-    /// What a newly connected viewer gets first: the frame and the last `n` points of each.
-    pub fn snapshot(&self, n: usize) -> Snapshot {
-        Snapshot {
-            v: PROTOCOL_VERSION,
-            frame: self.frame(),
-            history: self.containers().into_iter().map(|c| c.series(n)).collect(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -425,6 +417,6 @@ mod tests {
         let f = s.frame();
         assert_eq!(f.containers.len(), 1);
         assert_eq!(f.containers[0].info.labels.len(), 1);
-        assert_eq!(s.snapshot(10).history[0].len(), 1);
+        assert_eq!(s.get("a1").map(|c| c.series(10).len()), Some(1));
     }
 }
