@@ -10,7 +10,9 @@ test.describe("live fleet on the real engine", () => {
 
   test("the page hydrates and cards show live CPU that changes", async ({ page }) => {
     test.skip(!burner, "no Docker engine");
-    await openLive(page, ENGINE_URL);
+    // Only this suite's containers: the engine may run many others, and the fleet page renders
+    // only the cards on screen.
+    await openLive(page, `${ENGINE_URL}/?q=dp-e2e-`);
     await expect(page.getByTestId("engine")).toContainText("Docker");
     const c = card(page, burner);
     await expect(c).toBeVisible();

@@ -1,8 +1,10 @@
 //! The fleet view: a summary bar, search / level filter / sort (kept in the URL so a reload or
-//! a shared link shows the same), and one card per container.
+//! a shared link shows the same), and one card per container, of which only those on or near
+//! the screen are rendered ([`super::virtual_grid`]).
 
 use super::card::Card;
 use super::set_query_param;
+use super::virtual_grid::{self, GridWindow, Viewport};
 use crate::live::Live;
 use crate::wire::{ContainerFrame, RiskLevel};
 use leptos::prelude::*;
@@ -157,6 +159,19 @@ pub fn Fleet() -> AnyView {
             .with(|f| f.as_ref().is_some_and(|f| f.containers.is_empty()))
     };
     let waiting = move || live.frame.with(Option::is_none);
+    let grid = NodeRef::<leptos::html::Section>::new();
+    let viewport = RwSignal::new(Viewport::default());
+    let count = Memo::new(move |_| ids.with(Vec::len));
+    virtual_grid::track(grid, viewport, count);
+    let window = Memo::new(move |_| GridWindow::of(count.get(), viewport.get()));
+    let shown = Memo::new(move |_| {
+        let w = window.get();
+        ids.with(|ids| ids[w.range(ids.len())].to_vec())
+    });
+    let spacing = move || {
+        let w = window.get();
+        format!("padding-top:{}px;height:{}px", w.pad_top(), w.height())
+    };
     view! {
         <Summary/>
         <section class="filters" aria-label="filters">
@@ -189,8 +204,8 @@ pub fn Fleet() -> AnyView {
         <Show when=empty>
             <p class="placeholder" data-testid="no-containers">"No running containers on this engine yet. Start one and it appears here within a second."</p>
         </Show>
-        <section class="fleet" data-testid="fleet">
-            <For each=move || ids.get() key=|id| id.clone() let:id>
+        <section class="fleet" data-testid="fleet" node_ref=grid style=spacing>
+            <For each=move || shown.get() key=|id| id.clone() let:id>
                 <Card id=id />
             </For>
         </section>

@@ -9,6 +9,7 @@ pub mod header;
 pub mod hints;
 pub mod incidents;
 pub mod sparkline;
+pub mod virtual_grid;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
