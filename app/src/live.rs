@@ -4,7 +4,7 @@
 
 use crate::wire::{
     replace_container, ClientMsg, ContainerFrame, Detail, Fleet, FleetIndex, Frame, SeriesHistory,
-    ServerMsg, Snapshot, Spark,
+    ServerMsg, Spark, Sparks,
 };
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
@@ -57,10 +57,9 @@ impl Histories {
         self.0.insert(s.id.clone(), pts);
     }
 
-    /// Starts every container's history from the snapshot's sparklines (CPU only, one value a
-    /// second ending at `end_ms`).
+    /// Starts containers' histories from a joining viewer's sparklines (CPU only, one value a
+    /// second, the last at the fleet's time).
     fn load_sparks(&mut self, frame: &Frame, sparks: &[Spark], slot_ids: &FleetIndex) {
-        self.0.clear();
         for sp in sparks {
             let Some(id) = slot_ids.id_of(frame, sp.slot) else {
                 continue;
@@ -179,27 +178,28 @@ impl Live {
             return None;
         }
         match msg {
-            ServerMsg::Snapshot(Snapshot { fleet, sparks, .. }) => {
-                // Before the first tick there is nothing to show yet; the first fleet message
-                // is a full one.
-                let fleet = fleet?;
-                if let Err(resync) = self.apply_fleet(fleet) {
-                    return Some(resync);
-                }
+            ServerMsg::Sparks(Sparks { sparks, .. }) => {
                 self.frame.with_untracked(|f| {
                     if let Some(f) = f {
                         self.fleet_index.with_value(|ix| {
                             self.histories
                                 .update_value(|h| h.load_sparks(f, &sparks, ix))
                         });
-                        self.histories.update_value(|h| h.append(f));
                     }
                 });
+                self.histories_rev.update(|r| *r += 1);
+                return None;
             }
             ServerMsg::Fleet(fleet) => {
+                let more = fleet.more;
                 if let Err(resync) = self.apply_fleet(fleet) {
                     return Some(resync);
                 }
+                // The parts of one tick are shown together, after the last.
+                if more {
+                    return None;
+                }
+                self.frame.notify();
                 self.frame.with_untracked(|f| {
                     if let Some(f) = f {
                         self.histories.update_value(|h| h.append(f));
@@ -212,7 +212,7 @@ impl Live {
                     container,
                     history,
                     ..
-                } = *detail;
+                } = detail;
                 if let Some(history) = &history {
                     self.histories.update_value(|h| h.load(history));
                 }
@@ -238,7 +238,7 @@ impl Live {
             return Err(ClientMsg::Resync);
         }
         self.frame
-            .update(|f| self.fleet_index.update_value(|ix| ix.apply(f, fleet)));
+            .update_untracked(|f| self.fleet_index.update_value(|ix| ix.apply(f, fleet)));
         Ok(())
     }
 

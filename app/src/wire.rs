@@ -444,13 +444,11 @@ impl SeriesHistory {
     }
 }
 
-/// The first message a viewer receives: the whole fleet, and each container's recent CPU for
-/// the cards' sparklines.
+/// Each container's recent CPU for the cards' sparklines: what a joining viewer receives after
+/// the whole fleet (in parts of a hundred containers; empty before the first tick).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-pub struct Snapshot {
+pub struct Sparks {
     pub v: u32,
-    /// `None` until the first tick.
-    pub fleet: Option<Fleet>,
     pub sparks: Vec<Spark>,
 }
 
@@ -478,16 +476,18 @@ pub struct Detail {
 /// A websocket message from server to browser.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Messages are built once and moved, never kept in bulk: their size on the stack is no concern.
+#[allow(clippy::large_enum_variant)]
 pub enum ServerMsg {
-    Snapshot(Snapshot),
     Fleet(Fleet),
-    Detail(Box<Detail>),
+    Sparks(Sparks),
+    Detail(Detail),
 }
 
 impl ServerMsg {
     pub fn version(&self) -> u32 {
         match self {
-            ServerMsg::Snapshot(s) => s.v,
+            ServerMsg::Sparks(s) => s.v,
             ServerMsg::Fleet(f) => f.v,
             ServerMsg::Detail(d) => d.v,
         }

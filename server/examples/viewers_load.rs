@@ -38,6 +38,9 @@ fn proc_usage(pid: u32) -> Option<(u64, u64)> {
 struct Viewer {
     frames: u64,
     bytes: u64,
+    /// Bytes of joining (the whole fleet and the sparklines), and when joining ended.
+    join_bytes: u64,
+    joined_at: Option<Instant>,
     lags: Vec<i64>,
 }
 
@@ -48,6 +51,8 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
     let mut v = Viewer {
         frames: 0,
         bytes: 0,
+        join_bytes: 0,
+        joined_at: None,
         lags: Vec::new(),
     };
     let end = Instant::now() + Duration::from_secs(secs);
@@ -59,17 +64,23 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
             _ => continue,
         };
         v.bytes += text.len() as u64;
-        // The frame's timestamp is near the start: avoid parsing the whole message.
+        if text.starts_with("{\"type\":\"sparks\"") {
+            v.join_bytes = v.bytes;
+            v.joined_at = Some(Instant::now());
+        }
+        // A tick ends with its last part (no `"more":true`, which comes last in the message).
+        if !text.starts_with("{\"type\":\"fleet\"") || text.ends_with("\"more\":true}") {
+            continue;
+        }
+        // The tick's timestamp is near the start: avoid parsing the whole message.
         if let Some(ts) = text
             .split("\"ts_ms\":")
             .nth(1)
             .and_then(|r| r.split([',', '}']).next())
             .and_then(|n| n.parse::<i64>().ok())
         {
-            if text.starts_with("{\"type\":\"fleet\"") {
-                v.frames += 1;
-                v.lags.push(now_ms() - ts);
-            }
+            v.frames += 1;
+            v.lags.push(now_ms() - ts);
         }
     }
     Ok(v)
@@ -114,13 +125,30 @@ async fn main() -> Result<(), String> {
     lags.sort_unstable();
     let frames: Vec<u64> = viewers.iter().map(|v| v.frames).collect();
     let bytes: u64 = viewers.iter().map(|v| v.bytes).sum();
+    let join: u64 = viewers.iter().map(|v| v.join_bytes).sum();
+    // After joining, per viewer: bytes over the time it watched.
+    let steady: Vec<f64> = viewers
+        .iter()
+        .filter_map(|v| {
+            let watched =
+                (started + Duration::from_secs(secs)).saturating_duration_since(v.joined_at?);
+            (watched.as_secs_f64() > 1.0)
+                .then(|| (v.bytes - v.join_bytes) as f64 / watched.as_secs_f64())
+        })
+        .collect();
+    let steady_kib = steady.iter().sum::<f64>() / steady.len().max(1) as f64 / 1024.0;
     println!("viewers: {} of {n} connected for {secs} s", viewers.len());
     println!(
-        "frames per viewer: min {} max {}; {:.1} MiB received in all ({:.0} KiB/s per viewer)",
+        "ticks per viewer: min {} max {}; {:.1} MiB received in all ({:.0} KiB/s per viewer)",
         frames.iter().min().unwrap_or(&0),
         frames.iter().max().unwrap_or(&0),
         bytes as f64 / 1048576.0,
         bytes as f64 / 1024.0 / wall / viewers.len().max(1) as f64
+    );
+    println!(
+        "joining: {:.0} KiB per viewer (whole fleet + sparklines); after joining: {:.1} KiB/s per viewer",
+        join as f64 / 1024.0 / viewers.len().max(1) as f64,
+        steady_kib
     );
     println!(
         "delivery lag (receive − frame time): p50 {} ms, p99 {} ms, max {} ms",

@@ -10,7 +10,7 @@
 //! instead of queueing old ones: one slow browser can neither stall the others nor grow memory.
 
 use app::wire::{
-    ContainerFrame, Detail, FleetEncoder, Frame, SeriesHistory, ServerMsg, Snapshot, Spark,
+    ContainerFrame, Detail, Fleet, FleetEncoder, Frame, SeriesHistory, ServerMsg, Spark, Sparks,
     PROTOCOL_VERSION,
 };
 use axum::extract::ws::Utf8Bytes;
@@ -19,8 +19,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 /// Every this many ticks the fleet message is a full one, so a viewer that went wrong in a way
-/// nobody noticed is put right within a minute.
-pub const FULL_EVERY: u64 = 60;
+/// nobody noticed is put right within five minutes (a viewer that misses a tick, or whose page
+/// finds a message out of order, gets the whole fleet at once).
+pub const FULL_EVERY: u64 = 300;
+
+/// Containers per message part: each connection keeps a write buffer as large as the largest
+/// message it sent, so a thousand viewers of a whole-fleet message of a thousand containers
+/// would hold most of a GiB.
+pub const PART: usize = 100;
+
+/// The parts of one message, serialised, in order.
+pub type Parts = Arc<Vec<Utf8Bytes>>;
 
 /// A tick ready to send.
 #[derive(Clone, Debug, Default)]
@@ -28,26 +37,26 @@ pub struct Published {
     pub seq: u64,
     /// The tick the fleet message changes (0 for a full one).
     pub base: u64,
-    /// The fleet message's JSON text.
-    pub fleet: Option<Utf8Bytes>,
+    /// The fleet message's parts, as JSON text.
+    pub fleet: Parts,
     /// The tick's whole frame, for detail views.
     pub frame: Arc<Frame>,
 }
 
 /// A message already serialised, and the tick it was made at.
 #[derive(Clone, Debug)]
-struct Cached {
+struct Cached<T> {
     seq: u64,
-    text: Utf8Bytes,
+    text: T,
 }
 
 #[derive(Clone, Debug)]
 pub struct Hub {
     tx: Arc<watch::Sender<Published>>,
     encoder: Arc<Mutex<FleetEncoder>>,
-    full: Arc<Mutex<Option<Cached>>>,
-    snapshot: Arc<tokio::sync::Mutex<Option<Cached>>>,
-    details: Arc<Mutex<HashMap<String, Cached>>>,
+    full: Arc<Mutex<Option<Cached<Parts>>>>,
+    snapshot: Arc<tokio::sync::Mutex<Option<Cached<Parts>>>>,
+    details: Arc<Mutex<HashMap<String, Cached<Utf8Bytes>>>>,
 }
 
 impl Hub {
@@ -69,7 +78,8 @@ impl Hub {
     }
 
     /// Encodes `frame` as this tick's fleet message (a full one every [`FULL_EVERY`] ticks),
-    /// serialises it once and makes it the latest. Returns the message's size in bytes.
+    /// serialises it once (in parts of [`PART`] containers) and makes it the latest. Returns
+    /// its size in bytes.
     pub fn publish(&self, frame: Frame) -> usize {
         let seq = frame.seq;
         let msg = {
@@ -82,8 +92,8 @@ impl Hub {
             }
         };
         let (base, full) = (msg.base, msg.full);
-        let text = match to_json(&ServerMsg::Fleet(msg)) {
-            Ok(t) => Utf8Bytes::from(t),
+        let parts = match serialise(msg) {
+            Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "fleet message could not be serialised");
                 return 0;
@@ -92,22 +102,22 @@ impl Hub {
         if full {
             *lock(&self.full) = Some(Cached {
                 seq,
-                text: text.clone(),
+                text: parts.clone(),
             });
         }
-        let len = text.len();
+        let len = parts.iter().map(|p| p.as_str().len()).sum();
         self.tx.send_replace(Published {
             seq,
             base,
-            fleet: Some(text),
+            fleet: parts,
             frame: Arc::new(frame),
         });
         len
     }
 
-    /// The whole fleet as one fleet message, and the tick it holds: for a viewer that missed a
-    /// frame or asks again. Serialised at most once per tick.
-    pub fn full(&self) -> serde_json::Result<(u64, Utf8Bytes)> {
+    /// The whole fleet as one fleet message (in parts), and the tick it holds: for a viewer
+    /// that missed a frame or asks again. Serialised at most once per tick.
+    pub fn full(&self) -> serde_json::Result<(u64, Parts)> {
         let msg = {
             let enc = self.encoder();
             let seq = enc.seq();
@@ -117,15 +127,15 @@ impl Hub {
             enc.full()
         };
         let seq = msg.seq;
-        let text = Utf8Bytes::from(to_json(&ServerMsg::Fleet(msg))?);
+        let parts = serialise(msg)?;
         *lock(&self.full) = Some(Cached {
             seq,
-            text: text.clone(),
+            text: parts.clone(),
         });
-        Ok((seq, text))
+        Ok((seq, parts))
     }
 
-    /// The snapshot for a viewer joining now, and the tick it holds: the whole fleet and each
+    /// What a viewer joining now receives, and the tick it holds: the whole fleet, then each
     /// container's recent CPU (`sparks` gives it per container id, oldest first). Built and
     /// serialised once per tick, then shared by every viewer that joins before the next one:
     /// a reconnect storm (every dashboard after a restart) costs one snapshot per tick instead
@@ -133,32 +143,45 @@ impl Hub {
     pub async fn snapshot(
         &self,
         sparks: impl FnOnce() -> Vec<(String, Vec<f64>)>,
-    ) -> serde_json::Result<(u64, Utf8Bytes)> {
+    ) -> serde_json::Result<(u64, Parts)> {
         let mut cached = self.snapshot.lock().await;
         let at = self.encoder().seq();
         if let Some(c) = cached.as_ref().filter(|c| c.seq == at) {
             return Ok((c.seq, c.text.clone()));
         }
-        let recent = if at == 0 { Vec::new() } else { sparks() };
-        let (seq, fleet, sparks) = {
+        let mut parts = Vec::new();
+        let mut held = 0;
+        let mut sparks_of = Vec::new();
+        if at != 0 {
+            let (full_seq, full) = self.full()?;
+            held = full_seq;
+            parts.extend(full.iter().cloned());
+            let recent = sparks();
+            // Slots never change, so sparks read a moment later still name the same containers
+            // (one that came meanwhile is unknown to the viewer and skipped by it).
             let enc = self.encoder();
-            let sparks = recent
+            sparks_of = recent
                 .into_iter()
                 .filter_map(|(id, cpu)| enc.slot_of(&id).map(|slot| Spark { slot, cpu }))
                 .collect();
-            let fleet = (enc.seq() != 0).then(|| enc.full());
-            (enc.seq(), fleet, sparks)
+        }
+        let chunks: Vec<&[Spark]> = if sparks_of.is_empty() {
+            vec![&[]]
+        } else {
+            sparks_of.chunks(PART).collect()
         };
-        let text = Utf8Bytes::from(to_json(&ServerMsg::Snapshot(Snapshot {
-            v: PROTOCOL_VERSION,
-            fleet,
-            sparks,
-        }))?);
+        for chunk in chunks {
+            parts.push(Utf8Bytes::from(to_json(&ServerMsg::Sparks(Sparks {
+                v: PROTOCOL_VERSION,
+                sparks: chunk.to_vec(),
+            }))?));
+        }
+        let parts = Arc::new(parts);
         *cached = Some(Cached {
-            seq,
-            text: text.clone(),
+            seq: held,
+            text: parts.clone(),
         });
-        Ok((seq, text))
+        Ok((held, parts))
     }
 
     /// Container `id` in full at the tick `p`, for the viewers watching it; serialised once per
@@ -199,6 +222,15 @@ impl Hub {
     }
 }
 
+/// Serialises a fleet message in parts.
+fn serialise(msg: Fleet) -> serde_json::Result<Parts> {
+    msg.split(PART)
+        .into_iter()
+        .map(|part| to_json(&ServerMsg::Fleet(part)).map(Utf8Bytes::from))
+        .collect::<serde_json::Result<Vec<_>>>()
+        .map(Arc::new)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -208,13 +240,13 @@ fn detail_json(
     container: ContainerFrame,
     history: Option<SeriesHistory>,
 ) -> Option<String> {
-    let msg = ServerMsg::Detail(Box::new(Detail {
+    let msg = ServerMsg::Detail(Detail {
         v: PROTOCOL_VERSION,
         seq: p.seq,
         ts_ms: p.frame.ts_ms,
         container,
         history,
-    }));
+    });
     to_json(&msg)
         .map_err(|e| tracing::error!(error = %e, "detail could not be serialised"))
         .ok()
@@ -304,7 +336,7 @@ mod tests {
         rx.changed().await.expect("hub alive");
         let latest = rx.borrow_and_update().clone();
         assert_eq!(latest.seq, 5);
-        let fleet = fleet_of(latest.fleet.expect("serialised").as_str());
+        let fleet = fleet_of(latest.fleet[0].as_str());
         assert_eq!((fleet.seq, fleet.base, fleet.full), (5, 4, false));
         assert!(!rx.has_changed().expect("hub alive"));
     }
@@ -318,7 +350,7 @@ mod tests {
             hub.publish(frame(seq, 1.0));
             rx.changed().await.expect("hub alive");
             let p = rx.borrow_and_update().clone();
-            if fleet_of(p.fleet.expect("serialised").as_str()).full {
+            if fleet_of(p.fleet[0].as_str()).full {
                 full.push(seq);
             }
         }
@@ -333,14 +365,45 @@ mod tests {
         let (s1, a) = hub.full().expect("json");
         let (s2, b) = hub.full().expect("json");
         assert_eq!((s1, s2), (2, 2));
-        assert!(a.as_str() == b.as_str());
-        let f = fleet_of(a.as_str());
+        assert!(Arc::ptr_eq(&a, &b), "the same serialised parts");
+        let f = fleet_of(a[0].as_str());
         assert!(f.full);
         assert_eq!(f.rows.0[0].values.cpu, 50.0);
         hub.publish(frame(3, 7.0));
         let (s3, c) = hub.full().expect("json");
         assert_eq!(s3, 3);
-        assert_eq!(fleet_of(c.as_str()).rows.0[0].values.cpu, 7.0);
+        assert_eq!(fleet_of(c[0].as_str()).rows.0[0].values.cpu, 7.0);
+    }
+
+    #[tokio::test]
+    async fn a_large_fleet_goes_in_parts_that_add_up() {
+        let hub = Hub::new();
+        let big = |seq| {
+            let mut f = frame(seq, 1.0);
+            let one = f.containers[0].clone();
+            f.containers = (0..(PART * 2 + 5))
+                .map(|i| {
+                    let mut c = one.clone();
+                    c.info.id = format!("c{i}");
+                    c
+                })
+                .collect();
+            f
+        };
+        hub.publish(big(1));
+        let (_, parts) = hub.full().expect("json");
+        assert_eq!(parts.len(), 3);
+        let fleets: Vec<Fleet> = parts.iter().map(|p| fleet_of(p.as_str())).collect();
+        assert!(fleets[0].full && fleets[0].more);
+        assert!(!fleets[1].full && fleets[1].more && fleets[1].base == 1);
+        assert!(!fleets[2].more);
+        let mut index = app::wire::FleetIndex::default();
+        let mut held = None;
+        for f in fleets {
+            index.check(held.as_ref(), &f).expect("each part follows");
+            index.apply(&mut held, f);
+        }
+        assert_eq!(held.map(|f| f.containers.len()), Some(PART * 2 + 5));
     }
 
     #[tokio::test]
@@ -354,31 +417,35 @@ mod tests {
                 ("gone".into(), vec![3.0]),
             ]
         };
-        // Before the first tick: nothing to show, and no history read.
+        // Before the first tick: nothing to show (an empty sparks message), no history read.
         let (s0, t0) = hub.snapshot(sparks).await.expect("json");
         assert_eq!(s0, 0);
+        assert_eq!(t0.len(), 1);
         assert!(matches!(
-            serde_json::from_str(t0.as_str()).expect("msg"),
-            ServerMsg::Snapshot(Snapshot { fleet: None, .. })
+            serde_json::from_str(t0[0].as_str()).expect("msg"),
+            ServerMsg::Sparks(Sparks { sparks, .. }) if sparks.is_empty()
         ));
+        assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 0);
         hub.publish(frame(1, 1.0));
         let (s1, a) = hub.snapshot(sparks).await.expect("json");
         let (s2, b) = hub.snapshot(sparks).await.expect("json");
         assert_eq!((s1, s2), (1, 1));
         assert_eq!(a, b);
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 1);
-        let ServerMsg::Snapshot(snap) = serde_json::from_str(a.as_str()).expect("msg") else {
-            panic!("not a snapshot");
+        // The whole fleet, then the sparks.
+        assert_eq!(a.len(), 2);
+        assert!(fleet_of(a[0].as_str()).full);
+        let ServerMsg::Sparks(sp) = serde_json::from_str(a[1].as_str()).expect("msg") else {
+            panic!("not sparks");
         };
         assert_eq!(
-            snap.sparks,
+            sp.sparks,
             vec![Spark {
                 slot: 0,
                 cpu: vec![1.0, 2.0]
             }],
             "unknown ids dropped"
         );
-        assert!(snap.fleet.is_some_and(|f| f.full && f.seq == 1));
         hub.publish(frame(2, 2.0));
         let (s3, _) = hub.snapshot(sparks).await.expect("json");
         assert_eq!(s3, 2);

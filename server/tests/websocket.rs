@@ -51,7 +51,7 @@ async fn next_msg(ws: &mut Ws) -> (ServerMsg, String) {
 fn seq_of(msg: &ServerMsg) -> u64 {
     match msg {
         ServerMsg::Fleet(f) => f.seq,
-        ServerMsg::Snapshot(s) => s.fleet.as_ref().map_or(0, |f| f.seq),
+        ServerMsg::Sparks(_) => 0,
         ServerMsg::Detail(d) => d.seq,
     }
 }
@@ -59,7 +59,7 @@ fn seq_of(msg: &ServerMsg) -> u64 {
 fn ts_of(msg: &ServerMsg) -> i64 {
     match msg {
         ServerMsg::Fleet(f) => f.ts_ms,
-        ServerMsg::Snapshot(s) => s.fleet.as_ref().map_or(0, |f| f.ts_ms),
+        ServerMsg::Sparks(_) => 0,
         ServerMsg::Detail(d) => d.ts_ms,
     }
 }
@@ -76,11 +76,7 @@ impl Held {
     fn take(&mut self, msg: &ServerMsg) -> Result<(), String> {
         let fleet: Fleet = match msg {
             ServerMsg::Fleet(f) => f.clone(),
-            ServerMsg::Snapshot(s) => match &s.fleet {
-                Some(f) => f.clone(),
-                None => return Ok(()),
-            },
-            ServerMsg::Detail(_) => return Ok(()),
+            ServerMsg::Sparks(_) | ServerMsg::Detail(_) => return Ok(()),
         };
         self.index
             .check(self.frame.as_ref(), &fleet)
@@ -99,6 +95,11 @@ impl Held {
     }
 }
 
+/// Reads what a joining viewer gets (the whole fleet, then the sparklines).
+async fn join(ws: &mut Ws) {
+    while !matches!(next_msg(ws).await.0, ServerMsg::Sparks(_)) {}
+}
+
 async fn send_text(ws: &mut Ws, text: &str) {
     use futures_util::SinkExt;
     ws.send(Message::Text(text.into())).await.expect("sent");
@@ -112,7 +113,10 @@ async fn two_viewers_receive_identical_frames() {
     let mut frames: [BTreeMap<u64, String>; 2] = Default::default();
     for ws in [&mut a, &mut b] {
         let (first, _) = next_msg(ws).await;
-        assert!(matches!(first, ServerMsg::Snapshot(_)), "snapshot first");
+        assert!(
+            matches!(first, ServerMsg::Fleet(f) if f.full),
+            "the whole fleet first"
+        );
     }
     for _ in 0..8 {
         for (i, ws) in [&mut a, &mut b].into_iter().enumerate() {
@@ -208,13 +212,17 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut stalled = connect(running.addr, Some(2048)).await;
     let mut healthy = connect(running.addr, None).await;
-    next_msg(&mut healthy).await;
+    join(&mut healthy).await;
 
     let published_before = running.state.live.read().seq;
     let mut seqs = Vec::new();
     let window = tokio::time::Instant::now();
     while window.elapsed() < Duration::from_secs(6) {
         let (msg, _) = next_msg(&mut healthy).await;
+        // A tick is complete with its last part.
+        if !matches!(&msg, ServerMsg::Fleet(f) if !f.more) {
+            continue;
+        }
         let lag = dockerpulse::clock::now_ms() - ts_of(&msg);
         assert!(lag < 1000, "the healthy viewer is {lag} ms behind");
         seqs.push(seq_of(&msg));
@@ -236,11 +244,15 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
     let drain = tokio::time::Instant::now();
     while last_seq < target && drain.elapsed() < Duration::from_secs(10) {
         let (msg, _) = next_msg(&mut stalled).await;
-        got += 1;
-        last_seq = seq_of(&msg);
         full += usize::from(matches!(&msg, ServerMsg::Fleet(f) if f.full));
         held.take(&msg)
             .expect("every message follows the one before");
+        if let ServerMsg::Fleet(f) = &msg {
+            if !f.more {
+                got += 1;
+                last_seq = f.seq;
+            }
+        }
     }
     assert!(full >= 1, "the skipped viewer was sent the whole fleet");
     assert_eq!(held.cards().len(), 400);
@@ -283,7 +295,7 @@ async fn viewers_beyond_the_caps_are_told_why_and_places_come_back() {
     let mut first = connect(running.addr, None).await;
     let mut second = connect(running.addr, None).await;
     for ws in [&mut first, &mut second] {
-        assert!(matches!(next_msg(ws).await.0, ServerMsg::Snapshot(_)));
+        assert!(matches!(next_msg(ws).await.0, ServerMsg::Fleet(f) if f.full));
     }
     // A third viewer from the same address: refused, with the reason in the close frame.
     let mut third = connect(running.addr, None).await;
@@ -310,7 +322,7 @@ async fn viewers_beyond_the_caps_are_told_why_and_places_come_back() {
         let mut ws = connect(addr, None).await;
         matches!(
             next_msg_or_close(&mut ws).await,
-            Some(ServerMsg::Snapshot(_))
+            Some(ServerMsg::Fleet(f)) if f.full
         )
         .then_some(ws)
     })
@@ -343,15 +355,18 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut late = connect(running.addr, None).await;
     let (first, _) = next_msg(&mut late).await;
-    let ServerMsg::Snapshot(snap) = first else {
-        panic!("the first message must be the snapshot");
+    let ServerMsg::Fleet(fleet) = first else {
+        panic!("the first message must be the whole fleet");
     };
-    assert_eq!(snap.v, app::wire::PROTOCOL_VERSION);
-    let fleet = snap.fleet.as_ref().expect("the fleet");
-    assert!(fleet.full);
+    assert_eq!(fleet.v, app::wire::PROTOCOL_VERSION);
+    assert!(fleet.full && !fleet.more);
     assert_eq!(fleet.infos.len(), 7);
-    assert_eq!(snap.sparks.len(), 7);
-    for s in &snap.sparks {
+    let (second, _) = next_msg(&mut late).await;
+    let ServerMsg::Sparks(sparks) = second else {
+        panic!("then the sparklines: {second:?}");
+    };
+    assert_eq!(sparks.sparks.len(), 7);
+    for s in &sparks.sparks {
         assert!(
             s.cpu.len() >= 8,
             "slot {} has {} points of CPU",
@@ -449,7 +464,15 @@ async fn a_quiet_fleet_costs_almost_nothing_per_tick() {
         .expect("starts");
     tokio::time::sleep(Duration::from_millis(4000)).await;
     let mut ws = connect(running.addr, None).await;
-    let (_, snapshot) = next_msg(&mut ws).await;
+    // Joining: the whole fleet in parts, then the sparklines.
+    let mut joined = 0;
+    loop {
+        let (msg, text) = next_msg(&mut ws).await;
+        joined += text.len();
+        if matches!(msg, ServerMsg::Sparks(_)) {
+            break;
+        }
+    }
     let mut sizes = Vec::new();
     while sizes.len() < 10 {
         let (msg, text) = next_msg(&mut ws).await;
@@ -458,9 +481,8 @@ async fn a_quiet_fleet_costs_almost_nothing_per_tick() {
         }
     }
     assert!(
-        snapshot.len() > 40_000,
-        "the snapshot has the whole fleet: {}",
-        snapshot.len()
+        joined > 40_000,
+        "joining brings the whole fleet: {joined} bytes"
     );
     assert!(
         sizes.iter().all(|s| *s < 1_000),
@@ -478,7 +500,7 @@ async fn a_detail_view_gets_its_container_in_full_until_it_stops_watching() {
         live.containers()[0].info.name.clone()
     };
     let mut ws = connect(running.addr, None).await;
-    next_msg(&mut ws).await;
+    join(&mut ws).await;
     send_text(&mut ws, &format!(r#"{{"type":"watch","id":"{name}"}}"#)).await;
     // The history first, then one detail after each fleet message.
     let mut first = None;
@@ -499,7 +521,7 @@ async fn a_detail_view_gets_its_container_in_full_until_it_stops_watching() {
                 last_was_fleet = false;
             }
             ServerMsg::Fleet(_) => last_was_fleet = true,
-            ServerMsg::Snapshot(_) => panic!("one snapshot only"),
+            ServerMsg::Sparks(_) => panic!("sparklines only when joining"),
         }
     }
     let history = first

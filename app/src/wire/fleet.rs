@@ -19,7 +19,7 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 
-mod encoder;
+pub(crate) mod encoder;
 mod summary;
 pub use encoder::FleetEncoder;
 pub use summary::{Field, Summary};
@@ -84,6 +84,81 @@ pub struct Fleet {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gone: Vec<u32>,
     pub rows: Rows,
+    /// More messages of the same tick follow (a large message is sent in parts, each of which
+    /// continues the one before: `base` = `seq`); the page renders after the last.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
+}
+
+impl Fleet {
+    /// Splits the message into parts of at most `per_part` containers each, in slot order: the
+    /// first keeps the header, `full`, `base` and `gone`; each later part continues the one
+    /// before (`base` = `seq`). Applying the parts in order is applying the whole. Large
+    /// messages cost every connection a buffer as large as the largest message it sent, so
+    /// parts keep a thousand viewers' memory small.
+    pub fn split(self, per_part: usize) -> Vec<Fleet> {
+        let per_part = per_part.max(1);
+        let mut slots: Vec<u32> = self
+            .infos
+            .iter()
+            .map(|i| i.slot)
+            .chain(self.heals.iter().map(|h| h.slot))
+            .chain(self.rows.0.iter().map(|r| r.slot))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.len() <= per_part {
+            return vec![self];
+        }
+        let bounds: Vec<u32> = slots.chunks(per_part).map(|c| c[c.len() - 1]).collect();
+        let part_of = |slot: u32| bounds.partition_point(|b| *b < slot);
+        let Fleet {
+            v,
+            seq,
+            base,
+            full,
+            ts_ms,
+            source,
+            engine,
+            host,
+            healing,
+            store,
+            incidents_rev,
+            infos,
+            heals,
+            gone,
+            rows,
+            more: _,
+        } = self;
+        let mut parts: Vec<Fleet> = (0..bounds.len())
+            .map(|i| Fleet {
+                v,
+                seq,
+                base: if i == 0 { base } else { seq },
+                full: full && i == 0,
+                ts_ms,
+                source,
+                incidents_rev,
+                more: i + 1 < bounds.len(),
+                ..Fleet::default()
+            })
+            .collect();
+        parts[0].engine = engine;
+        parts[0].host = host;
+        parts[0].healing = healing;
+        parts[0].store = store;
+        parts[0].gone = gone;
+        for i in infos {
+            parts[part_of(i.slot)].infos.push(i);
+        }
+        for h in heals {
+            parts[part_of(h.slot)].heals.push(h);
+        }
+        for r in rows.0 {
+            parts[part_of(r.slot)].rows.0.push(r);
+        }
+        parts
+    }
 }
 
 /// Why a fleet message could not be applied: the viewer must ask for the whole state again.

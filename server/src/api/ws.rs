@@ -1,5 +1,5 @@
-//! `GET /ws`: the live feed. A viewer first receives a snapshot (the whole fleet and each
-//! container's recent CPU), then one fleet message per tick with what changed (see
+//! `GET /ws`: the live feed. A viewer first receives the whole fleet and each container's
+//! recent CPU, then one fleet message per tick with what changed (see
 //! [`crate::hub`]). A viewer may watch one container (`{"type":"watch","id":…}`): it then also
 //! gets that container in full, with its history first and then every tick. Viewers beyond the
 //! caps of [`crate::viewers`] are closed at once with code 1013 (try again later) and the
@@ -38,6 +38,9 @@ pub async fn upgrade(
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
     match st.viewers.admit(client) {
         Ok(pass) => ws
+            // Viewers send a few small messages: a small read buffer per connection is
+            // what a thousand of them can afford.
+            .read_buffer_size(2 * CLIENT_MSG_MAX)
             .max_message_size(CLIENT_MSG_MAX)
             .max_frame_size(CLIENT_MSG_MAX)
             .on_upgrade(move |socket| viewer(socket, st, pass)),
@@ -90,7 +93,7 @@ async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
     // Subscribe before taking the snapshot so no frame falls between the two.
     let mut frames = st.hub.subscribe();
     frames.borrow_and_update();
-    let (held, text) = match st.hub.snapshot(|| sparks(&st)).await {
+    let (held, parts) = match st.hub.snapshot(|| sparks(&st)).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "snapshot could not be serialised");
@@ -98,7 +101,7 @@ async fn viewer(socket: WebSocket, st: AppState, pass: Pass) {
         }
     };
     let (mut sink, mut incoming) = socket.split();
-    if send(&mut sink, text).await.is_err() {
+    if send_parts(&mut sink, &parts).await.is_err() {
         return;
     }
     let mut v = Viewer {
@@ -133,13 +136,13 @@ async fn on_tick(st: &AppState, v: &mut Viewer, p: &Published, sink: &mut Sink) 
     if p.seq <= v.held {
         return Ok(());
     }
-    let Some(fleet) = p.fleet.clone() else {
+    if p.fleet.is_empty() {
         return Ok(());
-    };
+    }
     st.viewers.note_skipped(p.seq - v.held - 1);
     if p.base == 0 || p.base == v.held {
         v.held = p.seq;
-        send(sink, fleet).await?;
+        send_parts(sink, &p.fleet).await?;
     } else {
         send_full(st, v, sink).await?;
     }
@@ -151,9 +154,9 @@ async fn on_tick(st: &AppState, v: &mut Viewer, p: &Published, sink: &mut Sink) 
 
 async fn send_full(st: &AppState, v: &mut Viewer, sink: &mut Sink) -> Result<(), ()> {
     match st.hub.full() {
-        Ok((seq, text)) => {
+        Ok((seq, parts)) => {
             v.held = seq;
-            send(sink, text).await
+            send_parts(sink, &parts).await
         }
         Err(e) => {
             tracing::error!(error = %e, "fleet could not be serialised");
@@ -206,6 +209,13 @@ async fn on_message(st: &AppState, v: &mut Viewer, text: &str, sink: &mut Sink) 
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+async fn send_parts(sink: &mut Sink, parts: &[Utf8Bytes]) -> Result<(), ()> {
+    for part in parts {
+        send(sink, part.clone()).await?;
+    }
+    Ok(())
+}
 
 async fn send(sink: &mut Sink, text: Utf8Bytes) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text))).await {

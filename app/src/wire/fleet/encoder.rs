@@ -1,12 +1,17 @@
 //! The server's side of the fleet feed: remembers what viewers were last told and turns each
 //! tick's frame into the changes since, or the whole state. Pure: no I/O, no clock.
 
-use super::{Fleet, Row, Rows, SlotHeal, SlotInfo, Summary};
+use super::{Field, Fleet, Row, Rows, SlotHeal, SlotInfo, Summary};
 use crate::wire::{
     ContainerInfo, EngineStatus, Frame, HealView, HealingStatus, HostSample, SourceKind,
     StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A card's reason whose wording is unchanged (only its numbers moved) is sent again at most
+/// this often, in ticks: reasons carry live figures ("CPU forecast 13 % in 10 s …") and would
+/// otherwise be most of every message. A new kind of reason, or a new level, goes at once.
+pub const REASON_EVERY: u64 = 5;
 
 /// What viewers hold of one container.
 #[derive(Debug, Clone)]
@@ -14,6 +19,15 @@ struct Held {
     info: ContainerInfo,
     heal: HealView,
     summary: Summary,
+    /// The tick its reason was last sent at.
+    reason_seq: u64,
+}
+
+/// A reason's wording without its figures: the text up to the first digit.
+fn wording(reason: &str) -> &str {
+    reason
+        .find(|c: char| c.is_ascii_digit())
+        .map_or(reason, |i| &reason[..i])
 }
 
 /// Fleet-wide values as last sent.
@@ -88,15 +102,27 @@ impl FleetEncoder {
                             heal: c.heal.clone(),
                         });
                     }
-                    let mask = summary.changes(&h.summary);
+                    let mut summary = summary;
+                    let mut mask = summary.changes(&h.summary);
+                    let only_figures = mask & Field::Flags.bit() == 0
+                        && mask & Field::Level.bit() == 0
+                        && wording(&summary.reason) == wording(&h.summary.reason);
+                    if mask & Field::Reason.bit() != 0 {
+                        if only_figures && frame.seq < h.reason_seq + REASON_EVERY {
+                            mask &= !Field::Reason.bit();
+                            summary.reason = std::mem::take(&mut h.summary.reason);
+                        } else {
+                            h.reason_seq = frame.seq;
+                        }
+                    }
                     if mask != 0 {
                         rows.push(Row {
                             slot,
                             mask,
                             values: summary.clone(),
                         });
-                        h.summary = summary;
                     }
+                    h.summary = summary;
                 }
                 None => {
                     out.infos.push(SlotInfo {
@@ -111,7 +137,7 @@ impl FleetEncoder {
                     }
                     rows.push(Row {
                         slot,
-                        mask: super::Field::ALL,
+                        mask: Field::ALL,
                         values: summary.clone(),
                     });
                     self.held.insert(
@@ -120,6 +146,7 @@ impl FleetEncoder {
                             info: c.info.clone(),
                             heal: c.heal.clone(),
                             summary,
+                            reason_seq: frame.seq,
                         },
                     );
                 }
@@ -171,11 +198,12 @@ impl FleetEncoder {
                     .iter()
                     .map(|(slot, c)| Row {
                         slot: *slot,
-                        mask: super::Field::ALL,
+                        mask: Field::ALL,
                         values: c.summary.clone(),
                     })
                     .collect(),
             ),
+            more: false,
         }
     }
 
@@ -198,6 +226,7 @@ impl FleetEncoder {
                     info: c.info.clone(),
                     heal: c.heal.clone(),
                     summary: Summary::of(c),
+                    reason_seq: frame.seq,
                 },
             );
         }

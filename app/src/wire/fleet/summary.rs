@@ -67,11 +67,11 @@ pub struct Summary {
     pub flags: u8,
     /// % of one core, to 0.1.
     pub cpu: f64,
-    /// Bytes, to three significant digits.
+    /// KiB, to three significant digits.
     pub mem: u64,
     /// Bytes, exact (it rarely changes).
     pub mem_limit: u64,
-    /// Bytes per second, to two significant digits.
+    /// KiB per second, to two significant digits.
     pub net_rx: f64,
     pub net_tx: f64,
     pub blk_read: f64,
@@ -141,12 +141,13 @@ impl Summary {
         if let Some(x) = &c.sample {
             s.flags |= HAS_SAMPLE;
             s.cpu = tenth(x.cpu_pct);
-            s.mem = significant(x.mem_bytes as f64, 3) as u64;
+            // KiB: the card shows KiB and up, and the numbers are three characters shorter.
+            s.mem = significant(x.mem_bytes as f64 / 1024.0, 3) as u64;
             s.mem_limit = x.mem_limit_bytes;
-            s.net_rx = significant(x.net_rx_bps, 2);
-            s.net_tx = significant(x.net_tx_bps, 2);
-            s.blk_read = significant(x.blk_read_bps, 2);
-            s.blk_write = significant(x.blk_write_bps, 2);
+            s.net_rx = significant(x.net_rx_bps / 1024.0, 2);
+            s.net_tx = significant(x.net_tx_bps / 1024.0, 2);
+            s.blk_read = significant(x.blk_read_bps / 1024.0, 2);
+            s.blk_write = significant(x.blk_write_bps / 1024.0, 2);
             s.pids = x.pids;
         }
         if let Some(a) = &c.assessment {
@@ -286,22 +287,22 @@ impl Summary {
                 s.cpu_pct = self.cpu;
             }
             if has(Field::Mem) {
-                s.mem_bytes = self.mem;
+                s.mem_bytes = self.mem * 1024;
             }
             if has(Field::MemLimit) {
                 s.mem_limit_bytes = self.mem_limit;
             }
             if has(Field::NetRx) {
-                s.net_rx_bps = self.net_rx;
+                s.net_rx_bps = self.net_rx * 1024.0;
             }
             if has(Field::NetTx) {
-                s.net_tx_bps = self.net_tx;
+                s.net_tx_bps = self.net_tx * 1024.0;
             }
             if has(Field::BlkRead) {
-                s.blk_read_bps = self.blk_read;
+                s.blk_read_bps = self.blk_read * 1024.0;
             }
             if has(Field::BlkWrite) {
-                s.blk_write_bps = self.blk_write;
+                s.blk_write_bps = self.blk_write * 1024.0;
             }
             if has(Field::Pids) {
                 s.pids = self.pids;

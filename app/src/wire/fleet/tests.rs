@@ -298,3 +298,88 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_reason_whose_figures_moved_waits_and_a_new_kind_goes_at_once() {
+    let mut enc = FleetEncoder::new();
+    let mut v = Viewer::new();
+    let with_reason = |seq: u64, text: &str, p: f64| {
+        let mut c = container("a", 10.0, 1, p);
+        if let Some(a) = c.assessment.as_mut() {
+            a.reasons = vec![Reason {
+                weight: 0.5,
+                text: text.into(),
+            }];
+        }
+        frame(seq, vec![c])
+    };
+    v.take(enc.encode(&with_reason(1, "CPU forecast 13 % in 10 s", 5.0)))
+        .expect("applies");
+    // Only the figures moved: not sent before REASON_EVERY ticks have passed.
+    for seq in 2..(1 + super::encoder::REASON_EVERY) {
+        let m = enc.encode(&with_reason(
+            seq,
+            &format!("CPU forecast {seq} % in 10 s"),
+            5.0,
+        ));
+        assert!(m.rows.0.is_empty(), "tick {seq}: {:?}", m.rows);
+        v.take(m).expect("applies");
+    }
+    let due = enc.encode(&with_reason(6, "CPU forecast 40 % in 10 s", 5.0));
+    assert_eq!(due.rows.0[0].mask, Field::Reason.bit());
+    v.take(due).expect("applies");
+    // Another kind of reason goes at once, as does a new level.
+    let kind = enc.encode(&with_reason(7, "memory 97 % of its limit", 5.0));
+    assert_eq!(kind.rows.0[0].mask, Field::Reason.bit());
+    v.take(kind).expect("applies");
+    let level = enc.encode(&with_reason(8, "memory 98 % of its limit", 90.0));
+    assert_ne!(level.rows.0[0].mask & Field::Reason.bit(), 0);
+    v.take(level).expect("applies");
+    // Whatever was held back, a full message says what viewers hold.
+    let _ = enc.encode(&with_reason(9, "memory 99 % of its limit", 90.0));
+    let held_reason = |f: &Frame| {
+        f.containers[0]
+            .assessment
+            .as_ref()
+            .map(|a| a.reasons[0].text.clone())
+    };
+    let mut fresh = Viewer::new();
+    fresh.take(enc.full()).expect("applies");
+    assert_eq!(
+        held_reason(fresh.frame.as_ref().expect("held")).as_deref(),
+        Some("memory 98 % of its limit")
+    );
+}
+
+proptest! {
+    /// A message split into parts and applied part by part is the message applied whole.
+    #[test]
+    fn parts_add_up_to_the_whole(
+        n in 0usize..40,
+        per in 1usize..12,
+        churn in proptest::collection::vec(any::<bool>(), 40),
+    ) {
+        let mut enc = FleetEncoder::new();
+        let f1 = frame(1, (0..n).map(|i| container(&format!("c{i}"), i as f64, 1, 1.0)).collect());
+        let f2 = frame(2, (0..n)
+            .filter(|i| !churn[*i] || i % 3 != 0)
+            .map(|i| container(&format!("c{i}"), if churn[i] { 50.0 } else { i as f64 }, 1, 1.0))
+            .chain((n..n + 3).map(|i| container(&format!("c{i}"), 2.0, 1, 1.0)))
+            .collect());
+        let mut whole = Viewer::new();
+        let mut parted = Viewer::new();
+        let m1 = enc.encode(&f1);
+        let m2 = enc.encode(&f2);
+        for m in [m1, m2] {
+            whole.take(m.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let parts = m.split(per);
+            let last = parts.len() - 1;
+            for (i, p) in parts.into_iter().enumerate() {
+                prop_assert_eq!(p.more, i < last);
+                parted.take(p).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+        }
+        prop_assert_eq!(cards(parted.frame.as_ref().expect("held")), cards(&f2));
+        prop_assert_eq!(cards(whole.frame.as_ref().expect("held")), cards(&f2));
+    }
+}
