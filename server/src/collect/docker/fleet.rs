@@ -1,4 +1,8 @@
 //! The set of containers the engine source tracks, each with the reader of its metrics.
+//!
+//! Per tick only the counter files are read (through handles kept open, on the blocking pool);
+//! the engine is asked nothing: containers are listed once per connection and followed through
+//! its event stream.
 
 use super::engine_stats::EngineStats;
 use crate::collect::cgroup::{CgroupFs, CgroupReading, ContainerCgroup};
@@ -8,11 +12,19 @@ use crate::collect::StatsMode;
 use app::wire::{ContainerInfo, ContainerStatus, Sample};
 use bollard::Docker;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// A container's open cgroup files and what the last tick read through them.
+struct CgroupJob {
+    cgroup: ContainerCgroup,
+    /// Filled on the blocking pool, taken on the loop: (when, what).
+    result: Option<(u64, io::Result<CgroupReading>)>,
+}
+
 enum Reader {
-    Cgroup(Arc<ContainerCgroup>),
+    Cgroup(Arc<Mutex<CgroupJob>>),
     Engine(EngineStats),
     /// Not running, or no way to read it.
     None,
@@ -20,6 +32,8 @@ enum Reader {
 
 struct Tracked {
     info: ContainerInfo,
+    /// The main process the reader was set up for (a restart changes it).
+    pid: Option<u32>,
     reader: Reader,
     prev: Option<Counters>,
     /// `restart` events seen while tracked, added to the engine's RestartCount.
@@ -34,6 +48,10 @@ pub struct Fleet {
     mode: StatsMode,
     epoch: Instant,
     host_memory: u64,
+    /// Kept between ticks so that a tick allocates neither the list of jobs nor the buffer
+    /// every file is read into.
+    jobs: Vec<Arc<Mutex<CgroupJob>>>,
+    scratch: Vec<u8>,
 }
 
 impl Fleet {
@@ -44,6 +62,8 @@ impl Fleet {
             mode,
             epoch: Instant::now(),
             host_memory,
+            jobs: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -61,19 +81,30 @@ impl Fleet {
             info.status,
             ContainerStatus::Running | ContainerStatus::Paused
         );
-        let restarts_seen = self.containers.get(&info.id).map_or(0, |t| t.restarts_seen);
-        let reader = if running {
-            self.reader_for(docker, &info.id, pid)
-        } else {
-            Reader::None
+        let old = self.containers.remove(&info.id);
+        let restarts_seen = old.as_ref().map_or(0, |t| t.restarts_seen);
+        // Same process as before (unpause, `docker update`, our own throttle): same cgroup, so
+        // keep its open files and the previous counters — no gap in the rates.
+        let (reader, prev) = match old {
+            Some(t)
+                if running
+                    && t.pid == pid
+                    && pid.is_some()
+                    && matches!(t.reader, Reader::Cgroup(_)) =>
+            {
+                (t.reader, t.prev)
+            }
+            _ if running => (self.reader_for(docker, &info.id, pid), None),
+            _ => (Reader::None, None),
         };
         let id = info.id.clone();
         self.containers.insert(
             id,
             Tracked {
                 info,
+                pid,
                 reader,
-                prev: None,
+                prev,
                 restarts_seen,
                 last: None,
             },
@@ -85,7 +116,12 @@ impl Fleet {
             self.cgroups
                 .as_ref()
                 .and_then(|fs| fs.locate(id, pid))
-                .map(|c| Reader::Cgroup(Arc::new(c)))
+                .map(|cgroup| {
+                    Reader::Cgroup(Arc::new(Mutex::new(CgroupJob {
+                        cgroup,
+                        result: None,
+                    })))
+                })
         };
         let engine = || Reader::Engine(EngineStats::spawn(docker.clone(), id.to_string()));
         match self.mode {
@@ -121,38 +157,44 @@ impl Fleet {
 
     /// Reads every tracked container once. File reads run on the blocking pool.
     pub async fn sample(&mut self, ts_ms: i64) -> Vec<Reading> {
-        let jobs: Vec<(String, Arc<ContainerCgroup>)> = self
-            .containers
-            .iter()
-            .filter_map(|(id, t)| match &t.reader {
-                Reader::Cgroup(c) => Some((id.clone(), Arc::clone(c))),
-                _ => None,
-            })
-            .collect();
+        let mut jobs = std::mem::take(&mut self.jobs);
+        jobs.extend(self.containers.values().filter_map(|t| match &t.reader {
+            Reader::Cgroup(job) => Some(Arc::clone(job)),
+            _ => None,
+        }));
+        let mut scratch = std::mem::take(&mut self.scratch);
         let epoch = self.epoch;
-        let readings = tokio::task::spawn_blocking(move || {
-            jobs.into_iter()
-                .map(|(id, cg)| {
-                    let r = cg.read();
-                    let at = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    (id, at, r)
-                })
-                .collect::<Vec<_>>()
+        let done = tokio::task::spawn_blocking(move || {
+            for job in &jobs {
+                let Ok(mut job) = job.lock() else { continue };
+                let r = job.cgroup.read(&mut scratch);
+                let at = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                job.result = Some((at, r));
+            }
+            // Let go of the jobs here: a container removed meanwhile closes its files now.
+            jobs.clear();
+            (jobs, scratch)
         })
-        .await
-        .unwrap_or_default();
+        .await;
+        match done {
+            Ok((jobs, scratch)) => (self.jobs, self.scratch) = (jobs, scratch),
+            Err(e) => tracing::warn!(error = %e, "reading cgroup files failed"),
+        }
 
-        for (id, at_ns, result) in readings {
-            let Some(t) = self.containers.get_mut(&id) else {
+        for t in self.containers.values_mut() {
+            let Reader::Cgroup(job) = &t.reader else {
                 continue;
             };
-            match result {
-                Ok(r) => t.last = Self::cgroup_sample(t, r, at_ns, ts_ms, self.host_memory),
-                Err(e) => {
+            match job.lock().ok().and_then(|mut j| j.result.take()) {
+                Some((at_ns, Ok(r))) => {
+                    t.last = Self::cgroup_sample(t, r, at_ns, ts_ms, self.host_memory)
+                }
+                Some((_, Err(e))) => {
                     // Usually the container just stopped; its die event follows.
                     tracing::debug!(container = %t.info.name, error = %e, "cgroup read failed");
                     t.last = None;
                 }
+                None => t.last = None,
             }
         }
         for t in self.containers.values_mut() {
