@@ -202,3 +202,47 @@ fn out_of_budget_containers_are_still_read() {
     assert_eq!(budget.in_use(), 0);
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn memory_stat_and_limit_are_read_again_only_when_they_may_have_changed() {
+    let dir = temp_dir("slow");
+    let cg = fake_v2(&dir);
+    write(&cg.join("memory.current"), "1000000\n");
+    write(&cg.join("memory.stat"), "inactive_file 300000\n");
+    let fsys = CgroupFs::detect(&dir.join("sys"), &dir.join("proc")).expect("v2");
+    let mut c = fsys.locate("abc", None).expect("located");
+    let mut buf = Vec::new();
+    let mut mem = |c: &mut ContainerCgroup| c.read(&mut buf).expect("read").mem_bytes;
+    assert_eq!(mem(&mut c), 700_000, "read 1: everything is read");
+
+    // The cache turns over while usage stands still: not seen until the tenth read.
+    write(&cg.join("memory.stat"), "inactive_file 100000\n");
+    assert_eq!(mem(&mut c), 700_000, "read 2");
+    // A move of less than 1/256 of usage does not make memory.stat be read either.
+    write(&cg.join("memory.current"), "1000100\n");
+    assert_eq!(mem(&mut c), 700_100, "read 3");
+    // A larger one does.
+    write(&cg.join("memory.current"), "1100000\n");
+    assert_eq!(mem(&mut c), 1_000_000, "read 4");
+    write(&cg.join("memory.stat"), "inactive_file 200000\n");
+    for read in 5..=10 {
+        assert_eq!(mem(&mut c), 1_000_000, "read {read}");
+    }
+    assert_eq!(
+        mem(&mut c),
+        900_000,
+        "read 11: the tenth since the last full read"
+    );
+
+    // A new limit (`docker update`) is read when the reader is told to.
+    write(&cg.join("memory.max"), "1200000\n");
+    let r = c.read(&mut buf).expect("read");
+    assert_eq!(r.mem_limit_bytes, None, "not yet");
+    c.refresh();
+    let r = c.read(&mut buf).expect("read");
+    assert_eq!(r.mem_limit_bytes, Some(1_200_000));
+    // Usage within 10 % of the limit: memory.stat is read every time (reclaim at work).
+    write(&cg.join("memory.stat"), "inactive_file 50000\n");
+    assert_eq!(c.read(&mut buf).expect("read").mem_bytes, 1_050_000);
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -92,6 +92,12 @@ impl Fleet {
                     && pid.is_some()
                     && matches!(t.reader, Reader::Cgroup(_)) =>
             {
+                if let Reader::Cgroup(job) = &t.reader {
+                    // The limit may be what changed.
+                    if let Ok(mut job) = job.lock() {
+                        job.cgroup.refresh();
+                    }
+                }
                 (t.reader, t.prev)
             }
             _ if running => (self.reader_for(docker, &info.id, pid), None),
