@@ -4,7 +4,8 @@
 #   scripts/bench_overhead.sh [N=50] [SECONDS=60]
 #
 # Starts N idle labelled containers, then measures the CPU time (user + system) over SECONDS of:
-#   1. nobody watching (the engine's idle cost with N containers: the baseline for "added"),
+#   1. nobody watching (the engine's idle cost with N containers, before and after the rest:
+#      their mean is the baseline for "added"),
 #   2. DockerPulse reading cgroup files (the default on a local engine),
 #   3. DockerPulse reading the engine's stats API (what it does for remote engines),
 #   4. `docker stats` watching the same containers,
@@ -56,36 +57,38 @@ for i in $(seq 1 "$N"); do
 done
 sleep 5
 
-IDLE_ENGINE=""
-measure() { # label, command...
+ROWS=()
+measure() { # label, command... → appends "label|watcher %|engine %" to ROWS
   local label=$1; shift
   "$@" >/dev/null 2>&1 &
   local pid=$!
-  sleep 5 # let it settle (connect, discover)
+  sleep 10 # let it settle (connect, list and inspect every container)
   local e0 w0 e1 w1
   e0=$(ticks_of $(engine_pids)); w0=$(ticks_of $pid $(pgrep -P $pid || true))
   sleep "$SECS"
   e1=$(ticks_of $(engine_pids)); w1=$(ticks_of $pid $(pgrep -P $pid || true))
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  local row
-  row=$(awk -v l="$label" -v w=$((w1 - w0)) -v e=$((e1 - e0)) -v hz="$HZ" -v s="$SECS" -v idle="$IDLE_ENGINE" \
-    'BEGIN {
-       wp = w / hz / s * 100; ep = e / hz / s * 100
-       if (idle == "") { printf "%s|%.2f", ep, wp; exit }
-       printf "%-32s %9.2f %%  %9.2f %%  %9.2f %%  %9.2f %%\n", l, wp, ep, ep - idle, wp + ep - idle
-     }')
-  if [ -z "$IDLE_ENGINE" ]; then
-    IDLE_ENGINE=${row%%|*}
-    printf '%-32s %9s    %9.2f %%  %9s    %9s\n' "$label" "-" "$IDLE_ENGINE" "-" "-"
-  else
-    echo "$row"
-  fi
+  ROWS+=("$(awk -v l="$label" -v w=$((w1 - w0)) -v e=$((e1 - e0)) -v hz="$HZ" -v s="$SECS" \
+    'BEGIN { printf "%s|%.2f|%.2f", l, w / hz / s * 100, e / hz / s * 100 }')")
+  say "${ROWS[-1]}"
 }
 
 dir=$(mktemp -d)
-printf '\n%-32s %11s  %11s  %11s  %11s\n' "$N containers, ${SECS}s, % of a core" "watcher" "engine" "engine added" "total added"
-measure "idle (nobody watching)" sleep $((SECS + 30))
+# Idle is measured first and last: the engine's own cost with N containers drifts, and the
+# spread of the two shows how far "engine added" can be trusted.
+measure "idle, before" sleep $((SECS + 30))
 measure "DockerPulse, cgroup files" env DOCKERPULSE_DATA_DIR="$dir/a" DOCKERPULSE_REPORTS_DIR="$dir/a/r" "$BIN" serve --bind 127.0.0.1:0
 measure "DockerPulse, engine stats API" env DOCKERPULSE_STATS=engine DOCKERPULSE_DATA_DIR="$dir/b" DOCKERPULSE_REPORTS_DIR="$dir/b/r" "$BIN" serve --bind 127.0.0.1:0
 measure "docker stats" docker stats
+measure "idle, after" sleep $((SECS + 30))
 rm -rf "$dir"
+
+printf '%s\n' "${ROWS[@]}" | awk -F'|' -v n="$N" -v s="$SECS" '
+  { label[NR] = $1; w[NR] = $2; e[NR] = $3 }
+  END {
+    idle = (e[1] + e[NR]) / 2
+    printf "\n%-32s %11s  %11s  %12s  %11s\n", n " containers, " s " s, % of a core", "watcher", "engine", "engine added", "total added"
+    printf "%-32s %11s  %9.2f %%  %12s  %11s\n", "idle (nobody watching)", "-", idle, sprintf("(%.2f–%.2f)", (e[1] < e[NR] ? e[1] : e[NR]), (e[1] < e[NR] ? e[NR] : e[1])), "-"
+    for (i = 2; i < NR; i++)
+      printf "%-32s %9.2f %%  %9.2f %%  %10.2f %%  %9.2f %%\n", label[i], w[i], e[i], e[i] - idle, w[i] + e[i] - idle
+  }'

@@ -351,4 +351,4 @@ fn parse_proc_cgroup(text: &str) -> HashMap<String, String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dp-cg-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("mkdir");
@@ -17,7 +17,7 @@ fn write(path: &Path, text: &str) {
 }
 
 /// A cgroup v2 host with one container (systemd driver) whose main process is pid 42.
-fn fake_v2(dir: &Path) -> PathBuf {
+pub(crate) fn fake_v2(dir: &Path) -> PathBuf {
     let cg = dir.join("sys/system.slice/docker-abc.scope");
     write(&dir.join("sys/cgroup.controllers"), "cpu memory io pids\n");
     write(&cg.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\n");

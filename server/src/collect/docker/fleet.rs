@@ -261,3 +261,62 @@ impl Fleet {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::cgroup::files::FdBudget;
+    use crate::collect::cgroup::tests::{fake_v2, temp_dir};
+
+    fn running(id: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            name: id.into(),
+            status: ContainerStatus::Running,
+            ..ContainerInfo::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn open_files_follow_the_containers_lifecycle() {
+        let dir = temp_dir("fleet");
+        fake_v2(&dir);
+        let budget = FdBudget::new(100);
+        let cgroups =
+            CgroupFs::detect_with_budget(&dir.join("sys"), &dir.join("proc"), budget.clone());
+        let mut fleet = Fleet::new(cgroups, StatsMode::Cgroup, 1 << 30);
+        // Never contacted (the cgroup mode reads files only); bollard wants a path that exists.
+        let socket = dir.to_string_lossy();
+        let docker =
+            Docker::connect_with_unix(&socket, 1, bollard::API_DEFAULT_VERSION).expect("client");
+
+        fleet.upsert(&docker, running("abc"), Some(42));
+        let first = fleet.sample(1000).await;
+        assert_eq!(first.len(), 1);
+        assert!(first[0].sample.is_none(), "rates need two readings");
+        assert_eq!(budget.in_use(), 6, "opened on the first tick");
+        assert!(fleet.sample(2000).await[0].sample.is_some());
+
+        // `docker update` (or unpause): same process, so the same open files and no gap.
+        fleet.upsert(&docker, running("abc"), Some(42));
+        assert_eq!(budget.in_use(), 6);
+        assert!(fleet.sample(3000).await[0].sample.is_some());
+
+        // A restart: a new process, so everything is looked up and opened again.
+        fleet.upsert(&docker, running("abc"), Some(43));
+        assert_eq!(budget.in_use(), 0);
+        assert!(fleet.sample(4000).await[0].sample.is_none());
+        assert_eq!(budget.in_use(), 5, "pid 43 has no net/dev here");
+
+        // It dies: its files close at once (an open net/dev would keep its namespace alive).
+        fleet.update("abc", |i| i.status = ContainerStatus::Exited);
+        assert_eq!(budget.in_use(), 0);
+        fleet.upsert(&docker, running("abc"), Some(42));
+        fleet.sample(5000).await;
+        assert_eq!(budget.in_use(), 6);
+        fleet.remove("abc");
+        assert_eq!(budget.in_use(), 0, "a removed container holds nothing");
+        assert!(fleet.sample(6000).await.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
