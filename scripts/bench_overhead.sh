@@ -10,7 +10,8 @@
 #   3. DockerPulse reading the engine's stats API (what it does for remote engines),
 #   4. `docker stats` watching the same containers,
 # for the watcher itself and for the engine (dockerd + containerd + shims). Prints a table: the
-# watcher, the engine, what the engine spent above idle, and watcher + that (the total cost).
+# watcher, the engine, what the engine spent above idle, and watcher + that (the total cost; an
+# engine figure below idle is noise and counts as zero there).
 # Needs a release build (scripts/run.sh builds one) and a quiet machine for stable numbers.
 #
 # Environment: DOCKERPULSE_BIN picks the binary (default: the release build under
@@ -90,5 +91,5 @@ printf '%s\n' "${ROWS[@]}" | awk -F'|' -v n="$N" -v s="$SECS" '
     printf "\n%-32s %11s  %11s  %12s  %11s\n", n " containers, " s " s, % of a core", "watcher", "engine", "engine added", "total added"
     printf "%-32s %11s  %9.2f %%  %12s  %11s\n", "idle (nobody watching)", "-", idle, sprintf("(%.2f–%.2f)", (e[1] < e[NR] ? e[1] : e[NR]), (e[1] < e[NR] ? e[NR] : e[1])), "-"
     for (i = 2; i < NR; i++)
-      printf "%-32s %9.2f %%  %9.2f %%  %10.2f %%  %9.2f %%\n", label[i], w[i], e[i], e[i] - idle, w[i] + e[i] - idle
+      printf "%-32s %9.2f %%  %9.2f %%  %10.2f %%  %9.2f %%\n", label[i], w[i], e[i], e[i] - idle, w[i] + (e[i] > idle ? e[i] - idle : 0)
   }'
