@@ -4,16 +4,26 @@
 #   scripts/bench_overhead.sh [N=50] [SECONDS=60]
 #
 # Starts N idle labelled containers, then measures the CPU time (user + system) over SECONDS of:
-#   1. DockerPulse reading cgroup files (the default on a local engine),
-#   2. DockerPulse reading the engine's stats API (what it does for remote engines),
-#   3. `docker stats` watching the same containers,
-# for the watcher itself and for the engine (dockerd + containerd + shims). Prints a table.
+#   1. nobody watching (the engine's idle cost with N containers, before and after the rest:
+#      their mean is the baseline for "added"),
+#   2. DockerPulse reading cgroup files (the default on a local engine),
+#   3. DockerPulse reading the engine's stats API (what it does for remote engines),
+#   4. `docker stats` watching the same containers,
+# for the watcher itself and for the engine (dockerd + containerd + shims). Prints a table: the
+# watcher, the engine, what the engine spent above idle, and watcher + that (the total cost; an
+# engine figure below idle is noise and counts as zero there).
 # Needs a release build (scripts/run.sh builds one) and a quiet machine for stable numbers.
+#
+# Environment: DOCKERPULSE_BIN picks the binary (default: the release build under
+# CARGO_TARGET_DIR, which other checkouts sharing that directory may overwrite);
+# DOCKERPULSE_BENCH_KEEP=1 leaves the containers running at the end, and a later run reuses
+# those already there (starting 500 takes minutes).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N="${1:-50}"
 SECS="${2:-60}"
-BIN="$CARGO_TARGET_DIR/release/dockerpulse"
+BIN="${DOCKERPULSE_BIN:-$CARGO_TARGET_DIR/release/dockerpulse}"
+KEEP="${DOCKERPULSE_BENCH_KEEP:-0}"
 [ -x "$BIN" ] || die "no release build at $BIN: run cargo build --release -p server first"
 ensure_docker_engine || die "no Docker engine"
 ensure_test_image
@@ -23,40 +33,63 @@ ticks_of() { # pids... → utime+stime ticks summed
   local t=0
   for p in "$@"; do
     [ -r "/proc/$p/stat" ] || continue
-    t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat")))
+    t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
   done
   echo "$t"
 }
 engine_pids() { pgrep -x dockerd; pgrep -x containerd; pgrep -f containerd-shim; }
 
 cleanup() { docker ps -aq --filter label=dockerpulse.bench | xargs -r docker rm -f >/dev/null; }
-trap cleanup EXIT
-cleanup
-say "starting $N idle containers"
+if [ "$KEEP" = 1 ]; then
+  trap 'say "containers left running (DOCKERPULSE_BENCH_KEEP=1)"' EXIT
+  # Reuse running bench containers; drop the stopped ones and any beyond N.
+  docker ps -aq --filter label=dockerpulse.bench --filter status=exited | xargs -r docker rm -f >/dev/null
+  docker ps --filter label=dockerpulse.bench --format '{{.Names}}' \
+    | awk -F- -v n="$N" '$3 > n' | xargs -r docker rm -f >/dev/null
+else
+  trap cleanup EXIT
+  cleanup
+fi
+have=$(docker ps -q --filter label=dockerpulse.bench | wc -l)
+say "starting $((N - have)) idle containers ($have already running)"
 for i in $(seq 1 "$N"); do
+  docker inspect "dp-bench-$i" >/dev/null 2>&1 && continue
   docker run -d --label dockerpulse.bench --name "dp-bench-$i" "$TEST_IMAGE" sleep 100000 >/dev/null
 done
 sleep 5
 
-measure() { # label, command...
+ROWS=()
+measure() { # label, command... → appends "label|watcher %|engine %" to ROWS
   local label=$1; shift
   "$@" >/dev/null 2>&1 &
   local pid=$!
-  sleep 5 # let it settle (connect, discover)
+  sleep 10 # let it settle (connect, list and inspect every container)
   local e0 w0 e1 w1
   e0=$(ticks_of $(engine_pids)); w0=$(ticks_of $pid $(pgrep -P $pid || true))
   sleep "$SECS"
   e1=$(ticks_of $(engine_pids)); w1=$(ticks_of $pid $(pgrep -P $pid || true))
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  awk -v l="$label" -v w=$((w1 - w0)) -v e=$((e1 - e0)) -v hz="$HZ" -v s="$SECS" \
-    'BEGIN { printf "%-34s %8.2f %%  %8.2f %%\n", l, w / hz / s * 100, e / hz / s * 100 }'
+  ROWS+=("$(awk -v l="$label" -v w=$((w1 - w0)) -v e=$((e1 - e0)) -v hz="$HZ" -v s="$SECS" \
+    'BEGIN { printf "%s|%.2f|%.2f", l, w / hz / s * 100, e / hz / s * 100 }')")
+  say "${ROWS[-1]}"
 }
 
 dir=$(mktemp -d)
-printf '\n%-34s %10s  %10s\n' "watcher ($N containers, ${SECS}s)" "watcher" "engine"
-printf '%-34s %10s  %10s\n' "" "(% of a core)" "(% of a core)"
-measure "idle (nobody watching)" sleep $((SECS + 30))
+# Idle is measured first and last: the engine's own cost with N containers drifts, and the
+# spread of the two shows how far "engine added" can be trusted.
+measure "idle, before" sleep $((SECS + 30))
 measure "DockerPulse, cgroup files" env DOCKERPULSE_DATA_DIR="$dir/a" DOCKERPULSE_REPORTS_DIR="$dir/a/r" "$BIN" serve --bind 127.0.0.1:0
 measure "DockerPulse, engine stats API" env DOCKERPULSE_STATS=engine DOCKERPULSE_DATA_DIR="$dir/b" DOCKERPULSE_REPORTS_DIR="$dir/b/r" "$BIN" serve --bind 127.0.0.1:0
 measure "docker stats" docker stats
+measure "idle, after" sleep $((SECS + 30))
 rm -rf "$dir"
+
+printf '%s\n' "${ROWS[@]}" | awk -F'|' -v n="$N" -v s="$SECS" '
+  { label[NR] = $1; w[NR] = $2; e[NR] = $3 }
+  END {
+    idle = (e[1] + e[NR]) / 2
+    printf "\n%-32s %11s  %11s  %12s  %11s\n", n " containers, " s " s, % of a core", "watcher", "engine", "engine added", "total added"
+    printf "%-32s %11s  %9.2f %%  %12s  %11s\n", "idle (nobody watching)", "-", idle, sprintf("(%.2f–%.2f)", (e[1] < e[NR] ? e[1] : e[NR]), (e[1] < e[NR] ? e[NR] : e[1])), "-"
+    for (i = 2; i < NR; i++)
+      printf "%-32s %9.2f %%  %9.2f %%  %10.2f %%  %9.2f %%\n", label[i], w[i], e[i], e[i] - idle, w[i] + (e[i] > idle ? e[i] - idle : 0)
+  }'

@@ -1,4 +1,8 @@
 //! The set of containers the engine source tracks, each with the reader of its metrics.
+//!
+//! Per tick only the counter files are read (through handles kept open, on the blocking pool);
+//! the engine is asked nothing: containers are listed once per connection and followed through
+//! its event stream.
 
 use super::engine_stats::EngineStats;
 use crate::collect::cgroup::{CgroupFs, CgroupReading, ContainerCgroup};
@@ -8,11 +12,19 @@ use crate::collect::StatsMode;
 use app::wire::{ContainerInfo, ContainerStatus, Sample};
 use bollard::Docker;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// A container's open cgroup files and what the last tick read through them.
+struct CgroupJob {
+    cgroup: ContainerCgroup,
+    /// Filled on the blocking pool, taken on the loop: (when, what).
+    result: Option<(u64, io::Result<CgroupReading>)>,
+}
+
 enum Reader {
-    Cgroup(Arc<ContainerCgroup>),
+    Cgroup(Arc<Mutex<CgroupJob>>),
     Engine(EngineStats),
     /// Not running, or no way to read it.
     None,
@@ -20,6 +32,8 @@ enum Reader {
 
 struct Tracked {
     info: ContainerInfo,
+    /// The main process the reader was set up for (a restart changes it).
+    pid: Option<u32>,
     reader: Reader,
     prev: Option<Counters>,
     /// `restart` events seen while tracked, added to the engine's RestartCount.
@@ -34,6 +48,10 @@ pub struct Fleet {
     mode: StatsMode,
     epoch: Instant,
     host_memory: u64,
+    /// Kept between ticks so that a tick allocates neither the list of jobs nor the buffer
+    /// every file is read into.
+    jobs: Vec<Arc<Mutex<CgroupJob>>>,
+    scratch: Vec<u8>,
 }
 
 impl Fleet {
@@ -44,6 +62,8 @@ impl Fleet {
             mode,
             epoch: Instant::now(),
             host_memory,
+            jobs: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -61,19 +81,36 @@ impl Fleet {
             info.status,
             ContainerStatus::Running | ContainerStatus::Paused
         );
-        let restarts_seen = self.containers.get(&info.id).map_or(0, |t| t.restarts_seen);
-        let reader = if running {
-            self.reader_for(docker, &info.id, pid)
-        } else {
-            Reader::None
+        let old = self.containers.remove(&info.id);
+        let restarts_seen = old.as_ref().map_or(0, |t| t.restarts_seen);
+        // Same process as before (unpause, `docker update`, our own throttle): same cgroup, so
+        // keep its open files and the previous counters — no gap in the rates.
+        let (reader, prev) = match old {
+            Some(t)
+                if running
+                    && t.pid == pid
+                    && pid.is_some()
+                    && matches!(t.reader, Reader::Cgroup(_)) =>
+            {
+                if let Reader::Cgroup(job) = &t.reader {
+                    // The limit may be what changed.
+                    if let Ok(mut job) = job.lock() {
+                        job.cgroup.refresh();
+                    }
+                }
+                (t.reader, t.prev)
+            }
+            _ if running => (self.reader_for(docker, &info.id, pid), None),
+            _ => (Reader::None, None),
         };
         let id = info.id.clone();
         self.containers.insert(
             id,
             Tracked {
                 info,
+                pid,
                 reader,
-                prev: None,
+                prev,
                 restarts_seen,
                 last: None,
             },
@@ -85,7 +122,12 @@ impl Fleet {
             self.cgroups
                 .as_ref()
                 .and_then(|fs| fs.locate(id, pid))
-                .map(|c| Reader::Cgroup(Arc::new(c)))
+                .map(|cgroup| {
+                    Reader::Cgroup(Arc::new(Mutex::new(CgroupJob {
+                        cgroup,
+                        result: None,
+                    })))
+                })
         };
         let engine = || Reader::Engine(EngineStats::spawn(docker.clone(), id.to_string()));
         match self.mode {
@@ -121,38 +163,44 @@ impl Fleet {
 
     /// Reads every tracked container once. File reads run on the blocking pool.
     pub async fn sample(&mut self, ts_ms: i64) -> Vec<Reading> {
-        let jobs: Vec<(String, Arc<ContainerCgroup>)> = self
-            .containers
-            .iter()
-            .filter_map(|(id, t)| match &t.reader {
-                Reader::Cgroup(c) => Some((id.clone(), Arc::clone(c))),
-                _ => None,
-            })
-            .collect();
+        let mut jobs = std::mem::take(&mut self.jobs);
+        jobs.extend(self.containers.values().filter_map(|t| match &t.reader {
+            Reader::Cgroup(job) => Some(Arc::clone(job)),
+            _ => None,
+        }));
+        let mut scratch = std::mem::take(&mut self.scratch);
         let epoch = self.epoch;
-        let readings = tokio::task::spawn_blocking(move || {
-            jobs.into_iter()
-                .map(|(id, cg)| {
-                    let r = cg.read();
-                    let at = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    (id, at, r)
-                })
-                .collect::<Vec<_>>()
+        let done = tokio::task::spawn_blocking(move || {
+            for job in &jobs {
+                let Ok(mut job) = job.lock() else { continue };
+                let r = job.cgroup.read(&mut scratch);
+                let at = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                job.result = Some((at, r));
+            }
+            // Let go of the jobs here: a container removed meanwhile closes its files now.
+            jobs.clear();
+            (jobs, scratch)
         })
-        .await
-        .unwrap_or_default();
+        .await;
+        match done {
+            Ok((jobs, scratch)) => (self.jobs, self.scratch) = (jobs, scratch),
+            Err(e) => tracing::warn!(error = %e, "reading cgroup files failed"),
+        }
 
-        for (id, at_ns, result) in readings {
-            let Some(t) = self.containers.get_mut(&id) else {
+        for t in self.containers.values_mut() {
+            let Reader::Cgroup(job) = &t.reader else {
                 continue;
             };
-            match result {
-                Ok(r) => t.last = Self::cgroup_sample(t, r, at_ns, ts_ms, self.host_memory),
-                Err(e) => {
+            match job.lock().ok().and_then(|mut j| j.result.take()) {
+                Some((at_ns, Ok(r))) => {
+                    t.last = Self::cgroup_sample(t, r, at_ns, ts_ms, self.host_memory)
+                }
+                Some((_, Err(e))) => {
                     // Usually the container just stopped; its die event follows.
                     tracing::debug!(container = %t.info.name, error = %e, "cgroup read failed");
                     t.last = None;
                 }
+                None => t.last = None,
             }
         }
         for t in self.containers.values_mut() {
@@ -211,5 +259,64 @@ impl Fleet {
             blk_write_bps: rt.blk_write_bps,
             pids: r.pids,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::cgroup::files::FdBudget;
+    use crate::collect::cgroup::tests::{fake_v2, temp_dir};
+
+    fn running(id: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            name: id.into(),
+            status: ContainerStatus::Running,
+            ..ContainerInfo::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn open_files_follow_the_containers_lifecycle() {
+        let dir = temp_dir("fleet");
+        fake_v2(&dir);
+        let budget = FdBudget::new(100);
+        let cgroups =
+            CgroupFs::detect_with_budget(&dir.join("sys"), &dir.join("proc"), budget.clone());
+        let mut fleet = Fleet::new(cgroups, StatsMode::Cgroup, 1 << 30);
+        // Never contacted (the cgroup mode reads files only); bollard wants a path that exists.
+        let socket = dir.to_string_lossy();
+        let docker =
+            Docker::connect_with_unix(&socket, 1, bollard::API_DEFAULT_VERSION).expect("client");
+
+        fleet.upsert(&docker, running("abc"), Some(42));
+        let first = fleet.sample(1000).await;
+        assert_eq!(first.len(), 1);
+        assert!(first[0].sample.is_none(), "rates need two readings");
+        assert_eq!(budget.in_use(), 6, "opened on the first tick");
+        assert!(fleet.sample(2000).await[0].sample.is_some());
+
+        // `docker update` (or unpause): same process, so the same open files and no gap.
+        fleet.upsert(&docker, running("abc"), Some(42));
+        assert_eq!(budget.in_use(), 6);
+        assert!(fleet.sample(3000).await[0].sample.is_some());
+
+        // A restart: a new process, so everything is looked up and opened again.
+        fleet.upsert(&docker, running("abc"), Some(43));
+        assert_eq!(budget.in_use(), 0);
+        assert!(fleet.sample(4000).await[0].sample.is_none());
+        assert_eq!(budget.in_use(), 5, "pid 43 has no net/dev here");
+
+        // It dies: its files close at once (an open net/dev would keep its namespace alive).
+        fleet.update("abc", |i| i.status = ContainerStatus::Exited);
+        assert_eq!(budget.in_use(), 0);
+        fleet.upsert(&docker, running("abc"), Some(42));
+        fleet.sample(5000).await;
+        assert_eq!(budget.in_use(), 6);
+        fleet.remove("abc");
+        assert_eq!(budget.in_use(), 0, "a removed container holds nothing");
+        assert!(fleet.sample(6000).await.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
