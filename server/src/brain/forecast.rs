@@ -629,6 +629,6 @@ impl Forecaster {
     }
 }
 
-mod select;
+pub mod select;
 #[cfg(test)]
 mod tests;
