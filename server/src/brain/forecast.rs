@@ -28,9 +28,14 @@
 //!
 //! Two guards keep it honest on real workloads:
 //!
-//! * the **naive guard** ([`super::guard`]) publishes the model (blend and gate) only while its
-//!   realised error is clearly below naive last-value's; otherwise the forecast is the last
-//!   value, so it does not lose to "no change" on bursty services where no model beats it;
+//! * a **selector** ([`select::Selector`]) publishes, per series, whichever of naive last-value,
+//!   the model (blend and gate) and the model held to naive after a jump has the lowest recent
+//!   realised absolute error (each expert scored on what it would have published, a horizon
+//!   late: no lookahead), and an **account** ([`select::Account`]) caps how far the published
+//!   forecast may move from naive's by what its own record against naive can cover (plus a
+//!   credit in proportion to its recent edge), so its summed error cannot exceed naive's by more
+//!   than 1 % of naive's plus that credit, whatever the data — it does not lose to "no change"
+//!   on bursty services where no model beats it;
 //! * the 80 % / 95 % **intervals** are the regression's prediction interval until errors have
 //!   been realised, then the published forecast plus quantiles of its recent signed errors at
 //!   levels steered by adaptive conformal inference ([`super::conformal`]), so their coverage
@@ -41,13 +46,13 @@
 use std::collections::VecDeque;
 
 use super::conformal::ConformalBands;
-use super::guard::NaiveGuard;
 use super::regression::{Fit, SlidingOls};
 use super::shift::ShiftDetector;
-use super::stats::{normal_sf, t_for_level, z_for_level};
+use super::stats::{normal_sf, t_for_level};
 use super::trend::{ShortTrend, TrendReading};
+use select::{Account, Selector, EXPERTS};
 
-/// A jump of more than this many noise scales makes the guard publish naive for a horizon.
+/// A jump of more than this many noise scales makes the held-model expert say naive for a horizon.
 const JUMP_SCALES: f64 = 8.0;
 
 /// Number of candidate forecasts in the blend.
@@ -61,99 +66,10 @@ pub const CANDIDATE_NAMES: [&str; N_CANDIDATES] = [
     "ols_line",
 ];
 
-/// Tunables of one forecaster; times are in the caller's unit (seconds in the brain, samples in
-/// offline evaluation).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ForecastConfig {
-    pub horizon: f64,
-    pub window: f64,
-    /// Hard cap on points in the regression window.
-    pub max_points: usize,
-    /// Memory of the per-candidate error averages, in realised forecasts.
-    pub error_memory: f64,
-    /// EWMA smoothing factor of the level candidate.
-    pub ewma_alpha: f64,
-    /// Exponent of the inverse-MSE weights (1 = classic combination, larger = closer to picking
-    /// the single best candidate).
-    pub weight_power: f64,
-    /// Number of recent realised errors whose empirical quantiles give the intervals.
-    pub error_window: usize,
-    /// Realised errors needed before the empirical intervals replace the model-based ones.
-    pub min_errors: usize,
-    /// Step of the adaptive conformal levels ([`super::conformal`]).
-    pub conformal_gamma: f64,
-    /// Memory of the naive guard ([`super::guard`]), in realised forecasts...
-    pub guard_memory: f64,
-    /// ...and how much better than naive the model must be to publish (0.05 = 5 %).
-    pub guard_margin: f64,
-    /// Length of the short window of the ramp detector, in samples.
-    pub trend_points: usize,
-    /// Damping of the short-window slope per time unit (1 = straight line).
-    pub trend_damping: f64,
-    /// A level shift is a jump of more than this many noise scales (mean absolute changes)...
-    pub shift_k: f64,
-    /// ...held for this many samples...
-    pub shift_confirm: usize,
-    /// ...and more than this (metric units): the smallest change that matters.
-    pub floor: f64,
-}
-
-impl Default for ForecastConfig {
-    fn default() -> Self {
-        Self {
-            horizon: 10.0,
-            window: 60.0,
-            max_points: 4096,
-            error_memory: 50.0,
-            ewma_alpha: 0.3,
-            weight_power: 2.0,
-            error_window: 100,
-            min_errors: 20,
-            conformal_gamma: 0.02,
-            guard_memory: 100.0,
-            guard_margin: 0.05,
-            trend_points: 10,
-            trend_damping: 1.0,
-            shift_k: 30.0,
-            shift_confirm: 2,
-            floor: 0.0,
-        }
-    }
-}
-
-/// A forecast for `horizon` ahead of the latest sample.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-pub struct Prediction {
-    pub value: f64,
-    /// Central 80 % and 95 % prediction intervals (absolute bounds; not necessarily symmetric).
-    pub lo80: f64,
-    pub hi80: f64,
-    pub lo95: f64,
-    pub hi95: f64,
-    /// Value of each candidate (for evaluation).
-    pub candidates: [f64; N_CANDIDATES],
-    /// The short-window line extrapolated to the horizon.
-    pub trend: f64,
-    /// Share of the published value taken from `trend` (0 = the blend alone).
-    pub trend_gate: f64,
-}
-
-impl Prediction {
-    /// Standard deviation of a normal law at least as wide as both intervals.
-    pub fn sigma(&self) -> f64 {
-        let h80 = (self.hi80 - self.lo80) / 2.0;
-        let h95 = (self.hi95 - self.lo95) / 2.0;
-        (h80 / z_for_level(0.8)).max(h95 / z_for_level(0.95))
-    }
-
-    /// Whether `y` lies inside the 80 % / 95 % interval.
-    pub fn covers(&self, y: f64) -> (bool, bool) {
-        (
-            (self.lo80..=self.hi80).contains(&y),
-            (self.lo95..=self.hi95).contains(&y),
-        )
-    }
-}
+mod config;
+mod gate;
+pub use config::{ForecastConfig, Prediction};
+use gate::GateRecord;
 
 #[derive(Clone, Copy, Debug)]
 struct Pending {
@@ -166,55 +82,15 @@ struct Pending {
     blend: f64,
     gate: f64,
     gated: f64,
-    /// The last value when the forecast was made (naive's forecast), and the model's forecast
-    /// (blend and gate), published or not.
-    naive: f64,
-    model: f64,
+    /// What each expert of the selector forecast (naive, model, held model), published or not.
+    experts: [f64; EXPERTS],
+    /// What the published forecast may still cost against naive's ([`Account`]).
+    risk: f64,
     /// The published intervals.
     lo80: f64,
     hi80: f64,
     lo95: f64,
     hi95: f64,
-}
-
-/// Track record of the ramp gate: error of the fully gated forecast against the blend alone,
-/// over realised forecasts made while the gate was open (weighted by the gate).
-#[derive(Clone, Copy, Debug, Default)]
-struct GateRecord {
-    gated_mse: f64,
-    blend_mse: f64,
-    weight: f64,
-}
-
-impl GateRecord {
-    /// Memory, in fully-open realised forecasts.
-    const MEMORY: f64 = 20.0;
-    /// Evidence needed before the record can lower the trust.
-    const MIN_WEIGHT: f64 = 3.0;
-
-    fn record(&mut self, gate: f64, gated_err: f64, blend_err: f64) {
-        if !(gate > 0.0 && gated_err.is_finite() && blend_err.is_finite()) {
-            return;
-        }
-        let a = gate / Self::MEMORY;
-        self.gated_mse += a * (gated_err * gated_err - self.gated_mse);
-        self.blend_mse += a * (blend_err * blend_err - self.blend_mse);
-        self.weight += gate;
-    }
-
-    /// 1 while the gate has not been worse than the blend; lower as it proves worse (¼ when its
-    /// squared errors are twice the blend's).
-    fn trust(&self) -> f64 {
-        if self.weight < Self::MIN_WEIGHT || self.gated_mse <= self.blend_mse {
-            return 1.0;
-        }
-        let r = self.blend_mse / self.gated_mse;
-        if r.is_finite() {
-            (r * r).clamp(0.0, 1.0)
-        } else {
-            0.0
-        }
-    }
 }
 
 /// Streaming forecaster of one metric.
@@ -240,12 +116,16 @@ pub struct Forecaster {
     gate_record: GateRecord,
     /// `(blend, raw gate, fully gated forecast)` of the latest prediction.
     parts: (f64, f64, f64),
-    /// The model's forecast (blend and gate) of the latest prediction.
-    model: f64,
+    /// The experts' forecasts of the latest prediction.
+    experts: [f64; EXPERTS],
+    /// The latest published forecast's charge on the account.
+    risk: f64,
     /// Recent signed errors (outcome − published forecast) and the calibrated levels.
     bands: ConformalBands,
-    /// Whether the blend beats naive last-value (else naive is the base forecast).
-    guard: NaiveGuard,
+    /// Which expert is published: naive last-value unless a model has clearly beaten it.
+    select: Selector,
+    /// The published forecast against naive's, so far.
+    account: Account,
     /// Model-based standard error of the latest forecast (regression residuals).
     model_se: f64,
     /// Range the metric can take (see [`Self::observe_bounded`]).
@@ -279,7 +159,7 @@ impl Forecaster {
         Self {
             ols: SlidingOls::new(cfg.window, cfg.max_points),
             bands: ConformalBands::new(cfg.error_window, cfg.conformal_gamma),
-            guard: NaiveGuard::new(cfg.guard_memory, cfg.guard_margin, cfg.min_errors),
+            select: Selector::new(cfg.select_memory, cfg.select_margin, cfg.min_errors),
             trend: ShortTrend::new(cfg.trend_points),
             shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
             epoch: 0,
@@ -287,7 +167,9 @@ impl Forecaster {
             reading: None,
             gate_record: GateRecord::default(),
             parts: (0.0, 0.0, 0.0),
-            model: 0.0,
+            experts: [0.0; EXPERTS],
+            account: Account::new(cfg.allowance),
+            risk: 0.0,
             cfg,
             last: None,
             ewma: 0.0,
@@ -388,10 +270,10 @@ impl Forecaster {
         let scale = self.shift.scale();
         if let Some((_, prev)) = self.last {
             if scale > 0.0 && (y - prev).abs() > (JUMP_SCALES * scale).max(self.cfg.floor) {
-                self.guard.hold(self.cfg.horizon.ceil().max(1.0) as usize);
+                self.select.hold(self.cfg.horizon.ceil().max(1.0) as usize);
             }
         }
-        self.guard.tick();
+        self.select.tick();
         let shifted = self.last.is_some() && self.shift.observe(y, self.ewma).is_some();
         if shifted {
             // A new level: the window, the EWMA and the error averages start again from the two
@@ -405,7 +287,7 @@ impl Forecaster {
             self.epoch += 1;
             // After a step the last value is the new level: naive until the model has proved
             // itself again (its record was made on the old level).
-            self.guard.reset();
+            self.select.reset();
         }
         self.ols.push(x, y);
         self.trend.push(x, y);
@@ -449,8 +331,8 @@ impl Forecaster {
                 blend: self.parts.0,
                 gate: self.parts.1,
                 gated: self.parts.2,
-                naive: y,
-                model: self.model,
+                experts: self.experts,
+                risk: self.risk,
                 lo80: pred.lo80,
                 hi80: pred.hi80,
                 lo95: pred.lo95,
@@ -458,7 +340,9 @@ impl Forecaster {
             });
             // Bound the queue whatever the sample rate (oldest forecasts are least useful).
             while self.pending.len() > self.cfg.max_points {
-                self.pending.pop_front();
+                if let Some(p) = self.pending.pop_front() {
+                    self.account.release(p.risk);
+                }
             }
         }
         self.current = Some(pred);
@@ -474,6 +358,7 @@ impl Forecaster {
             }
             self.pending.pop_front();
             if x - p.target > self.cfg.horizon.max(1e-9) {
+                self.account.release(p.risk);
                 continue; // a gap: the outcome at the target time was never seen
             }
             if p.epoch == self.epoch {
@@ -488,7 +373,8 @@ impl Forecaster {
                 self.mse_seen += 1;
             }
             self.gate_record.record(p.gate, y - p.gated, y - p.blend);
-            self.guard.record(y - p.model, y - p.naive);
+            self.select.record(p.experts.map(|f| y - f));
+            self.account.settle(y, p.combined, p.experts[0], p.risk);
             let covered = (
                 (p.lo80..=p.hi80).contains(&y),
                 (p.lo95..=p.hi95).contains(&y),
@@ -524,14 +410,22 @@ impl Forecaster {
         // The gate is trusted until it has proved worse than the blend on this metric.
         let gate = raw_gate * self.gate_record.trust();
         let model = (blend + gate * (trend - blend)).clamp(lo, hi);
-        self.model = model;
-        // The guard: the model only while it has clearly beaten naive last-value.
-        let trusted = self.guard.trusts_model();
-        let (value, gate) = if trusted {
-            (model, gate)
+        let naive = y.clamp(lo, hi);
+        self.experts = self.select.forecasts(naive, model);
+        let choice = self.select.choice();
+        let (value, risk) = if choice == 0 {
+            (naive, 0.0)
         } else {
-            (y.clamp(lo, hi), 0.0)
+            {
+                // Credit in proportion to the expert's recent edge over naive (none without one).
+                let mae = self.select.errors();
+                let credit = self.cfg.credit * (mae[0] - mae[choice]);
+                self.account.publish(naive, self.experts[choice], credit)
+            }
         };
+        self.risk = risk;
+        // The published share of the ramp line (none when naive's value is published).
+        let gate = if value == model { gate } else { 0.0 };
         // Model-based standard error from the regression residuals (before errors are known).
         let (m80, m95) = match fit {
             Some(f) if f.n >= 3 => {
@@ -594,5 +488,6 @@ impl Forecaster {
     }
 }
 
+pub mod select;
 #[cfg(test)]
 mod tests;

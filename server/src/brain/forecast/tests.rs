@@ -78,3 +78,111 @@ fn non_finite_samples_are_skipped() {
     let p = f.observe(1.0, 5.0).expect("prediction");
     assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
 }
+
+/// A small deterministic generator: uniform in [-0.5, 0.5).
+fn uniform(s: &mut u64) -> f64 {
+    *s = s
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+}
+
+/// Published and naive MAE at the horizon, and the share of forecasts that were naive's.
+fn score(f: &mut Forecaster, ys: &[f64], h: usize, skip: usize) -> (f64, f64, f64) {
+    let (mut published, mut naive, mut naive_share, mut n) = (0.0, 0.0, 0.0, 0.0);
+    for (i, &y) in ys.iter().enumerate() {
+        let p = f.observe(i as f64, y).expect("prediction");
+        if let Some(&truth) = ys.get(i + h) {
+            if i >= skip {
+                published += (truth - p.value).abs();
+                naive += (truth - y).abs();
+                naive_share += f64::from(u8::from(p.value == y));
+                n += 1.0;
+            }
+        }
+    }
+    (published / n, naive / n, naive_share / n)
+}
+
+/// On a random walk nothing beats the last value: the selector publishes naive's forecast (or
+/// something no worse), and the account keeps the summed error within 1 % of naive's.
+#[test]
+fn the_selector_publishes_naive_on_a_random_walk() {
+    let mut s = 11u64;
+    let mut y = 100.0;
+    let ys: Vec<f64> = (0..5_000)
+        .map(|_| {
+            y += uniform(&mut s) * 4.0;
+            y
+        })
+        .collect();
+    let mut f = Forecaster::new(cfg(10.0, 60.0));
+    let (published, naive, share) = score(&mut f, &ys, 10, 100);
+    assert!(published <= 1.01 * naive, "{published} vs naive {naive}");
+    assert!(share > 0.5, "naive published {share}");
+}
+
+/// On a clean trend with a daily-like cycle the model is far better than naive, and published.
+#[test]
+fn the_selector_publishes_the_model_on_a_trend_with_a_cycle() {
+    let mut s = 5u64;
+    let ys: Vec<f64> = (0..3_000)
+        .map(|i| {
+            let t = f64::from(i);
+            100.0
+                + 0.5 * t
+                + 10.0 * (t * std::f64::consts::TAU / 600.0).sin()
+                + 0.2 * uniform(&mut s)
+        })
+        .collect();
+    let mut f = Forecaster::new(cfg(10.0, 60.0));
+    let (published, naive, share) = score(&mut f, &ys, 10, 500);
+    assert!(published < 0.3 * naive, "{published} vs naive {naive}");
+    assert!(share < 0.1, "naive published {share}");
+}
+
+/// No lookahead: two series equal up to a point give the same forecasts and intervals up to that
+/// point, whatever follows (a forecaster that peeked would differ before the series do).
+#[test]
+fn forecasts_never_depend_on_later_samples() {
+    let mut s = 21u64;
+    let common: Vec<f64> = (0..400)
+        .map(|i| 50.0 + 0.1 * f64::from(i) + 5.0 * uniform(&mut s))
+        .collect();
+    let mut a = Forecaster::new(cfg(10.0, 60.0));
+    let mut b = Forecaster::new(cfg(10.0, 60.0));
+    for (i, &y) in common.iter().enumerate() {
+        let pa = a.observe_bounded(i as f64, y, 0.0, 100.0);
+        let pb = b.observe_bounded(i as f64, y, 0.0, 100.0);
+        assert_eq!(pa, pb);
+    }
+    // Different futures change later forecasts (the test can tell them apart)...
+    let pa = a.observe_bounded(400.0, 0.0, 0.0, 100.0);
+    let pb = b.observe_bounded(400.0, 100.0, 0.0, 100.0);
+    assert_ne!(pa, pb);
+}
+
+proptest::proptest! {
+    /// Whatever the series (spikes, plateaus at the cap, zeros), every interval nests around the
+    /// published forecast and stays within what the metric can take.
+    #[test]
+    fn intervals_nest_around_the_forecast_within_bounds(
+        cap in 1.0f64..400.0,
+        steps in proptest::collection::vec((0.0f64..1.0, 0u8..4), 50..400),
+    ) {
+        let mut f = Forecaster::new(cfg(10.0, 60.0));
+        let mut level: f64 = 0.3;
+        for (i, (u, kind)) in steps.into_iter().enumerate() {
+            level = match kind {
+                0 => u,                          // anywhere
+                1 => (level + (u - 0.5) * 0.05).clamp(0.0, 1.0), // drift
+                2 => 1.0,                        // pinned at the cap
+                _ => level,                      // flat
+            };
+            let p = f.observe_bounded(i as f64, level * cap, 0.0, cap).expect("prediction");
+            proptest::prop_assert!(0.0 <= p.lo95 && p.lo95 <= p.lo80, "{p:?}");
+            proptest::prop_assert!(p.lo80 <= p.value && p.value <= p.hi80, "{p:?}");
+            proptest::prop_assert!(p.hi80 <= p.hi95 && p.hi95 <= cap, "{p:?}");
+        }
+    }
+}
