@@ -53,13 +53,14 @@ fn forecasts_never_lose_to_naive_and_intervals_are_calibrated() {
     let rel = r.mean_relative_mae(|k| SERVICE_SETS.iter().any(|s| k.starts_with(&format!("{s}/"))));
     eprintln!("mean relative MAE over service traces: {rel:.4}; worst series {worst:.4}");
     // Regression bounds at what is achieved, which falls short of the bars in places
-    // (docs/brain-figures.md lists them): the worst trace is 9.3 % above naive (PostgreSQL
-    // under 5-s bursts every 15 s), and the phased sets over-cover at 80 % (up to 87.5 %).
-    assert!(worst <= 1.10, "a trace loses to naive by {worst}");
+    // (docs/brain-figures.md lists them): the worst service trace is 2.3 % above naive
+    // (PostgreSQL under 5-s bursts every 15 s), and the saturation set over-covers at 80 %
+    // (83.5 %: pinned CPU sits on the clipped bound, which every interval reaching it covers).
+    assert!(worst <= 1.04, "a trace loses to naive by {worst}");
     assert!(rel <= 0.9, "{rel}");
     for (set, c80, c95) in sets {
         assert!(
-            (0.77..=0.88).contains(&c80),
+            (0.77..=0.85).contains(&c80),
             "{set}: 80 % interval covers {c80}"
         );
         assert!(

@@ -488,6 +488,6 @@ impl Forecaster {
     }
 }
 
-pub mod select;
+mod select;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,6 @@ pub mod calibration;
 pub mod conformal;
 pub mod events;
 pub mod forecast;
-pub mod guard;
 pub mod leak;
 pub mod nearest;
 pub mod regression;

@@ -22,8 +22,6 @@
 
 /// Number of experts.
 pub const EXPERTS: usize = 3;
-/// Names of the experts, in order (diagnostics).
-pub const EXPERT_NAMES: [&str; EXPERTS] = ["naive", "model", "held_model"];
 
 /// Realised-error record of the experts and the current choice.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -204,7 +202,8 @@ impl Account {
     }
 
     /// `(regret, naive's summed error)` so far.
-    pub fn totals(&self) -> (f64, f64) {
+    #[cfg(test)]
+    fn totals(&self) -> (f64, f64) {
         (self.regret, self.naive_sum)
     }
 }
