@@ -11,13 +11,14 @@
 //! is closest to the query's, never closer than the true nearest. Cost per query is bounded by
 //! `budget` distances plus a binary search, whatever the memory.
 //!
-//! Layout: patterns live in a ring of slots (oldest overwritten). A snapshot sorted by key, with
-//! each entry's coordinates stored beside its key (a block of neighbours is one contiguous read),
-//! is rebuilt by merging every few insertions (O(memory) each time, so O(memory / batch) per
-//! sample); patterns inserted since then are searched exhaustively, and snapshot entries that
-//! have since been forgotten are skipped by their insertion number. The search starts with a
-//! block of neighbours in key order computed in one branch-free pass, then walks outward in
-//! bound order.
+//! Layout: a snapshot sorted by key, with each entry's coordinates stored beside its key (a
+//! block of neighbours is one contiguous read), is rebuilt in place by merging every few
+//! insertions (O(memory) each time, so O(memory / batch) per sample); the patterns inserted
+//! since then wait in a small pending list and are searched exhaustively, and snapshot entries
+//! that have since been forgotten are skipped by their insertion number. The search starts with
+//! a block of neighbours in key order computed in one branch-free pass, then walks outward in
+//! bound order. Each pattern is stored once (the snapshot is the memory), with the low 32 bits of
+//! its insertion number: per remembered pattern, `width` f64s, its key and 4 bytes.
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
@@ -33,38 +34,47 @@ pub struct PatternIndex {
     width: usize,
     capacity: usize,
     budget: usize,
-    /// The ring: `capacity × width` coordinates, slot-major (the recent patterns are read here).
-    coords: Vec<f64>,
-    /// Patterns inserted so far (the one in slot `s` is the latest insertion `≡ s` mod capacity).
+    /// Patterns inserted since the snapshot was built, oldest first (fewer than `BATCH`).
+    pending: Vec<f64>,
+    /// Patterns inserted so far.
     inserted: u64,
-    /// Patterns inserted since the snapshot was built (the newest ones, at most `capacity`).
-    recent: usize,
-    /// The snapshot, sorted by key: keys, insertion numbers and coordinates side by side, so a
-    /// block of neighbours is one contiguous read. An entry is live while its insertion number is
-    /// among the last `capacity`.
+    /// The snapshot, sorted by key: keys, insertion numbers (low 32 bits, see [`Live`]) and
+    /// coordinates side by side, so a block of neighbours is one contiguous read. An entry is
+    /// live while its insertion number is among the last `capacity`.
     keys: Vec<f64>,
-    born: Vec<u64>,
+    born: Vec<u32>,
     points: Vec<f64>,
-    /// Scratch for merges.
-    spare: (Vec<f64>, Vec<u64>, Vec<f64>),
+}
+
+/// Which snapshot entries are still remembered, from the low 32 bits of insertion numbers: an
+/// entry's age (`inserted − born`) is below 2³² because entries are dropped at every merge and
+/// the capacity is below 2³¹.
+#[derive(Clone, Copy, Debug)]
+struct Live {
+    now: u32,
+    capacity: u32,
+}
+
+impl Live {
+    fn has(self, born: u32) -> bool {
+        self.now.wrapping_sub(born) <= self.capacity
+    }
 }
 
 impl PatternIndex {
-    /// `width` coordinates per pattern, the last `capacity` patterns remembered, at most
-    /// `budget` remembered patterns examined per query (besides the few most recent).
+    /// `width` coordinates per pattern, the last `capacity` patterns remembered (at most 2³¹),
+    /// at most `budget` remembered patterns examined per query (besides the few most recent).
     pub fn new(width: usize, capacity: usize, budget: usize) -> Self {
-        let (width, capacity) = (width.max(1), capacity.clamp(1, u32::MAX as usize));
+        let (width, capacity) = (width.max(1), capacity.clamp(1, 1 << 31));
         Self {
             width,
             capacity,
             budget: budget.max(1),
-            coords: Vec::with_capacity(capacity.min(1 << 16) * width),
+            pending: Vec::new(),
             inserted: 0,
-            recent: 0,
             keys: Vec::new(),
             born: Vec::new(),
             points: Vec::new(),
-            spare: (Vec::new(), Vec::new(), Vec::new()),
         }
     }
 
@@ -77,9 +87,17 @@ impl PatternIndex {
         self.inserted == 0
     }
 
-    /// Oldest insertion number still remembered.
-    fn oldest(&self) -> u64 {
-        self.inserted.saturating_sub(self.capacity as u64)
+    fn live(&self) -> Live {
+        Live {
+            now: self.inserted as u32,
+            capacity: self.capacity as u32,
+        }
+    }
+
+    /// Heap bytes held (capacities, what the allocator charges).
+    pub fn heap_bytes(&self) -> usize {
+        (self.pending.capacity() + self.keys.capacity() + self.points.capacity()) * 8
+            + self.born.capacity() * 4
     }
 
     /// Remembers `pattern` (its first `width` values), forgetting the oldest when full.
@@ -91,69 +109,74 @@ impl PatternIndex {
         if !p.iter().all(|v| v.is_finite()) {
             return;
         }
-        let slot = (self.inserted % self.capacity as u64) as usize;
-        if self.coords.len() < self.capacity * self.width {
-            self.coords.extend_from_slice(p);
-        } else {
-            self.coords[slot * self.width..(slot + 1) * self.width].copy_from_slice(p);
+        if self.pending.capacity() == 0 {
+            self.pending
+                .reserve_exact(BATCH.min(self.capacity) * self.width);
         }
+        self.pending.extend_from_slice(p);
         self.inserted += 1;
-        self.recent = (self.recent + 1).min(self.capacity);
-        if self.recent >= BATCH.min(self.capacity) {
+        if self.pending.len() / self.width >= BATCH.min(self.capacity) {
             self.merge();
         }
     }
 
-    /// Folds the recent slots into the sorted snapshot, dropping forgotten entries.
+    /// Folds the pending patterns into the sorted snapshot, in place, dropping forgotten
+    /// entries. Among equal keys older entries stay first.
     fn merge(&mut self) {
         let w = self.width;
-        let cap = self.capacity as u64;
-        let mut fresh: Vec<(f64, u64, usize)> = (self.inserted - self.recent as u64..self.inserted)
-            .map(|b| {
-                let s = (b % cap) as usize;
-                (self.coords[s * w..(s + 1) * w].iter().sum::<f64>(), b, s)
-            })
+        let recent = self.pending.len() / w;
+        let first = self.inserted - recent as u64;
+        let mut fresh: Vec<(f64, usize)> = (0..recent)
+            .map(|k| (self.pending[k * w..(k + 1) * w].iter().sum::<f64>(), k))
             .collect();
-        self.recent = 0;
         fresh.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let oldest = self.oldest();
-        let (mut keys, mut born, mut points) = std::mem::take(&mut self.spare);
-        keys.clear();
-        born.clear();
-        points.clear();
-        let (mut i, mut j) = (0, 0);
-        while i < self.keys.len() || j < fresh.len() {
-            let take_old = match (self.keys.get(i), fresh.get(j)) {
-                (Some(a), Some(b)) => a.total_cmp(&b.0).is_le(),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_old {
-                if self.born[i] >= oldest {
-                    keys.push(self.keys[i]);
-                    born.push(self.born[i]);
-                    points.extend_from_slice(&self.points[i * w..(i + 1) * w]);
-                }
-                i += 1;
-            } else {
-                let (k, b, s) = fresh[j];
-                keys.push(k);
-                born.push(b);
-                points.extend_from_slice(&self.coords[s * w..(s + 1) * w]);
-                j += 1;
+        // 1. Forget, keeping the order.
+        let live = self.live();
+        let mut n = 0;
+        for i in 0..self.keys.len() {
+            if live.has(self.born[i]) {
+                self.keys[n] = self.keys[i];
+                self.born[n] = self.born[i];
+                self.points.copy_within(i * w..(i + 1) * w, n * w);
+                n += 1;
             }
         }
-        self.spare = (
-            std::mem::replace(&mut self.keys, keys),
-            std::mem::replace(&mut self.born, born),
-            std::mem::replace(&mut self.points, points),
-        );
+        // 2. Merge from the back into the grown vectors.
+        let total = n + recent;
+        // Exactly: doubling would leave up to half the memory spare for good.
+        self.keys.truncate(n);
+        self.born.truncate(n);
+        self.points.truncate(n * w);
+        self.keys.reserve_exact(recent);
+        self.born.reserve_exact(recent);
+        self.points.reserve_exact(recent * w);
+        self.keys.resize(total, 0.0);
+        self.born.resize(total, 0);
+        self.points.resize(total * w, 0.0);
+        let (mut i, mut j) = (n, recent);
+        for out in (0..total).rev() {
+            let old_last = i > 0 && (j == 0 || self.keys[i - 1].total_cmp(&fresh[j - 1].0).is_gt());
+            if old_last {
+                i -= 1;
+                self.keys[out] = self.keys[i];
+                self.born[out] = self.born[i];
+                self.points.copy_within(i * w..(i + 1) * w, out * w);
+            } else {
+                j -= 1;
+                let (k, slot) = fresh[j];
+                self.keys[out] = k;
+                self.born[out] = (first + slot as u64) as u32;
+                self.points[out * w..(out + 1) * w]
+                    .copy_from_slice(&self.pending[slot * w..(slot + 1) * w]);
+            }
+        }
+        self.pending.clear();
     }
 
     /// Squared distance from `q` to the snapshot entry `i` (`∞` when forgotten).
-    fn entry_dist2(&self, i: usize, q: &[f64], oldest: u64) -> f64 {
+    fn entry_dist2(&self, i: usize, q: &[f64], live: Live) -> f64 {
         let d = dist2(&self.points[i * self.width..(i + 1) * self.width], q);
-        if self.born[i] >= oldest {
+        if live.has(self.born[i]) {
             d
         } else {
             f64::INFINITY
@@ -168,32 +191,15 @@ impl PatternIndex {
             return None;
         }
         let w = self.width;
-        // The recent patterns: the newest `recent` slots of the ring, at most two runs.
-        let cap = self.capacity;
-        let end = (self.inserted % cap as u64) as usize;
-        let end = if end == 0 && self.recent > 0 {
-            cap
-        } else {
-            end
-        };
-        let mut best = if self.recent <= end {
-            block_min(w, &self.coords[(end - self.recent) * w..end * w], None, q)
-        } else {
-            let wrap = self.recent - end;
-            block_min(w, &self.coords[..end * w], None, q).min(block_min(
-                w,
-                &self.coords[(cap - wrap) * w..cap * w],
-                None,
-                q,
-            ))
-        };
+        // The patterns not yet in the snapshot.
+        let mut best = block_min(w, &self.pending, None, q);
         let n = self.keys.len();
         if n == 0 {
             return best.is_finite().then_some(best);
         }
         let qk: f64 = q.iter().sum();
         let g = w as f64;
-        let oldest = self.oldest();
+        let live = self.live();
         // 1. A block of neighbours in key order, centred on the query's key, in one pass.
         let start = self.keys.partition_point(|&k| k < qk);
         let block = BLOCK.min(self.budget).min(n);
@@ -202,7 +208,7 @@ impl PatternIndex {
         best = best.min(block_min(
             w,
             &self.points[lo * w..hi * w],
-            Some((&self.born[lo..hi], oldest)),
+            Some((&self.born[lo..hi], live)),
             q,
         ));
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
@@ -227,7 +233,7 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            best = best.min(self.entry_dist2(i, q, oldest));
+            best = best.min(self.entry_dist2(i, q, live));
             spent += 1;
         }
         best.is_finite().then_some(best)
@@ -239,9 +245,10 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Smallest squared distance from `q` to the `w`-wide points of `pts` (skipping those born
-/// before `oldest`, when given), dispatched to a fixed width so that the loops unroll.
-fn block_min(w: usize, pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f64 {
+/// Smallest squared distance from `q` to the `w`-wide points of `pts` (skipping those no longer
+/// live, when their insertion numbers are given), dispatched to a fixed width so that the loops
+/// unroll.
+fn block_min(w: usize, pts: &[f64], born: Option<(&[u32], Live)>, q: &[f64]) -> f64 {
     match w {
         4 => block_min_fixed::<4>(pts, born, q),
         5 => block_min_fixed::<5>(pts, born, q),
@@ -250,7 +257,7 @@ fn block_min(w: usize, pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f
             .chunks_exact(w)
             .enumerate()
             .map(|(i, p)| match born {
-                Some((b, oldest)) if b[i] < oldest => f64::INFINITY,
+                Some((b, live)) if !live.has(b[i]) => f64::INFINITY,
                 _ => dist2(p, q),
             })
             .fold(f64::INFINITY, f64::min),
@@ -259,7 +266,7 @@ fn block_min(w: usize, pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f
 
 /// [`block_min`] for width `W`: four points at a time with independent sums and minima, so the
 /// additions of different points overlap instead of waiting on one another.
-fn block_min_fixed<const W: usize>(pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f64 {
+fn block_min_fixed<const W: usize>(pts: &[f64], born: Option<(&[u32], Live)>, q: &[f64]) -> f64 {
     let Ok(q) = <[f64; W]>::try_from(q) else {
         return f64::INFINITY;
     };
@@ -272,13 +279,13 @@ fn block_min_fixed<const W: usize>(pts: &[f64], born: Option<(&[u64], u64)>, q: 
                 let d = c[k * W + j] - q[j];
                 s += d * d;
             }
-            let live = born.is_none_or(|(b, oldest)| b[4 * n + k] >= oldest);
+            let live = born.is_none_or(|(b, live)| live.has(b[4 * n + k]));
             *mk = mk.min(if live { s } else { f64::INFINITY });
         }
     }
     let done = (pts.len() / (4 * W)) * 4;
     for (i, p) in quads.remainder().chunks_exact(W).enumerate() {
-        let live = born.is_none_or(|(b, oldest)| b[done + i] >= oldest);
+        let live = born.is_none_or(|(b, live)| live.has(b[done + i]));
         if live {
             m[0] = m[0].min(dist2(p, &q));
         }
@@ -343,6 +350,32 @@ mod tests {
             idx.push(&p);
             all.push(p);
         }
+    }
+
+    #[test]
+    fn liveness_survives_the_32_bit_wrap() {
+        let live = Live {
+            now: 5,
+            capacity: 10,
+        };
+        assert!(live.has(5u32.wrapping_sub(10)));
+        assert!(!live.has(5u32.wrapping_sub(11)));
+        assert!(live.has(4) && live.has(u32::MAX - 3));
+    }
+
+    #[test]
+    fn each_pattern_is_stored_once() {
+        let (w, cap) = (5, 1500);
+        let mut idx = PatternIndex::new(w, cap, DEFAULT_BUDGET);
+        let mut s = 7;
+        for _ in 0..10 * cap {
+            let p: Vec<f64> = (0..w).map(|_| noise(&mut s)).collect();
+            idx.push(&p);
+        }
+        // The snapshot holds at most `capacity + BATCH` entries (forgotten ones wait for the next
+        // merge), each `width` coordinates, a key and a 4-byte insertion number.
+        let most = (cap + BATCH) * ((w + 1) * 8 + 4) + BATCH * w * 8;
+        assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
     }
 
     #[test]
