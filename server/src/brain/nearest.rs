@@ -11,44 +11,59 @@
 //! is closest to the query's, never closer than the true nearest. Cost per query is bounded by
 //! `budget` distances plus a binary search, whatever the memory.
 //!
-//! Layout: a snapshot sorted by key, with each entry's coordinates stored beside its key (a
-//! block of neighbours is one contiguous read), is rebuilt in place by merging every few
-//! insertions (O(memory) each time, so O(memory / batch) per sample); the patterns inserted
-//! since then wait in a small pending list and are searched exhaustively, and snapshot entries
-//! that have since been forgotten are skipped by their insertion number. The search starts with
-//! a block of neighbours in key order computed in one branch-free pass, then walks outward in
-//! bound order. Each pattern is stored once (the snapshot is the memory), with the low 32 bits of
-//! its insertion number: per remembered pattern, `width` f64s, its key and 4 bytes.
+//! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
+//! as the anomaly detector's segment means make them), so the index keeps the series once, as a
+//! ring, and each pattern as its end position: a pattern costs its key and 4 bytes, not `width`
+//! copies of values that five other patterns also hold. A snapshot of (key, end) sorted by key is
+//! rebuilt in place by merging every few insertions (O(memory) each time, so O(memory / batch)
+//! per sample); patterns remembered since then wait in a small pending list and are searched
+//! exhaustively, and snapshot entries that have since been forgotten are skipped by their end.
+//! The search starts with a block of neighbours in key order, then walks outward in bound order.
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
-/// Most snapshot entries around the query's key whose distances are computed in one branch-free
-/// pass before the bound-ordered walk (a contiguous pass costs a fraction of a walk step each).
+/// Most snapshot entries around the query's key whose distances are computed in one pass before
+/// the bound-ordered walk.
 const BLOCK: usize = 256;
 /// Most snapshot entries examined per query.
 pub const DEFAULT_BUDGET: usize = 128;
 
-/// Sliding memory of fixed-width patterns with a fast nearest-neighbour query.
-#[derive(Clone, Debug)]
-pub struct PatternIndex {
-    width: usize,
-    capacity: usize,
-    budget: usize,
-    /// Patterns inserted since the snapshot was built, oldest first (fewer than `BATCH`).
-    pending: Vec<f64>,
-    /// Patterns inserted so far.
-    inserted: u64,
-    /// The snapshot, sorted by key: keys, insertion numbers (low 32 bits, see [`Live`]) and
-    /// coordinates side by side, so a block of neighbours is one contiguous read. An entry is
-    /// live while its insertion number is among the last `capacity`.
-    keys: Vec<f64>,
-    born: Vec<u32>,
-    points: Vec<f64>,
+/// Which patterns an index holds: `width` values of its series `stride` positions apart (newest
+/// first), remembered at most `lag` positions after their end was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub width: usize,
+    pub stride: usize,
+    pub lag: usize,
 }
 
-/// Which snapshot entries are still remembered, from the low 32 bits of insertion numbers: an
-/// entry's age (`inserted − born`) is below 2³² because entries are dropped at every merge and
-/// the capacity is below 2³¹.
+/// Sliding memory of the patterns of one series, with a fast nearest-neighbour query.
+#[derive(Clone, Debug)]
+pub struct PatternIndex {
+    shape: Shape,
+    capacity: usize,
+    budget: usize,
+    /// The series' recent values, a ring (position `p` at `p & mask`), long enough for every
+    /// coordinate of every remembered pattern.
+    series: Vec<f64>,
+    mask: u64,
+    /// Values recorded so far (the next position).
+    recorded: u64,
+    /// Ends of the patterns remembered since the snapshot was built, oldest first.
+    pending: Vec<u64>,
+    /// Patterns remembered so far.
+    count: u64,
+    /// One past the newest remembered end: patterns ending in the `capacity` positions before it
+    /// are live.
+    next_end: u64,
+    /// The snapshot, sorted by key: keys and ends (low 32 bits, see [`Live`]).
+    keys: Vec<f64>,
+    ends: Vec<u32>,
+}
+
+/// Which snapshot entries are still remembered, from the low 32 bits of their ends: an entry's
+/// age (`next_end − end`) is below 2³² because entries are dropped at every merge and the
+/// capacity is below 2³¹.
 #[derive(Clone, Copy, Debug)]
 struct Live {
     now: u32,
@@ -56,66 +71,124 @@ struct Live {
 }
 
 impl Live {
-    fn has(self, born: u32) -> bool {
-        self.now.wrapping_sub(born) <= self.capacity
+    fn has(self, end: u32) -> bool {
+        self.now.wrapping_sub(end) <= self.capacity
     }
 }
 
 impl PatternIndex {
-    /// `width` coordinates per pattern, the last `capacity` patterns remembered (at most 2³¹),
-    /// at most `budget` remembered patterns examined per query (besides the few most recent).
-    pub fn new(width: usize, capacity: usize, budget: usize) -> Self {
-        let (width, capacity) = (width.max(1), capacity.clamp(1, 1 << 31));
+    /// Patterns of `shape`, those ending in the last `capacity` remembered positions kept (at
+    /// most 2³⁰), at most `budget` of them examined per query (besides the few most recent).
+    pub fn new(shape: Shape, capacity: usize, budget: usize) -> Self {
+        let shape = Shape {
+            width: shape.width.clamp(1, MAX_WIDTH),
+            stride: shape.stride.clamp(1, 1 << 16),
+            lag: shape.lag.min(1 << 20),
+        };
+        let capacity = capacity.clamp(1, 1 << 30);
+        // Positions a live or pending pattern can reach back to, from the newest recorded one.
+        let reach = capacity + (shape.width - 1) * shape.stride + shape.lag + 2;
         Self {
-            width,
+            shape,
             capacity,
             budget: budget.max(1),
+            series: Vec::new(),
+            mask: reach.next_power_of_two() as u64 - 1,
+            recorded: 0,
             pending: Vec::new(),
-            inserted: 0,
+            count: 0,
+            next_end: 0,
             keys: Vec::new(),
-            born: Vec::new(),
-            points: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
     /// Patterns remembered.
     pub fn len(&self) -> usize {
-        (self.inserted.min(self.capacity as u64)) as usize
+        (self.count.min(self.capacity as u64)) as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inserted == 0
-    }
-
-    fn live(&self) -> Live {
-        Live {
-            now: self.inserted as u32,
-            capacity: self.capacity as u32,
-        }
+        self.count == 0
     }
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        (self.pending.capacity() + self.keys.capacity() + self.points.capacity()) * 8
-            + self.born.capacity() * 4
+        (self.series.capacity() + self.pending.capacity() + self.keys.capacity()) * 8
+            + self.ends.capacity() * 4
     }
 
-    /// Remembers `pattern` (its first `width` values), forgetting the oldest when full.
-    /// Patterns with a non-finite coordinate are ignored.
-    pub fn push(&mut self, pattern: &[f64]) {
-        let Some(p) = pattern.get(..self.width) else {
+    /// Live entries: ending in the last `capacity` positions remembered, with all their values
+    /// still in the ring (they are unless `remember` has not been called for a long while).
+    fn live(&self) -> Live {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        let first_kept = self.recorded.saturating_sub(self.mask + 1) + span;
+        Live {
+            now: self.next_end as u32,
+            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u32,
+        }
+    }
+
+    /// Appends the series' next value (at position [`Self::recorded`]).
+    pub fn record(&mut self, x: f64) {
+        let ring = self.mask as usize + 1;
+        if self.series.len() < ring {
+            if self.series.capacity() == 0 {
+                self.series.reserve_exact(ring);
+            }
+            self.series.push(x);
+        } else {
+            self.series[(self.recorded & self.mask) as usize] = x;
+        }
+        self.recorded += 1;
+    }
+
+    /// Values recorded so far.
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// The value at position `p` (which must be within the ring).
+    fn at(&self, p: u64) -> f64 {
+        self.series[(p & self.mask) as usize]
+    }
+
+    /// The pattern ending at position `end`, newest value first.
+    fn pattern(&self, end: u64) -> [f64; MAX_WIDTH] {
+        let mut p = [0.0; MAX_WIDTH];
+        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
+            *v = self.at(end - (j * self.shape.stride) as u64);
+        }
+        p
+    }
+
+    /// Remembers the pattern ending at position `end`, forgetting those ending `capacity`
+    /// positions before it. Ignored unless `end` is after the last one remembered and its values
+    /// are all recorded and still in the ring (at most `lag` positions before the newest). A
+    /// pattern with a non-finite value moves the window on but is not stored.
+    pub fn remember(&mut self, end: u64) {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        let fits = end >= span
+            && end < self.recorded
+            && self.recorded - 1 - end <= self.shape.lag as u64
+            && end >= self.next_end;
+        if !fits {
             return;
-        };
-        if !p.iter().all(|v| v.is_finite()) {
+        }
+        if !self.pattern(end)[..self.shape.width]
+            .iter()
+            .all(|v| v.is_finite())
+        {
+            self.next_end = end + 1;
             return;
         }
         if self.pending.capacity() == 0 {
-            self.pending
-                .reserve_exact(BATCH.min(self.capacity) * self.width);
+            self.pending.reserve_exact(BATCH.min(self.capacity));
         }
-        self.pending.extend_from_slice(p);
-        self.inserted += 1;
-        if self.pending.len() / self.width >= BATCH.min(self.capacity) {
+        self.pending.push(end);
+        self.count += 1;
+        self.next_end = end + 1;
+        if self.pending.len() >= BATCH.min(self.capacity) {
             self.merge();
         }
     }
@@ -123,94 +196,101 @@ impl PatternIndex {
     /// Folds the pending patterns into the sorted snapshot, in place, dropping forgotten
     /// entries. Among equal keys older entries stay first.
     fn merge(&mut self) {
-        let w = self.width;
-        let recent = self.pending.len() / w;
-        let first = self.inserted - recent as u64;
-        let mut fresh: Vec<(f64, usize)> = (0..recent)
-            .map(|k| (self.pending[k * w..(k + 1) * w].iter().sum::<f64>(), k))
+        let w = self.shape.width;
+        let mut fresh: Vec<(f64, u64)> = self
+            .pending
+            .iter()
+            .map(|&e| (self.pattern(e)[..w].iter().sum::<f64>(), e))
             .collect();
         fresh.sort_by(|a, b| a.0.total_cmp(&b.0));
         // 1. Forget, keeping the order.
         let live = self.live();
         let mut n = 0;
         for i in 0..self.keys.len() {
-            if live.has(self.born[i]) {
+            if live.has(self.ends[i]) {
                 self.keys[n] = self.keys[i];
-                self.born[n] = self.born[i];
-                self.points.copy_within(i * w..(i + 1) * w, n * w);
+                self.ends[n] = self.ends[i];
                 n += 1;
             }
         }
-        // 2. Merge from the back into the grown vectors.
-        let total = n + recent;
-        // Exactly: doubling would leave up to half the memory spare for good.
+        // 2. Merge from the back into the grown vectors, grown exactly (doubling would leave up
+        //    to half the memory spare for good).
+        let total = n + fresh.len();
         self.keys.truncate(n);
-        self.born.truncate(n);
-        self.points.truncate(n * w);
-        self.keys.reserve_exact(recent);
-        self.born.reserve_exact(recent);
-        self.points.reserve_exact(recent * w);
+        self.ends.truncate(n);
+        self.keys.reserve_exact(fresh.len());
+        self.ends.reserve_exact(fresh.len());
         self.keys.resize(total, 0.0);
-        self.born.resize(total, 0);
-        self.points.resize(total * w, 0.0);
-        let (mut i, mut j) = (n, recent);
+        self.ends.resize(total, 0);
+        let (mut i, mut j) = (n, fresh.len());
         for out in (0..total).rev() {
             let old_last = i > 0 && (j == 0 || self.keys[i - 1].total_cmp(&fresh[j - 1].0).is_gt());
             if old_last {
                 i -= 1;
                 self.keys[out] = self.keys[i];
-                self.born[out] = self.born[i];
-                self.points.copy_within(i * w..(i + 1) * w, out * w);
+                self.ends[out] = self.ends[i];
             } else {
                 j -= 1;
-                let (k, slot) = fresh[j];
-                self.keys[out] = k;
-                self.born[out] = (first + slot as u64) as u32;
-                self.points[out * w..(out + 1) * w]
-                    .copy_from_slice(&self.pending[slot * w..(slot + 1) * w]);
+                self.keys[out] = fresh[j].0;
+                self.ends[out] = fresh[j].1 as u32;
             }
         }
         self.pending.clear();
     }
 
+    /// Squared distance from `q` (`width` values) to the pattern ending at `end`.
+    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (j, qj) in q.iter().enumerate() {
+            let d = self.at(end - (j * self.shape.stride) as u64) - qj;
+            s += d * d;
+        }
+        s
+    }
+
+    /// The full position of a snapshot entry's end, from its low 32 bits.
+    fn end_of(&self, low: u32) -> u64 {
+        self.next_end - u64::from((self.next_end as u32).wrapping_sub(low))
+    }
+
     /// Squared distance from `q` to the snapshot entry `i` (`∞` when forgotten).
     fn entry_dist2(&self, i: usize, q: &[f64], live: Live) -> f64 {
-        let d = dist2(&self.points[i * self.width..(i + 1) * self.width], q);
-        if live.has(self.born[i]) {
-            d
+        if live.has(self.ends[i]) {
+            self.dist2(self.end_of(self.ends[i]), q)
         } else {
             f64::INFINITY
         }
     }
 
-    /// Squared Euclidean distance from `query` (at least `width` values) to the nearest
-    /// remembered pattern found within the budget; `None` when nothing is remembered.
+    /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
+    /// nearest remembered pattern found within the budget; `None` when nothing is remembered.
     pub fn nearest2(&self, query: &[f64]) -> Option<f64> {
-        let q = query.get(..self.width)?;
+        let q = query.get(..self.shape.width)?;
         if self.is_empty() || !q.iter().all(|v| v.is_finite()) {
             return None;
         }
-        let w = self.width;
+        let live = self.live();
         // The patterns not yet in the snapshot.
-        let mut best = block_min(w, &self.pending, None, q);
+        let mut best = self
+            .pending
+            .iter()
+            .filter(|&&e| live.has(e as u32))
+            .map(|&e| self.dist2(e, q))
+            .fold(f64::INFINITY, f64::min);
         let n = self.keys.len();
         if n == 0 {
             return best.is_finite().then_some(best);
         }
         let qk: f64 = q.iter().sum();
-        let g = w as f64;
-        let live = self.live();
-        // 1. A block of neighbours in key order, centred on the query's key, in one pass.
+        let g = self.shape.width as f64;
+        // 1. A block of neighbours in key order, centred on the query's key.
         let start = self.keys.partition_point(|&k| k < qk);
         let block = BLOCK.min(self.budget).min(n);
         let lo = start.saturating_sub(block / 2).min(n - block);
         let hi = lo + block;
-        best = best.min(block_min(
-            w,
-            &self.points[lo * w..hi * w],
-            Some((&self.born[lo..hi], live)),
-            q,
-        ));
+        best = (lo..hi)
+            .map(|i| self.entry_dist2(i, q, live))
+            .fold(best, f64::min);
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
         let bound = |i: usize| (self.keys[i] - qk) * (self.keys[i] - qk) / g;
         let (mut left, mut right) = (lo, hi);
@@ -240,153 +320,9 @@ impl PatternIndex {
     }
 }
 
-/// Squared Euclidean distance (branch-free; the patterns are a handful of values).
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// Smallest squared distance from `q` to the `w`-wide points of `pts` (skipping those no longer
-/// live, when their insertion numbers are given), dispatched to a fixed width so that the loops
-/// unroll.
-fn block_min(w: usize, pts: &[f64], born: Option<(&[u32], Live)>, q: &[f64]) -> f64 {
-    match w {
-        4 => block_min_fixed::<4>(pts, born, q),
-        5 => block_min_fixed::<5>(pts, born, q),
-        6 => block_min_fixed::<6>(pts, born, q),
-        _ => pts
-            .chunks_exact(w)
-            .enumerate()
-            .map(|(i, p)| match born {
-                Some((b, live)) if !live.has(b[i]) => f64::INFINITY,
-                _ => dist2(p, q),
-            })
-            .fold(f64::INFINITY, f64::min),
-    }
-}
-
-/// [`block_min`] for width `W`: four points at a time with independent sums and minima, so the
-/// additions of different points overlap instead of waiting on one another.
-fn block_min_fixed<const W: usize>(pts: &[f64], born: Option<(&[u32], Live)>, q: &[f64]) -> f64 {
-    let Ok(q) = <[f64; W]>::try_from(q) else {
-        return f64::INFINITY;
-    };
-    let mut m = [f64::INFINITY; 4];
-    let mut quads = pts.chunks_exact(4 * W);
-    for (n, c) in quads.by_ref().enumerate() {
-        for (k, mk) in m.iter_mut().enumerate() {
-            let mut s = 0.0;
-            for j in 0..W {
-                let d = c[k * W + j] - q[j];
-                s += d * d;
-            }
-            let live = born.is_none_or(|(b, live)| live.has(b[4 * n + k]));
-            *mk = mk.min(if live { s } else { f64::INFINITY });
-        }
-    }
-    let done = (pts.len() / (4 * W)) * 4;
-    for (i, p) in quads.remainder().chunks_exact(W).enumerate() {
-        let live = born.is_none_or(|(b, live)| live.has(b[done + i]));
-        if live {
-            m[0] = m[0].min(dist2(p, &q));
-        }
-    }
-    m[0].min(m[1]).min(m[2].min(m[3]))
-}
+/// Most values per pattern.
+pub const MAX_WIDTH: usize = 16;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn noise(seed: &mut u64) -> f64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-    }
-
-    fn brute(all: &[Vec<f64>], cap: usize, q: &[f64]) -> Option<f64> {
-        all.iter()
-            .rev()
-            .take(cap)
-            .map(|p| p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-            .reduce(f64::min)
-    }
-
-    #[test]
-    fn with_an_unlimited_budget_it_is_exact() {
-        let mut s = 3;
-        for (width, cap) in [(5, 100), (4, 1500), (1, 7), (6, 49)] {
-            let mut idx = PatternIndex::new(width, cap, usize::MAX);
-            let mut all = Vec::new();
-            let mut level = 0.0;
-            for i in 0..3000 {
-                level += noise(&mut s);
-                let p: Vec<f64> = (0..width).map(|_| level + 0.3 * noise(&mut s)).collect();
-                if i % 3 == 0 {
-                    let got = idx.nearest2(&p);
-                    let want = brute(&all, cap, &p);
-                    match (got, want) {
-                        (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-9 * (1.0 + b), "{a} {b}"),
-                        (a, b) => assert_eq!(a, b),
-                    }
-                }
-                idx.push(&p);
-                all.push(p);
-                assert_eq!(idx.len(), all.len().min(cap));
-            }
-        }
-    }
-
-    #[test]
-    fn a_budget_never_finds_closer_than_the_truth() {
-        let mut s = 11;
-        let mut idx = PatternIndex::new(5, 1500, 16);
-        let mut all = Vec::new();
-        for _ in 0..5000 {
-            let p: Vec<f64> = (0..5).map(|_| noise(&mut s)).collect();
-            if let (Some(a), Some(b)) = (idx.nearest2(&p), brute(&all, 1500, &p)) {
-                assert!(a >= b - 1e-12, "{a} < {b}");
-            }
-            idx.push(&p);
-            all.push(p);
-        }
-    }
-
-    #[test]
-    fn liveness_survives_the_32_bit_wrap() {
-        let live = Live {
-            now: 5,
-            capacity: 10,
-        };
-        assert!(live.has(5u32.wrapping_sub(10)));
-        assert!(!live.has(5u32.wrapping_sub(11)));
-        assert!(live.has(4) && live.has(u32::MAX - 3));
-    }
-
-    #[test]
-    fn each_pattern_is_stored_once() {
-        let (w, cap) = (5, 1500);
-        let mut idx = PatternIndex::new(w, cap, DEFAULT_BUDGET);
-        let mut s = 7;
-        for _ in 0..10 * cap {
-            let p: Vec<f64> = (0..w).map(|_| noise(&mut s)).collect();
-            idx.push(&p);
-        }
-        // The snapshot holds at most `capacity + BATCH` entries (forgotten ones wait for the next
-        // merge), each `width` coordinates, a key and a 4-byte insertion number.
-        let most = (cap + BATCH) * ((w + 1) * 8 + 4) + BATCH * w * 8;
-        assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
-    }
-
-    #[test]
-    fn non_finite_patterns_are_ignored() {
-        let mut idx = PatternIndex::new(2, 10, 8);
-        assert_eq!(idx.nearest2(&[0.0, 0.0]), None);
-        idx.push(&[f64::NAN, 1.0]);
-        idx.push(&[1.0]);
-        assert!(idx.is_empty());
-        idx.push(&[1.0, 1.0]);
-        assert_eq!(idx.nearest2(&[1.0, 2.0]), Some(1.0));
-        assert_eq!(idx.nearest2(&[f64::INFINITY, 2.0]), None);
-    }
-}
+#[path = "nearest_tests.rs"]
+mod tests;
