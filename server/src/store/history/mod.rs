@@ -13,9 +13,11 @@
 //! Precision (what reads back, see [`point`] for the steps):
 //! - exact: timestamps, memory in use, memory limit, PIDs, the risk level, and any value that is
 //!   not finite or too large to quantise (kept as raw f64 bits);
-//! - rounded to the nearest step: CPU % and its forecast and bands (0.001 points), network and
-//!   block rates (0.01 B/s), z-scores (0.001), failure probability (0.001 points), time to the
-//!   limit (0.1 s), the memory forecast (1 KiB). The error is at most half a step.
+//! - rounded to the nearest step: CPU % and its forecast and bands (0.01 points), network and
+//!   block rates (1 B/s), z-scores (0.01), failure probability (0.01 points), time to the limit
+//!   (0.1 s), the memory forecast (1 KiB). The error is at most half a step. The steps are finer
+//!   than what any reader shows, and each noisy field costs about log2(noise / step) bits a
+//!   point, so they are as coarse as that allows.
 //!
 //! What it costs depends on how much the series move: a steady container a few bytes a point,
 //! white noise in every field some tens (the `memory_load` example measures it).

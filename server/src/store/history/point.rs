@@ -44,18 +44,18 @@ impl HistoryPoint {
 }
 
 /// Quantisation steps, as divisors (a value `v` is kept as `round(v × SCALE)`).
-/// CPU % and its forecast and bands: 0.001 percentage points.
-pub const CPU_SCALE: f64 = 1000.0;
-/// Network and block I/O rates: 0.01 B/s.
-pub const RATE_SCALE: f64 = 100.0;
+/// CPU % and its forecast and bands: 0.01 percentage points (the dashboard shows 0.1).
+pub const CPU_SCALE: f64 = 100.0;
+/// Network and block I/O rates: 1 B/s.
+pub const RATE_SCALE: f64 = 1.0;
 /// The memory forecast: 1 KiB (a forecast; its own error is megabytes).
 pub const MEM_FORECAST_SCALE: f64 = 1.0 / 1024.0;
 /// Time to the memory limit: 0.1 s.
 pub const TTL_SCALE: f64 = 10.0;
-/// z-scores: 0.001.
-pub const Z_SCALE: f64 = 1000.0;
-/// Failure probability (0–100 %): 0.001 percentage points.
-pub const PROB_SCALE: f64 = 1000.0;
+/// z-scores: 0.01 (the dashboard shows 0.1σ).
+pub const Z_SCALE: f64 = 100.0;
+/// Failure probability (0–100 %): 0.01 percentage points.
+pub const PROB_SCALE: f64 = 100.0;
 
 /// Lanes per point (fields of `HistoryPoint`, z counted four times).
 pub const LANES: usize = 22;

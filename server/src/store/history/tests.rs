@@ -37,7 +37,7 @@ fn pt(ts_ms: i64, x: f64) -> HistoryPoint {
             cpu_pct: x,
             mem_bytes: 100_000_000 + ts_ms as u64 % 7_919,
             mem_limit_bytes: 512 << 20,
-            net_rx_bps: 1000.5,
+            net_rx_bps: 1001.0,
             net_tx_bps: x * 2.0,
             blk_read_bps: 0.0,
             blk_write_bps: 4096.0,
