@@ -13,12 +13,13 @@
 //!
 //! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
 //! as the anomaly detector's segment means make them), so the index keeps the series once, as a
-//! ring, and each pattern as its end position: a pattern costs its key and 4 bytes, not `width`
-//! copies of values that five other patterns also hold. A snapshot of (key, end) sorted by key is
-//! rebuilt in place by merging every few insertions (O(memory) each time, so O(memory / batch)
-//! per sample); patterns remembered since then wait in a small pending list and are searched
-//! exhaustively, and snapshot entries that have since been forgotten are skipped by their end.
-//! The search starts with a block of neighbours in key order, then walks outward in bound order.
+//! ring, and each pattern as its end position: a pattern costs 4 bytes, not `width` copies of
+//! values that other patterns also hold (its key is recomputed from the ring when needed, by the
+//! same sum, so to the same value). A snapshot of ends sorted by key is rebuilt in place by
+//! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
+//! remembered since then wait in a small pending list and are searched exhaustively, and
+//! snapshot entries that have since been forgotten are skipped by their end. The search starts
+//! with a block of neighbours in key order, then walks outward in bound order.
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
@@ -56,8 +57,8 @@ pub struct PatternIndex {
     /// One past the newest remembered end: patterns ending in the `capacity` positions before it
     /// are live.
     next_end: u64,
-    /// The snapshot, sorted by key: keys and ends (low 32 bits, see [`Live`]).
-    keys: Vec<f64>,
+    /// The snapshot: ends (low 32 bits, see [`Live`]) sorted by their pattern's key. Keys are
+    /// recomputed from the ring when needed (the same sum, so the same value), not stored.
     ends: Vec<u32>,
 }
 
@@ -86,8 +87,9 @@ impl PatternIndex {
             lag: shape.lag.min(1 << 20),
         };
         let capacity = capacity.clamp(1, 1 << 30);
-        // Positions a live or pending pattern can reach back to, from the newest recorded one.
-        let reach = capacity + (shape.width - 1) * shape.stride + shape.lag + 2;
+        // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
+        // can reach back to, from the newest recorded one: their keys must stay computable.
+        let reach = capacity + BATCH + (shape.width - 1) * shape.stride + shape.lag + 2;
         Self {
             shape,
             capacity,
@@ -98,7 +100,6 @@ impl PatternIndex {
             pending: Vec::new(),
             count: 0,
             next_end: 0,
-            keys: Vec::new(),
             ends: Vec::new(),
         }
     }
@@ -114,8 +115,7 @@ impl PatternIndex {
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        (self.series.capacity() + self.pending.capacity() + self.keys.capacity()) * 8
-            + self.ends.capacity() * 4
+        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 4
     }
 
     /// Live entries: ending in the last `capacity` positions remembered, with all their values
@@ -193,45 +193,42 @@ impl PatternIndex {
         }
     }
 
+    /// The key of the pattern ending at `end`: the sum of its values, newest first.
+    fn key(&self, end: u64) -> f64 {
+        self.pattern(end)[..self.shape.width].iter().sum()
+    }
+
+    /// The key of snapshot entry `i`.
+    fn key_at(&self, i: usize) -> f64 {
+        self.key(self.end_of(self.ends[i]))
+    }
+
     /// Folds the pending patterns into the sorted snapshot, in place, dropping forgotten
     /// entries. Among equal keys older entries stay first.
     fn merge(&mut self) {
-        let w = self.shape.width;
-        let mut fresh: Vec<(f64, u64)> = self
-            .pending
-            .iter()
-            .map(|&e| (self.pattern(e)[..w].iter().sum::<f64>(), e))
-            .collect();
+        let mut fresh: Vec<(f64, u64)> = self.pending.iter().map(|&e| (self.key(e), e)).collect();
         fresh.sort_by(|a, b| a.0.total_cmp(&b.0));
         // 1. Forget, keeping the order.
         let live = self.live();
-        let mut n = 0;
-        for i in 0..self.keys.len() {
-            if live.has(self.ends[i]) {
-                self.keys[n] = self.keys[i];
-                self.ends[n] = self.ends[i];
-                n += 1;
-            }
-        }
-        // 2. Merge from the back into the grown vectors, grown exactly (doubling would leave up
+        self.ends.retain(|&e| live.has(e));
+        // 2. Merge from the back into the grown vector, grown exactly (doubling would leave up
         //    to half the memory spare for good).
+        let n = self.ends.len();
         let total = n + fresh.len();
-        self.keys.truncate(n);
-        self.ends.truncate(n);
-        self.keys.reserve_exact(fresh.len());
         self.ends.reserve_exact(fresh.len());
-        self.keys.resize(total, 0.0);
         self.ends.resize(total, 0);
         let (mut i, mut j) = (n, fresh.len());
+        let mut old_key = if i > 0 { self.key_at(i - 1) } else { 0.0 };
         for out in (0..total).rev() {
-            let old_last = i > 0 && (j == 0 || self.keys[i - 1].total_cmp(&fresh[j - 1].0).is_gt());
+            let old_last = i > 0 && (j == 0 || old_key.total_cmp(&fresh[j - 1].0).is_gt());
             if old_last {
                 i -= 1;
-                self.keys[out] = self.keys[i];
                 self.ends[out] = self.ends[i];
+                if i > 0 {
+                    old_key = self.key_at(i - 1);
+                }
             } else {
                 j -= 1;
-                self.keys[out] = fresh[j].0;
                 self.ends[out] = fresh[j].1 as u32;
             }
         }
@@ -277,14 +274,16 @@ impl PatternIndex {
             .filter(|&&e| live.has(e as u32))
             .map(|&e| self.dist2(e, q))
             .fold(f64::INFINITY, f64::min);
-        let n = self.keys.len();
+        let n = self.ends.len();
         if n == 0 {
             return best.is_finite().then_some(best);
         }
         let qk: f64 = q.iter().sum();
         let g = self.shape.width as f64;
         // 1. A block of neighbours in key order, centred on the query's key.
-        let start = self.keys.partition_point(|&k| k < qk);
+        let start = self
+            .ends
+            .partition_point(|&e| self.key(self.end_of(e)) < qk);
         let block = BLOCK.min(self.budget).min(n);
         let lo = start.saturating_sub(block / 2).min(n - block);
         let hi = lo + block;
@@ -292,7 +291,10 @@ impl PatternIndex {
             .map(|i| self.entry_dist2(i, q, live))
             .fold(best, f64::min);
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
-        let bound = |i: usize| (self.keys[i] - qk) * (self.keys[i] - qk) / g;
+        let bound = |i: usize| {
+            let d = self.key_at(i) - qk;
+            d * d / g
+        };
         let (mut left, mut right) = (lo, hi);
         let mut spent = block;
         while spent < self.budget {
