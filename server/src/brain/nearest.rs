@@ -44,10 +44,12 @@ pub struct PatternIndex {
     shape: Shape,
     capacity: usize,
     budget: usize,
-    /// The series' recent values, a ring (position `p` at `p & mask`), long enough for every
-    /// coordinate of every remembered pattern.
+    /// The series' recent values, a ring of `ring` slots (position `p` at `p mod ring`), long
+    /// enough for every value of every pattern in the snapshot or pending.
     series: Vec<f64>,
-    mask: u64,
+    ring: usize,
+    /// The slot of the next position (`recorded mod ring`, kept so that no access divides).
+    head: usize,
     /// Values recorded so far (the next position).
     recorded: u64,
     /// Ends of the patterns remembered since the snapshot was built, oldest first.
@@ -95,7 +97,8 @@ impl PatternIndex {
             capacity,
             budget: budget.max(1),
             series: Vec::new(),
-            mask: reach.next_power_of_two() as u64 - 1,
+            ring: reach,
+            head: 0,
             recorded: 0,
             pending: Vec::new(),
             count: 0,
@@ -122,7 +125,7 @@ impl PatternIndex {
     /// still in the ring (they are unless `remember` has not been called for a long while).
     fn live(&self) -> Live {
         let span = ((self.shape.width - 1) * self.shape.stride) as u64;
-        let first_kept = self.recorded.saturating_sub(self.mask + 1) + span;
+        let first_kept = self.recorded.saturating_sub(self.ring as u64) + span;
         Live {
             now: self.next_end as u32,
             capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u32,
@@ -131,16 +134,20 @@ impl PatternIndex {
 
     /// Appends the series' next value (at position [`Self::recorded`]).
     pub fn record(&mut self, x: f64) {
-        let ring = self.mask as usize + 1;
-        if self.series.len() < ring {
+        if self.series.len() < self.ring {
             if self.series.capacity() == 0 {
-                self.series.reserve_exact(ring);
+                self.series.reserve_exact(self.ring);
             }
             self.series.push(x);
         } else {
-            self.series[(self.recorded & self.mask) as usize] = x;
+            self.series[self.head] = x;
         }
         self.recorded += 1;
+        self.head = if self.head + 1 == self.ring {
+            0
+        } else {
+            self.head + 1
+        };
     }
 
     /// Values recorded so far.
@@ -148,9 +155,18 @@ impl PatternIndex {
         self.recorded
     }
 
-    /// The value at position `p` (which must be within the ring).
+    /// The value at position `p`, one of the last `ring` recorded (any other reads some value
+    /// of the ring: callers only use it for entries they then treat as forgotten).
     fn at(&self, p: u64) -> f64 {
-        self.series[(p & self.mask) as usize]
+        let back = self.recorded.wrapping_sub(p) as usize;
+        let slot = if back <= self.head {
+            self.head - back
+        } else if back <= self.ring {
+            self.head + self.ring - back
+        } else {
+            0
+        };
+        self.series.get(slot).copied().unwrap_or(0.0)
     }
 
     /// The pattern ending at position `end`, newest value first.

@@ -151,9 +151,9 @@ fn each_pattern_is_stored_once() {
             idx.remember(i - 20);
         }
     }
-    // The series once (a power-of-two ring), then a 4-byte end per entry, for at most
-    // `capacity + BATCH` entries (forgotten ones wait for the next merge).
-    let ring = (cap + BATCH + 16 + 20 + 2).next_power_of_two();
+    // The series once, then a 4-byte end per entry, for at most `capacity + BATCH` entries
+    // (forgotten ones wait for the next merge).
+    let ring = cap + BATCH + 16 + 20 + 2;
     let most = ring * 8 + (cap + BATCH) * 4 + BATCH * 8;
     assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
 }
