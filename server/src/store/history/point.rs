@@ -208,9 +208,9 @@ impl PointCoder {
         v[0] = Val::Q(p.sample.ts_ms.wrapping_sub(self.prev_ts));
         self.prev_ts = p.sample.ts_ms;
         if let Val::Q(fc) = v[9] {
-            for i in BANDS {
-                if let Val::Q(b) = v[i] {
-                    v[i] = Val::Q(b.wrapping_sub(fc));
+            for b in &mut v[BANDS] {
+                if let Val::Q(q) = *b {
+                    *b = Val::Q(q.wrapping_sub(fc));
                 }
             }
         }
@@ -229,9 +229,9 @@ impl PointCoder {
         }
         v[0] = Val::Q(self.prev_ts);
         if let Val::Q(fc) = v[9] {
-            for i in BANDS {
-                if let Val::Q(b) = v[i] {
-                    v[i] = Val::Q(b.wrapping_add(fc));
+            for b in &mut v[BANDS] {
+                if let Val::Q(q) = *b {
+                    *b = Val::Q(q.wrapping_add(fc));
                 }
             }
         }

@@ -127,7 +127,7 @@ fn recent_and_since_boundaries() {
 #[test]
 fn gaps_and_irregular_timestamps_are_kept() {
     let mut h = History::new(1000);
-    let stamps: Vec<i64> = vec![
+    let stamps: [i64; 9] = [
         0,
         1000,
         2000,
