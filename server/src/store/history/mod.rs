@@ -149,12 +149,12 @@ impl History {
 
     /// All points, oldest first.
     pub fn iter(&self) -> Points<'_> {
-        self.from_index(0)
+        self.starting_at(0)
     }
 
     /// The last `n` points, oldest first.
     pub fn recent(&self, n: usize) -> Points<'_> {
-        self.from_index(self.len.saturating_sub(n))
+        self.starting_at(self.len.saturating_sub(n))
     }
 
     /// Points from the first one not older than `since_ms`, oldest first.
@@ -167,12 +167,12 @@ impl History {
             }
             start += if i == 0 { len - self.skip } else { len };
         }
-        self.from_index(start.min(self.len))
+        self.starting_at(start.min(self.len))
             .skip_while(move |p| p.sample.ts_ms < since_ms)
     }
 
     /// Points from the `index`-th kept one (0: the oldest).
-    fn from_index(&self, index: usize) -> Points<'_> {
+    fn starting_at(&self, index: usize) -> Points<'_> {
         Points {
             chunks: self.chunks().collect(),
             chunk: 0,
