@@ -3,11 +3,17 @@
 //! Feeds N simulated containers S seconds of 1 s samples (simulated time: an hour takes seconds)
 //! through the same pieces `serve` runs — the brain (`Assessor`, default `[brain]`) and the live
 //! store with the history `serve` keeps (`history`, 1 h) — and prints the heap in use per
-//! container (glibc's `mallinfo2`, so freed-but-kept memory does not count).
+//! container (glibc's `mallinfo2`, so freed-but-kept memory does not count). Then, on up to 100
+//! containers fed the same series again, what the brain's two kinds of per-metric state cost on
+//! their own: the four anomaly detectors and the two forecasters (the rest of the brain is the
+//! difference).
 //!
 //!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600]
 
 use app::wire::{ContainerInfo, Sample, SourceKind};
+use dockerpulse::brain::anomaly::AnomalyDetector;
+use dockerpulse::brain::forecast::Forecaster;
+use dockerpulse::brain::{BrainConfig, FLOORS};
 use dockerpulse::config::Config;
 use dockerpulse::pipeline::assessor::Assessor;
 use dockerpulse::store::live::LiveStore;
@@ -37,6 +43,59 @@ fn sample(i: usize, t: i64) -> Sample {
         blk_write_bps: 100.0 * noise,
         pids: 10 + (noise * 3.0) as u64,
     }
+}
+
+/// Heap per container, in KiB, of `make()` built for `n` containers and fed `secs` samples each
+/// through `feed`.
+fn cost<T>(
+    n: usize,
+    secs: i64,
+    make: impl Fn() -> T,
+    mut feed: impl FnMut(&mut T, i64, &Sample),
+) -> f64 {
+    let before = heap_in_use();
+    let mut states: Vec<T> = (0..n).map(|_| make()).collect();
+    for t in 0..secs {
+        for (i, st) in states.iter_mut().enumerate() {
+            feed(st, t, &sample(i, t));
+        }
+    }
+    let after = heap_in_use();
+    drop(states);
+    after.saturating_sub(before) as f64 / n as f64 / 1024.0
+}
+
+/// The brain's per-metric state on its own: the anomaly detectors (CPU, memory, network, PIDs,
+/// as the brain feeds them) and the CPU and memory forecasters.
+fn breakdown(cfg: &BrainConfig, n: usize, secs: i64) {
+    let detectors = cost(
+        n,
+        secs,
+        || FLOORS.map(|f| AnomalyDetector::new(cfg.anomaly_config(), f)),
+        |d, _, s| {
+            let v = [
+                s.cpu_pct,
+                s.mem_bytes as f64,
+                s.net_rx_bps + s.net_tx_bps,
+                s.pids as f64,
+            ];
+            for (d, v) in d.iter_mut().zip(v) {
+                d.observe(v);
+            }
+        },
+    );
+    let forecasters = cost(
+        n,
+        secs,
+        || [FLOORS[0], FLOORS[1]].map(|f| Forecaster::new(cfg.forecast_config(f))),
+        |f, t, s| {
+            f[0].observe(t as f64, s.cpu_pct);
+            f[1].observe(t as f64, s.mem_bytes as f64);
+        },
+    );
+    println!(
+        "of the brain: 4 anomaly detectors {detectors:.1} KiB, 2 forecasters {forecasters:.1} KiB per container"
+    );
 }
 
 fn main() {
@@ -80,4 +139,5 @@ fn main() {
         (per - brain_only) / 1024.0
     );
     drop(assessor);
+    breakdown(&cfg.brain, n.min(100), secs);
 }

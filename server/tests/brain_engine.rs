@@ -48,7 +48,7 @@ fn seen(running: &Running, name: &str) -> Option<Seen> {
     let live = running.state.live.read();
     let c = live.find(name).ok()?;
     Some(Seen {
-        history: c.history.iter().copied().collect(),
+        history: c.history.iter().collect(),
         events: c.events.iter().map(|e| (e.ts_ms, e.kind.label())).collect(),
         quota: c.info.cpu_quota_pct,
     })

@@ -5,7 +5,7 @@ use dockerpulse::brain::anomaly::{AnomalyConfig, AnomalyDetector};
 use dockerpulse::brain::baseline::{robust_z, RollingQuantiles};
 use dockerpulse::brain::calibration::{Evidence, RiskModel};
 use dockerpulse::brain::conformal::ConformalBands;
-use dockerpulse::brain::nearest::PatternIndex;
+use dockerpulse::brain::nearest::{PatternIndex, Shape};
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
 use dockerpulse::brain::semaphore::{Semaphore, Thresholds};
 use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
@@ -182,27 +182,35 @@ proptest! {
     #[test]
     fn pattern_index_without_a_budget_is_brute_force(
         width in 1usize..7,
+        stride in 1usize..4,
         cap in 1usize..300,
         stream in prop::collection::vec(-1e3..1e3f64, 10..1500),
     ) {
-        let mut idx = PatternIndex::new(width, cap, usize::MAX);
+        let shape = Shape { width, stride, lag: 0 };
+        let mut idx = PatternIndex::new(shape, cap, usize::MAX);
         let mut kept: Vec<Vec<f64>> = Vec::new();
-        for (i, w) in stream.windows(width).enumerate() {
+        let span = (width - 1) * stride;
+        for (i, &x) in stream.iter().enumerate() {
+            idx.record(x);
+            if i < span {
+                continue;
+            }
+            let w: Vec<f64> = (0..width).map(|j| stream[i - j * stride]).collect();
             if i % 7 == 0 {
                 let want = kept
                     .iter()
                     .rev()
                     .take(cap)
-                    .map(|p| p.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+                    .map(|p| p.iter().zip(&w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
                     .reduce(f64::min);
-                let got = idx.nearest2(w);
+                let got = idx.nearest2(&w);
                 match (got, want) {
                     (Some(a), Some(b)) => prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b), "{} vs {}", a, b),
                     (a, b) => prop_assert_eq!(a, b),
                 }
             }
-            idx.push(w);
-            kept.push(w.to_vec());
+            idx.remember(i as u64);
+            kept.push(w);
         }
     }
 

@@ -155,6 +155,6 @@ pub async fn history(
         name: c.info.name.clone(),
         simulated: live.source.is_simulated(),
         seconds,
-        points: c.since(since).copied().collect(),
+        points: c.since(since).collect(),
     }))
 }

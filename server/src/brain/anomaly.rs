@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{z_against, RollingQuantiles};
-use super::nearest::PatternIndex;
+use super::nearest::{PatternIndex, Shape};
 use super::rings::{Ring, RollingRange};
 
 /// Tunables, all counts in samples.
@@ -117,10 +117,9 @@ pub struct AnomalyDetector {
     segment: VecDeque<f64>,
     /// Segment means ending at each of the last `span` samples.
     means: Ring,
-    /// Patterns (`pattern_segments` segment means, newest first) of the last `span` samples:
-    /// they overlap the current one, so they join the searchable memory only when they leave.
-    fresh: Ring,
-    /// The searchable memory: patterns of up to `pattern_memory_samples` older samples.
+    /// The searchable memory: patterns (`pattern_segments` segment means `segment_samples`
+    /// apart, newest first) of up to `pattern_memory_samples` older samples. The patterns of the
+    /// last `span` samples overlap the current one, so they join it only `span` samples late.
     patterns: PatternIndex,
     range: RollingRange,
     /// Decaying maximum of past novelty.
@@ -151,9 +150,12 @@ impl AnomalyDetector {
             distances: RollingQuantiles::new(cfg.baseline_samples),
             segment: VecDeque::with_capacity(cfg.segment_samples + 1),
             means: Ring::new(span, 1),
-            fresh: Ring::new(span, cfg.pattern_segments),
             patterns: PatternIndex::new(
-                cfg.pattern_segments,
+                Shape {
+                    width: cfg.pattern_segments,
+                    stride: cfg.segment_samples,
+                    lag: span,
+                },
                 cfg.pattern_memory_samples,
                 cfg.pattern_budget,
             ),
@@ -294,13 +296,12 @@ impl AnomalyDetector {
         // Learn the sample.
         self.values.push(x);
         self.means.push(&[current]);
-        if let Some(p) = pattern {
-            if self.fresh.len() == self.fresh.capacity() {
-                if let Some(oldest) = self.fresh.as_slice().get(..g) {
-                    self.patterns.push(oldest);
-                }
-            }
-            self.fresh.push(&p[..g]);
+        // The pattern ending `span` samples ago no longer overlaps the next one: remember it.
+        let span = g * self.cfg.segment_samples;
+        let now = self.patterns.recorded();
+        self.patterns.record(current);
+        if now >= (span - self.cfg.segment_samples + span) as u64 {
+            self.patterns.remember(now - span as u64);
         }
         self.range.push(x);
         self.seen += 1;

@@ -11,202 +11,306 @@
 //! is closest to the query's, never closer than the true nearest. Cost per query is bounded by
 //! `budget` distances plus a binary search, whatever the memory.
 //!
-//! Layout: patterns live in a ring of slots (oldest overwritten). A snapshot sorted by key, with
-//! each entry's coordinates stored beside its key (a block of neighbours is one contiguous read),
-//! is rebuilt by merging every few insertions (O(memory) each time, so O(memory / batch) per
-//! sample); patterns inserted since then are searched exhaustively, and snapshot entries that
-//! have since been forgotten are skipped by their insertion number. The search starts with a
-//! block of neighbours in key order computed in one branch-free pass, then walks outward in
-//! bound order.
+//! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
+//! as the anomaly detector's segment means make them), so the index keeps the series once, as a
+//! ring, and each pattern as its end position: a pattern costs 4 bytes, not `width` copies of
+//! values that other patterns also hold (its key is recomputed from the ring when needed, by the
+//! same sum, so to the same value). A snapshot of ends sorted by key is rebuilt in place by
+//! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
+//! remembered since then wait in a small pending list and are searched exhaustively, and
+//! snapshot entries that have since been forgotten are skipped by their end. The search starts
+//! with a block of neighbours in key order, then walks outward in bound order.
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
-/// Most snapshot entries around the query's key whose distances are computed in one branch-free
-/// pass before the bound-ordered walk (a contiguous pass costs a fraction of a walk step each).
+/// Most snapshot entries around the query's key whose distances are computed in one pass before
+/// the bound-ordered walk.
 const BLOCK: usize = 256;
 /// Most snapshot entries examined per query.
 pub const DEFAULT_BUDGET: usize = 128;
 
-/// Sliding memory of fixed-width patterns with a fast nearest-neighbour query.
+/// Which patterns an index holds: `width` values of its series `stride` positions apart (newest
+/// first), remembered at most `lag` positions after their end was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub width: usize,
+    pub stride: usize,
+    pub lag: usize,
+}
+
+/// Sliding memory of the patterns of one series, with a fast nearest-neighbour query.
 #[derive(Clone, Debug)]
 pub struct PatternIndex {
-    width: usize,
+    shape: Shape,
     capacity: usize,
     budget: usize,
-    /// The ring: `capacity × width` coordinates, slot-major (the recent patterns are read here).
-    coords: Vec<f64>,
-    /// Patterns inserted so far (the one in slot `s` is the latest insertion `≡ s` mod capacity).
-    inserted: u64,
-    /// Patterns inserted since the snapshot was built (the newest ones, at most `capacity`).
-    recent: usize,
-    /// The snapshot, sorted by key: keys, insertion numbers and coordinates side by side, so a
-    /// block of neighbours is one contiguous read. An entry is live while its insertion number is
-    /// among the last `capacity`.
-    keys: Vec<f64>,
-    born: Vec<u64>,
-    points: Vec<f64>,
-    /// Scratch for merges.
-    spare: (Vec<f64>, Vec<u64>, Vec<f64>),
+    /// The series' recent values, a ring of `ring` slots (position `p` at `p mod ring`), long
+    /// enough for every value of every pattern in the snapshot or pending.
+    series: Vec<f64>,
+    ring: usize,
+    /// The slot of the next position (`recorded mod ring`, kept so that no access divides).
+    head: usize,
+    /// Values recorded so far (the next position).
+    recorded: u64,
+    /// Ends of the patterns remembered since the snapshot was built, oldest first.
+    pending: Vec<u64>,
+    /// Patterns remembered so far.
+    count: u64,
+    /// One past the newest remembered end: patterns ending in the `capacity` positions before it
+    /// are live.
+    next_end: u64,
+    /// The snapshot: ends (low 32 bits, see [`Live`]) sorted by their pattern's key. Keys are
+    /// recomputed from the ring when needed (the same sum, so the same value), not stored.
+    ends: Vec<u32>,
+}
+
+/// Which snapshot entries are still remembered, from the low 32 bits of their ends: an entry's
+/// age (`next_end − end`) is below 2³² because entries are dropped at every merge and the
+/// capacity is below 2³¹.
+#[derive(Clone, Copy, Debug)]
+struct Live {
+    now: u32,
+    capacity: u32,
+}
+
+impl Live {
+    fn has(self, end: u32) -> bool {
+        self.now.wrapping_sub(end) <= self.capacity
+    }
 }
 
 impl PatternIndex {
-    /// `width` coordinates per pattern, the last `capacity` patterns remembered, at most
-    /// `budget` remembered patterns examined per query (besides the few most recent).
-    pub fn new(width: usize, capacity: usize, budget: usize) -> Self {
-        let (width, capacity) = (width.max(1), capacity.clamp(1, u32::MAX as usize));
+    /// Patterns of `shape`, those ending in the last `capacity` remembered positions kept (at
+    /// most 2³⁰), at most `budget` of them examined per query (besides the few most recent).
+    pub fn new(shape: Shape, capacity: usize, budget: usize) -> Self {
+        let shape = Shape {
+            width: shape.width.clamp(1, MAX_WIDTH),
+            stride: shape.stride.clamp(1, 1 << 16),
+            lag: shape.lag.min(1 << 20),
+        };
+        let capacity = capacity.clamp(1, 1 << 30);
+        // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
+        // can reach back to, from the newest recorded one: their keys must stay computable.
+        let reach = capacity + BATCH + (shape.width - 1) * shape.stride + shape.lag + 2;
         Self {
-            width,
+            shape,
             capacity,
             budget: budget.max(1),
-            coords: Vec::with_capacity(capacity.min(1 << 16) * width),
-            inserted: 0,
-            recent: 0,
-            keys: Vec::new(),
-            born: Vec::new(),
-            points: Vec::new(),
-            spare: (Vec::new(), Vec::new(), Vec::new()),
+            series: Vec::new(),
+            ring: reach,
+            head: 0,
+            recorded: 0,
+            pending: Vec::new(),
+            count: 0,
+            next_end: 0,
+            ends: Vec::new(),
         }
     }
 
     /// Patterns remembered.
     pub fn len(&self) -> usize {
-        (self.inserted.min(self.capacity as u64)) as usize
+        (self.count.min(self.capacity as u64)) as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inserted == 0
+        self.count == 0
     }
 
-    /// Oldest insertion number still remembered.
-    fn oldest(&self) -> u64 {
-        self.inserted.saturating_sub(self.capacity as u64)
+    /// Heap bytes held (capacities, what the allocator charges).
+    pub fn heap_bytes(&self) -> usize {
+        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 4
     }
 
-    /// Remembers `pattern` (its first `width` values), forgetting the oldest when full.
-    /// Patterns with a non-finite coordinate are ignored.
-    pub fn push(&mut self, pattern: &[f64]) {
-        let Some(p) = pattern.get(..self.width) else {
-            return;
-        };
-        if !p.iter().all(|v| v.is_finite()) {
-            return;
+    /// Live entries: ending in the last `capacity` positions remembered, with all their values
+    /// still in the ring (they are unless `remember` has not been called for a long while).
+    fn live(&self) -> Live {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        let first_kept = self.recorded.saturating_sub(self.ring as u64) + span;
+        Live {
+            now: self.next_end as u32,
+            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u32,
         }
-        let slot = (self.inserted % self.capacity as u64) as usize;
-        if self.coords.len() < self.capacity * self.width {
-            self.coords.extend_from_slice(p);
+    }
+
+    /// Appends the series' next value (at position [`Self::recorded`]).
+    pub fn record(&mut self, x: f64) {
+        if self.series.len() < self.ring {
+            if self.series.capacity() == 0 {
+                self.series.reserve_exact(self.ring);
+            }
+            self.series.push(x);
         } else {
-            self.coords[slot * self.width..(slot + 1) * self.width].copy_from_slice(p);
+            self.series[self.head] = x;
         }
-        self.inserted += 1;
-        self.recent = (self.recent + 1).min(self.capacity);
-        if self.recent >= BATCH.min(self.capacity) {
+        self.recorded += 1;
+        self.head = if self.head + 1 == self.ring {
+            0
+        } else {
+            self.head + 1
+        };
+    }
+
+    /// Values recorded so far.
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// The value at position `p`, one of the last `ring` recorded (any other reads some value
+    /// of the ring: callers only use it for entries they then treat as forgotten).
+    fn at(&self, p: u64) -> f64 {
+        let back = self.recorded.wrapping_sub(p) as usize;
+        let slot = if back <= self.head {
+            self.head - back
+        } else if back <= self.ring {
+            self.head + self.ring - back
+        } else {
+            0
+        };
+        self.series.get(slot).copied().unwrap_or(0.0)
+    }
+
+    /// The pattern ending at position `end`, newest value first.
+    fn pattern(&self, end: u64) -> [f64; MAX_WIDTH] {
+        let mut p = [0.0; MAX_WIDTH];
+        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
+            *v = self.at(end - (j * self.shape.stride) as u64);
+        }
+        p
+    }
+
+    /// Remembers the pattern ending at position `end`, forgetting those ending `capacity`
+    /// positions before it. Ignored unless `end` is after the last one remembered and its values
+    /// are all recorded and still in the ring (at most `lag` positions before the newest). A
+    /// pattern with a non-finite value moves the window on but is not stored.
+    pub fn remember(&mut self, end: u64) {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        let fits = end >= span
+            && end < self.recorded
+            && self.recorded - 1 - end <= self.shape.lag as u64
+            && end >= self.next_end;
+        if !fits {
+            return;
+        }
+        if !self.pattern(end)[..self.shape.width]
+            .iter()
+            .all(|v| v.is_finite())
+        {
+            self.next_end = end + 1;
+            return;
+        }
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(BATCH.min(self.capacity));
+        }
+        self.pending.push(end);
+        self.count += 1;
+        self.next_end = end + 1;
+        if self.pending.len() >= BATCH.min(self.capacity) {
             self.merge();
         }
     }
 
-    /// Folds the recent slots into the sorted snapshot, dropping forgotten entries.
+    /// The key of the pattern ending at `end`: the sum of its values, newest first.
+    fn key(&self, end: u64) -> f64 {
+        self.pattern(end)[..self.shape.width].iter().sum()
+    }
+
+    /// The key of snapshot entry `i`.
+    fn key_at(&self, i: usize) -> f64 {
+        self.key(self.end_of(self.ends[i]))
+    }
+
+    /// Folds the pending patterns into the sorted snapshot, in place, dropping forgotten
+    /// entries. Among equal keys older entries stay first.
     fn merge(&mut self) {
-        let w = self.width;
-        let cap = self.capacity as u64;
-        let mut fresh: Vec<(f64, u64, usize)> = (self.inserted - self.recent as u64..self.inserted)
-            .map(|b| {
-                let s = (b % cap) as usize;
-                (self.coords[s * w..(s + 1) * w].iter().sum::<f64>(), b, s)
-            })
-            .collect();
-        self.recent = 0;
+        let mut fresh: Vec<(f64, u64)> = self.pending.iter().map(|&e| (self.key(e), e)).collect();
         fresh.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let oldest = self.oldest();
-        let (mut keys, mut born, mut points) = std::mem::take(&mut self.spare);
-        keys.clear();
-        born.clear();
-        points.clear();
-        let (mut i, mut j) = (0, 0);
-        while i < self.keys.len() || j < fresh.len() {
-            let take_old = match (self.keys.get(i), fresh.get(j)) {
-                (Some(a), Some(b)) => a.total_cmp(&b.0).is_le(),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_old {
-                if self.born[i] >= oldest {
-                    keys.push(self.keys[i]);
-                    born.push(self.born[i]);
-                    points.extend_from_slice(&self.points[i * w..(i + 1) * w]);
+        // 1. Forget, keeping the order.
+        let live = self.live();
+        self.ends.retain(|&e| live.has(e));
+        // 2. Merge from the back into the grown vector, grown exactly (doubling would leave up
+        //    to half the memory spare for good).
+        let n = self.ends.len();
+        let total = n + fresh.len();
+        self.ends.reserve_exact(fresh.len());
+        self.ends.resize(total, 0);
+        let (mut i, mut j) = (n, fresh.len());
+        let mut old_key = if i > 0 { self.key_at(i - 1) } else { 0.0 };
+        for out in (0..total).rev() {
+            let old_last = i > 0 && (j == 0 || old_key.total_cmp(&fresh[j - 1].0).is_gt());
+            if old_last {
+                i -= 1;
+                self.ends[out] = self.ends[i];
+                if i > 0 {
+                    old_key = self.key_at(i - 1);
                 }
-                i += 1;
             } else {
-                let (k, b, s) = fresh[j];
-                keys.push(k);
-                born.push(b);
-                points.extend_from_slice(&self.coords[s * w..(s + 1) * w]);
-                j += 1;
+                j -= 1;
+                self.ends[out] = fresh[j].1 as u32;
             }
         }
-        self.spare = (
-            std::mem::replace(&mut self.keys, keys),
-            std::mem::replace(&mut self.born, born),
-            std::mem::replace(&mut self.points, points),
-        );
+        self.pending.clear();
+    }
+
+    /// Squared distance from `q` (`width` values) to the pattern ending at `end`.
+    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (j, qj) in q.iter().enumerate() {
+            let d = self.at(end - (j * self.shape.stride) as u64) - qj;
+            s += d * d;
+        }
+        s
+    }
+
+    /// The full position of a snapshot entry's end, from its low 32 bits.
+    fn end_of(&self, low: u32) -> u64 {
+        self.next_end - u64::from((self.next_end as u32).wrapping_sub(low))
     }
 
     /// Squared distance from `q` to the snapshot entry `i` (`∞` when forgotten).
-    fn entry_dist2(&self, i: usize, q: &[f64], oldest: u64) -> f64 {
-        let d = dist2(&self.points[i * self.width..(i + 1) * self.width], q);
-        if self.born[i] >= oldest {
-            d
+    fn entry_dist2(&self, i: usize, q: &[f64], live: Live) -> f64 {
+        if live.has(self.ends[i]) {
+            self.dist2(self.end_of(self.ends[i]), q)
         } else {
             f64::INFINITY
         }
     }
 
-    /// Squared Euclidean distance from `query` (at least `width` values) to the nearest
-    /// remembered pattern found within the budget; `None` when nothing is remembered.
+    /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
+    /// nearest remembered pattern found within the budget; `None` when nothing is remembered.
     pub fn nearest2(&self, query: &[f64]) -> Option<f64> {
-        let q = query.get(..self.width)?;
+        let q = query.get(..self.shape.width)?;
         if self.is_empty() || !q.iter().all(|v| v.is_finite()) {
             return None;
         }
-        let w = self.width;
-        // The recent patterns: the newest `recent` slots of the ring, at most two runs.
-        let cap = self.capacity;
-        let end = (self.inserted % cap as u64) as usize;
-        let end = if end == 0 && self.recent > 0 {
-            cap
-        } else {
-            end
-        };
-        let mut best = if self.recent <= end {
-            block_min(w, &self.coords[(end - self.recent) * w..end * w], None, q)
-        } else {
-            let wrap = self.recent - end;
-            block_min(w, &self.coords[..end * w], None, q).min(block_min(
-                w,
-                &self.coords[(cap - wrap) * w..cap * w],
-                None,
-                q,
-            ))
-        };
-        let n = self.keys.len();
+        let live = self.live();
+        // The patterns not yet in the snapshot.
+        let mut best = self
+            .pending
+            .iter()
+            .filter(|&&e| live.has(e as u32))
+            .map(|&e| self.dist2(e, q))
+            .fold(f64::INFINITY, f64::min);
+        let n = self.ends.len();
         if n == 0 {
             return best.is_finite().then_some(best);
         }
         let qk: f64 = q.iter().sum();
-        let g = w as f64;
-        let oldest = self.oldest();
-        // 1. A block of neighbours in key order, centred on the query's key, in one pass.
-        let start = self.keys.partition_point(|&k| k < qk);
+        let g = self.shape.width as f64;
+        // 1. A block of neighbours in key order, centred on the query's key.
+        let start = self
+            .ends
+            .partition_point(|&e| self.key(self.end_of(e)) < qk);
         let block = BLOCK.min(self.budget).min(n);
         let lo = start.saturating_sub(block / 2).min(n - block);
         let hi = lo + block;
-        best = best.min(block_min(
-            w,
-            &self.points[lo * w..hi * w],
-            Some((&self.born[lo..hi], oldest)),
-            q,
-        ));
+        best = (lo..hi)
+            .map(|i| self.entry_dist2(i, q, live))
+            .fold(best, f64::min);
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
-        let bound = |i: usize| (self.keys[i] - qk) * (self.keys[i] - qk) / g;
+        let bound = |i: usize| {
+            let d = self.key_at(i) - qk;
+            d * d / g
+        };
         let (mut left, mut right) = (lo, hi);
         let mut spent = block;
         while spent < self.budget {
@@ -227,133 +331,16 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            best = best.min(self.entry_dist2(i, q, oldest));
+            best = best.min(self.entry_dist2(i, q, live));
             spent += 1;
         }
         best.is_finite().then_some(best)
     }
 }
 
-/// Squared Euclidean distance (branch-free; the patterns are a handful of values).
-fn dist2(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// Smallest squared distance from `q` to the `w`-wide points of `pts` (skipping those born
-/// before `oldest`, when given), dispatched to a fixed width so that the loops unroll.
-fn block_min(w: usize, pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f64 {
-    match w {
-        4 => block_min_fixed::<4>(pts, born, q),
-        5 => block_min_fixed::<5>(pts, born, q),
-        6 => block_min_fixed::<6>(pts, born, q),
-        _ => pts
-            .chunks_exact(w)
-            .enumerate()
-            .map(|(i, p)| match born {
-                Some((b, oldest)) if b[i] < oldest => f64::INFINITY,
-                _ => dist2(p, q),
-            })
-            .fold(f64::INFINITY, f64::min),
-    }
-}
-
-/// [`block_min`] for width `W`: four points at a time with independent sums and minima, so the
-/// additions of different points overlap instead of waiting on one another.
-fn block_min_fixed<const W: usize>(pts: &[f64], born: Option<(&[u64], u64)>, q: &[f64]) -> f64 {
-    let Ok(q) = <[f64; W]>::try_from(q) else {
-        return f64::INFINITY;
-    };
-    let mut m = [f64::INFINITY; 4];
-    let mut quads = pts.chunks_exact(4 * W);
-    for (n, c) in quads.by_ref().enumerate() {
-        for (k, mk) in m.iter_mut().enumerate() {
-            let mut s = 0.0;
-            for j in 0..W {
-                let d = c[k * W + j] - q[j];
-                s += d * d;
-            }
-            let live = born.is_none_or(|(b, oldest)| b[4 * n + k] >= oldest);
-            *mk = mk.min(if live { s } else { f64::INFINITY });
-        }
-    }
-    let done = (pts.len() / (4 * W)) * 4;
-    for (i, p) in quads.remainder().chunks_exact(W).enumerate() {
-        let live = born.is_none_or(|(b, oldest)| b[done + i] >= oldest);
-        if live {
-            m[0] = m[0].min(dist2(p, &q));
-        }
-    }
-    m[0].min(m[1]).min(m[2].min(m[3]))
-}
+/// Most values per pattern.
+pub const MAX_WIDTH: usize = 16;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn noise(seed: &mut u64) -> f64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-    }
-
-    fn brute(all: &[Vec<f64>], cap: usize, q: &[f64]) -> Option<f64> {
-        all.iter()
-            .rev()
-            .take(cap)
-            .map(|p| p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-            .reduce(f64::min)
-    }
-
-    #[test]
-    fn with_an_unlimited_budget_it_is_exact() {
-        let mut s = 3;
-        for (width, cap) in [(5, 100), (4, 1500), (1, 7), (6, 49)] {
-            let mut idx = PatternIndex::new(width, cap, usize::MAX);
-            let mut all = Vec::new();
-            let mut level = 0.0;
-            for i in 0..3000 {
-                level += noise(&mut s);
-                let p: Vec<f64> = (0..width).map(|_| level + 0.3 * noise(&mut s)).collect();
-                if i % 3 == 0 {
-                    let got = idx.nearest2(&p);
-                    let want = brute(&all, cap, &p);
-                    match (got, want) {
-                        (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-9 * (1.0 + b), "{a} {b}"),
-                        (a, b) => assert_eq!(a, b),
-                    }
-                }
-                idx.push(&p);
-                all.push(p);
-                assert_eq!(idx.len(), all.len().min(cap));
-            }
-        }
-    }
-
-    #[test]
-    fn a_budget_never_finds_closer_than_the_truth() {
-        let mut s = 11;
-        let mut idx = PatternIndex::new(5, 1500, 16);
-        let mut all = Vec::new();
-        for _ in 0..5000 {
-            let p: Vec<f64> = (0..5).map(|_| noise(&mut s)).collect();
-            if let (Some(a), Some(b)) = (idx.nearest2(&p), brute(&all, 1500, &p)) {
-                assert!(a >= b - 1e-12, "{a} < {b}");
-            }
-            idx.push(&p);
-            all.push(p);
-        }
-    }
-
-    #[test]
-    fn non_finite_patterns_are_ignored() {
-        let mut idx = PatternIndex::new(2, 10, 8);
-        assert_eq!(idx.nearest2(&[0.0, 0.0]), None);
-        idx.push(&[f64::NAN, 1.0]);
-        idx.push(&[1.0]);
-        assert!(idx.is_empty());
-        idx.push(&[1.0, 1.0]);
-        assert_eq!(idx.nearest2(&[1.0, 2.0]), Some(1.0));
-        assert_eq!(idx.nearest2(&[f64::INFINITY, 2.0]), None);
-    }
-}
+#[path = "nearest_tests.rs"]
+mod tests;

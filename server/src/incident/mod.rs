@@ -125,7 +125,7 @@ impl IncidentLog {
 
     /// Stores the newest history point of an open incident, thinning its window when due.
     fn keep_sample(&mut self, incident_id: &str, c: &LiveContainer, store: &mut StoreWriter) {
-        let Some(p) = c.history.back() else { return };
+        let Some(p) = c.history.last() else { return };
         let Some(w) = self.windows.get_mut(incident_id) else {
             return;
         };
@@ -292,7 +292,7 @@ impl IncidentLog {
                 // Keep the minutes before the opening too.
                 let since = inc.opened_ms - crate::util::ms(self.tracker.config().pre_window);
                 let points: Vec<_> = container
-                    .map(|c| c.since(since).copied().collect())
+                    .map(|c| c.since(since).collect())
                     .unwrap_or_default();
                 self.windows.insert(
                     inc.id.clone(),

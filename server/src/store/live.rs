@@ -1,5 +1,6 @@
-//! The live store: the current state of the fleet and a bounded ring of recent history per
-//! container, in memory. Written by the pipeline once per tick; read by the API and the hub.
+//! The live store: the current state of the fleet and a bounded, compressed ring of recent
+//! history per container ([`super::history`]), in memory. Written by the pipeline once per tick;
+//! read by the API and the hub.
 
 use crate::collect::LifecycleEvent;
 use app::wire::{
@@ -8,47 +9,11 @@ use app::wire::{
 };
 use std::collections::{HashMap, VecDeque};
 
+use super::history::History;
+pub use super::history::HistoryPoint;
+
 /// Lifecycle events kept per container for the detail view.
 const EVENTS_KEPT: usize = 50;
-
-/// One point of a container's history: the sample and what the brain said of it.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct HistoryPoint {
-    #[serde(flatten)]
-    pub sample: Sample,
-    pub cpu_forecast: Option<f64>,
-    pub cpu_lo95: Option<f64>,
-    pub cpu_hi95: Option<f64>,
-    #[serde(default)]
-    pub cpu_lo80: Option<f64>,
-    #[serde(default)]
-    pub cpu_hi80: Option<f64>,
-    pub mem_forecast: Option<f64>,
-    #[serde(default)]
-    pub time_to_limit_s: Option<f64>,
-    #[serde(default)]
-    pub z: Option<app::wire::ZScores>,
-    pub failure_probability: Option<f64>,
-    pub level: Option<app::wire::RiskLevel>,
-}
-
-impl HistoryPoint {
-    pub fn new(sample: Sample, a: Option<&Assessment>) -> Self {
-        Self {
-            sample,
-            cpu_forecast: a.map(|a| a.cpu.value),
-            cpu_lo95: a.map(|a| a.cpu.lo95),
-            cpu_hi95: a.map(|a| a.cpu.hi95),
-            cpu_lo80: a.map(|a| a.cpu.lo80),
-            cpu_hi80: a.map(|a| a.cpu.hi80),
-            mem_forecast: a.map(|a| a.mem.value),
-            time_to_limit_s: a.and_then(|a| a.time_to_limit_s),
-            z: a.map(|a| a.z),
-            failure_probability: a.map(|a| a.failure_probability),
-            level: a.map(|a| a.level),
-        }
-    }
-}
 
 /// Cumulative totals since DockerPulse started watching a container, integrated from the
 /// per-tick rates (what `/metrics` exposes as counters: Prometheus takes rates of counters, not
@@ -88,35 +53,32 @@ pub struct LiveContainer {
     pub totals: Totals,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
-    pub history: VecDeque<HistoryPoint>,
+    pub history: History,
     pub events: VecDeque<LifecycleEvent>,
     pub heal: HealView,
 }
 
 impl LiveContainer {
-    fn new(info: ContainerInfo) -> Self {
+    fn new(info: ContainerInfo, capacity: usize) -> Self {
         Self {
             info,
             totals: Totals::default(),
             sample: None,
             assessment: None,
-            history: VecDeque::new(),
+            history: History::new(capacity),
             events: VecDeque::new(),
             heal: HealView::default(),
         }
     }
 
     /// The last `n` history points, oldest first.
-    pub fn recent(&self, n: usize) -> impl Iterator<Item = &HistoryPoint> {
-        self.history
-            .iter()
-            .skip(self.history.len().saturating_sub(n))
+    pub fn recent(&self, n: usize) -> impl Iterator<Item = HistoryPoint> + '_ {
+        self.history.recent(n)
     }
 
     /// Points not older than `since_ms`, oldest first.
-    pub fn since(&self, since_ms: i64) -> impl Iterator<Item = &HistoryPoint> {
-        let start = self.history.partition_point(|p| p.sample.ts_ms < since_ms);
-        self.history.range(start..)
+    pub fn since(&self, since_ms: i64) -> impl Iterator<Item = HistoryPoint> + '_ {
+        self.history.since(since_ms)
     }
 
     fn frame(&self) -> ContainerFrame {
@@ -237,18 +199,15 @@ impl LiveStore {
         let c = self
             .containers
             .entry(info.id.clone())
-            .or_insert_with(|| LiveContainer::new(info.clone()));
+            .or_insert_with(|| LiveContainer::new(info.clone(), self.capacity));
         c.info = info;
         if let Some(s) = &sample {
-            let prev = c.history.back().map(|p| &p.sample);
+            let prev = c.history.last().map(|p| &p.sample);
             c.totals.add(prev, s);
         }
         c.sample = sample;
         if let Some(s) = sample {
-            if c.history.len() == self.capacity {
-                c.history.pop_front();
-            }
-            c.history.push_back(HistoryPoint::new(s, a.as_ref()));
+            c.history.push(HistoryPoint::new(s, a.as_ref()));
         }
         c.assessment = a;
     }

@@ -1,0 +1,240 @@
+//! One history point (a sample and what the brain said of it) and its encoding as 22 lanes of
+//! quantised integers: which fields are kept exactly and which are rounded, and to what.
+
+use super::bits::{BitReader, BitWriter, Lane, Val};
+use app::wire::{Assessment, RiskLevel, Sample, ZScores};
+
+/// One point of a container's history: the sample and what the brain said of it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HistoryPoint {
+    #[serde(flatten)]
+    pub sample: Sample,
+    pub cpu_forecast: Option<f64>,
+    pub cpu_lo95: Option<f64>,
+    pub cpu_hi95: Option<f64>,
+    #[serde(default)]
+    pub cpu_lo80: Option<f64>,
+    #[serde(default)]
+    pub cpu_hi80: Option<f64>,
+    pub mem_forecast: Option<f64>,
+    #[serde(default)]
+    pub time_to_limit_s: Option<f64>,
+    #[serde(default)]
+    pub z: Option<ZScores>,
+    pub failure_probability: Option<f64>,
+    pub level: Option<RiskLevel>,
+}
+
+impl HistoryPoint {
+    pub fn new(sample: Sample, a: Option<&Assessment>) -> Self {
+        Self {
+            sample,
+            cpu_forecast: a.map(|a| a.cpu.value),
+            cpu_lo95: a.map(|a| a.cpu.lo95),
+            cpu_hi95: a.map(|a| a.cpu.hi95),
+            cpu_lo80: a.map(|a| a.cpu.lo80),
+            cpu_hi80: a.map(|a| a.cpu.hi80),
+            mem_forecast: a.map(|a| a.mem.value),
+            time_to_limit_s: a.and_then(|a| a.time_to_limit_s),
+            z: a.map(|a| a.z),
+            failure_probability: a.map(|a| a.failure_probability),
+            level: a.map(|a| a.level),
+        }
+    }
+}
+
+/// Quantisation steps, as divisors (a value `v` is kept as `round(v × SCALE)`).
+/// CPU % and its forecast and bands: 0.01 percentage points (the dashboard shows 0.1).
+pub const CPU_SCALE: f64 = 100.0;
+/// Network and block I/O rates: 1 B/s.
+pub const RATE_SCALE: f64 = 1.0;
+/// The memory forecast: 1 KiB (a forecast; its own error is megabytes).
+pub const MEM_FORECAST_SCALE: f64 = 1.0 / 1024.0;
+/// Time to the memory limit: 0.1 s.
+pub const TTL_SCALE: f64 = 10.0;
+/// z-scores: 0.01 (the dashboard shows 0.1σ).
+pub const Z_SCALE: f64 = 100.0;
+/// Failure probability (0–100 %): 0.01 percentage points.
+pub const PROB_SCALE: f64 = 100.0;
+
+/// Lanes per point (fields of `HistoryPoint`, z counted four times).
+pub const LANES: usize = 22;
+/// The lanes of the four CPU bands, kept as offsets from the forecast (lane 9) when both are
+/// quantised: the band's width changes far more slowly than its centre.
+const BANDS: std::ops::RangeInclusive<usize> = 10..=13;
+/// Largest quantised magnitude: beyond it an f64 would not hold the integer exactly.
+const MAX_Q: f64 = 9_007_199_254_740_992.0;
+
+fn q_f64(v: f64, scale: f64) -> Val {
+    let q = (v * scale).round();
+    if q.is_finite() && q.abs() < MAX_Q {
+        Val::Q(q as i64)
+    } else {
+        Val::Raw(v.to_bits())
+    }
+}
+
+fn q_opt(v: Option<f64>, scale: f64) -> Val {
+    v.map_or(Val::None, |v| q_f64(v, scale))
+}
+
+fn q_u64(v: u64) -> Val {
+    i64::try_from(v).map_or(Val::Raw(v), Val::Q)
+}
+
+fn f_opt(v: Val, scale: f64) -> Option<f64> {
+    match v {
+        Val::None => None,
+        Val::Q(q) => Some(q as f64 / scale),
+        Val::Raw(b) => Some(f64::from_bits(b)),
+    }
+}
+
+fn f_f64(v: Val, scale: f64) -> f64 {
+    f_opt(v, scale).unwrap_or(0.0)
+}
+
+fn f_u64(v: Val) -> u64 {
+    match v {
+        Val::None => 0,
+        Val::Q(q) => u64::try_from(q).unwrap_or(0),
+        Val::Raw(b) => b,
+    }
+}
+
+fn level_val(l: Option<RiskLevel>) -> Val {
+    match l {
+        None => Val::None,
+        Some(RiskLevel::Low) => Val::Q(0),
+        Some(RiskLevel::Medium) => Val::Q(1),
+        Some(RiskLevel::Critical) => Val::Q(2),
+    }
+}
+
+fn level_of(v: Val) -> Option<RiskLevel> {
+    match v {
+        Val::Q(1) => Some(RiskLevel::Medium),
+        Val::Q(2) => Some(RiskLevel::Critical),
+        Val::None => None,
+        _ => Some(RiskLevel::Low),
+    }
+}
+
+/// The point as lane values (timestamps absolute; bands still absolute).
+fn vals(p: &HistoryPoint) -> [Val; LANES] {
+    let s = &p.sample;
+    let z = p.z;
+    [
+        Val::Q(s.ts_ms),
+        q_f64(s.cpu_pct, CPU_SCALE),
+        q_u64(s.mem_bytes),
+        q_u64(s.mem_limit_bytes),
+        q_f64(s.net_rx_bps, RATE_SCALE),
+        q_f64(s.net_tx_bps, RATE_SCALE),
+        q_f64(s.blk_read_bps, RATE_SCALE),
+        q_f64(s.blk_write_bps, RATE_SCALE),
+        q_u64(s.pids),
+        q_opt(p.cpu_forecast, CPU_SCALE),
+        q_opt(p.cpu_lo95, CPU_SCALE),
+        q_opt(p.cpu_hi95, CPU_SCALE),
+        q_opt(p.cpu_lo80, CPU_SCALE),
+        q_opt(p.cpu_hi80, CPU_SCALE),
+        q_opt(p.mem_forecast, MEM_FORECAST_SCALE),
+        q_opt(p.time_to_limit_s, TTL_SCALE),
+        q_opt(z.map(|z| z.cpu), Z_SCALE),
+        q_opt(z.map(|z| z.mem), Z_SCALE),
+        q_opt(z.map(|z| z.net), Z_SCALE),
+        q_opt(z.map(|z| z.pids), Z_SCALE),
+        q_opt(p.failure_probability, PROB_SCALE),
+        level_val(p.level),
+    ]
+}
+
+fn point(v: &[Val; LANES]) -> HistoryPoint {
+    let z = match (v[16], v[17], v[18], v[19]) {
+        (Val::None, Val::None, Val::None, Val::None) => None,
+        (c, m, n, p) => Some(ZScores {
+            cpu: f_f64(c, Z_SCALE),
+            mem: f_f64(m, Z_SCALE),
+            net: f_f64(n, Z_SCALE),
+            pids: f_f64(p, Z_SCALE),
+        }),
+    };
+    HistoryPoint {
+        sample: Sample {
+            ts_ms: match v[0] {
+                Val::Q(t) => t,
+                _ => 0,
+            },
+            cpu_pct: f_f64(v[1], CPU_SCALE),
+            mem_bytes: f_u64(v[2]),
+            mem_limit_bytes: f_u64(v[3]),
+            net_rx_bps: f_f64(v[4], RATE_SCALE),
+            net_tx_bps: f_f64(v[5], RATE_SCALE),
+            blk_read_bps: f_f64(v[6], RATE_SCALE),
+            blk_write_bps: f_f64(v[7], RATE_SCALE),
+            pids: f_u64(v[8]),
+        },
+        cpu_forecast: f_opt(v[9], CPU_SCALE),
+        cpu_lo95: f_opt(v[10], CPU_SCALE),
+        cpu_hi95: f_opt(v[11], CPU_SCALE),
+        cpu_lo80: f_opt(v[12], CPU_SCALE),
+        cpu_hi80: f_opt(v[13], CPU_SCALE),
+        mem_forecast: f_opt(v[14], MEM_FORECAST_SCALE),
+        time_to_limit_s: f_opt(v[15], TTL_SCALE),
+        z,
+        failure_probability: f_opt(v[20], PROB_SCALE),
+        level: level_of(v[21]),
+    }
+}
+
+/// What a point reads back as once stored (each field rounded to its step).
+pub fn rounded(p: &HistoryPoint) -> HistoryPoint {
+    point(&vals(p))
+}
+
+/// Coder state for one chunk: the lanes and the previous timestamp and its delta. A chunk is
+/// decoded from its start with a fresh state.
+#[derive(Debug, Clone, Default)]
+pub struct PointCoder {
+    lanes: [Lane; LANES],
+    prev_ts: i64,
+}
+
+impl PointCoder {
+    pub fn encode(&mut self, p: &HistoryPoint, w: &mut BitWriter) {
+        let mut v = vals(p);
+        // Timestamps as deltas (the lane then codes the delta of deltas: 1 bit at a steady rate).
+        v[0] = Val::Q(p.sample.ts_ms.wrapping_sub(self.prev_ts));
+        self.prev_ts = p.sample.ts_ms;
+        if let Val::Q(fc) = v[9] {
+            for b in &mut v[BANDS] {
+                if let Val::Q(q) = *b {
+                    *b = Val::Q(q.wrapping_sub(fc));
+                }
+            }
+        }
+        for (lane, v) in self.lanes.iter_mut().zip(v) {
+            lane.encode(v, w);
+        }
+    }
+
+    pub fn decode(&mut self, r: &mut BitReader<'_>) -> HistoryPoint {
+        let mut v = [Val::None; LANES];
+        for (lane, v) in self.lanes.iter_mut().zip(v.iter_mut()) {
+            *v = lane.decode(r);
+        }
+        if let Val::Q(d) = v[0] {
+            self.prev_ts = self.prev_ts.wrapping_add(d);
+        }
+        v[0] = Val::Q(self.prev_ts);
+        if let Val::Q(fc) = v[9] {
+            for b in &mut v[BANDS] {
+                if let Val::Q(q) = *b {
+                    *b = Val::Q(q.wrapping_add(fc));
+                }
+            }
+        }
+        point(&v)
+    }
+}
