@@ -43,8 +43,7 @@ test.describe("the demo flow on the real engine", () => {
     test.skip(!lab, "no Docker engine");
     const contexts: BrowserContext[] = [await browser.newContext(), await browser.newContext()];
     const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
-    // Only this suite's containers (the engine may run many others; only cards on screen render).
-    await Promise.all([openLive(a, `${ENGINE_URL}/?q=dp-e2e-`), openLive(b, `${ENGINE_URL}/?q=dp-e2e-`)]);
+    await Promise.all([openLive(a, ENGINE_URL), openLive(b, ENGINE_URL)]);
 
     // Baseline: every lab container learnt and LOW, in both viewers.
     for (const page of [a, b]) {
