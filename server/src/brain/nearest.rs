@@ -1,5 +1,6 @@
 //! Nearest remembered pattern over a sliding memory, lower-bounded and budgeted, so the anomaly
-//! detector can remember 1,500 patterns and still cost well under a microsecond per sample.
+//! detector can remember 1,500 patterns without searching them all each sample (the brain's
+//! whole cost per sample is measured by `cargo bench --bench brain`).
 //!
 //! Each pattern (a few segment means) is keyed by the sum of its coordinates. For any two
 //! patterns of `g` coordinates, `(Σp − Σq)² / g ≤ ‖p − q‖²` (Cauchy–Schwarz), so a search that
