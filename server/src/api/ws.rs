@@ -60,9 +60,6 @@ async fn refuse(mut socket: WebSocket, reason: String) {
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(close)).await;
 }
 
-/// Points of recent CPU per container in the snapshot: what a card's sparkline shows.
-const SPARK_POINTS: usize = app::live::SPARK_POINTS;
-
 /// Each container's recent CPU at card precision, oldest first, read under the live store's
 /// read lock (serialised after it is released).
 fn sparks(st: &AppState) -> Vec<(String, Vec<f64>)> {
@@ -71,7 +68,7 @@ fn sparks(st: &AppState) -> Vec<(String, Vec<f64>)> {
         .into_iter()
         .map(|c| {
             let cpu = c
-                .recent(SPARK_POINTS)
+                .recent(app::live::SPARK_POINTS)
                 .map(|p| (p.sample.cpu_pct * 10.0).round() / 10.0)
                 .collect();
             (c.info.id.clone(), cpu)
