@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 
 mod fleet;
 mod hints;
+mod node;
 mod notify;
 pub use fleet::*;
 pub use hints::*;
+pub use node::*;
 pub use notify::*;
 
 /// Bumped on any incompatible change of the messages below.
@@ -42,6 +44,8 @@ pub enum EngineState {
     Unreachable,
     /// The built-in demo fleet is running; there is no engine.
     Simulated,
+    /// A hub that watches no engine of its own: its nodes' agents do.
+    NotWatched,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -208,6 +212,9 @@ pub struct ContainerInfo {
     /// inside it). `None`: no health check.
     #[serde(default)]
     pub healthcheck_start_period_ms: Option<i64>,
+    /// The node it runs on, when a hub merges several (`None`: this host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl ContainerInfo {
@@ -417,6 +424,9 @@ pub struct Frame {
     pub incidents_rev: u64,
     #[serde(default)]
     pub store: StoreStatus,
+    /// The nodes whose agents stream to this hub (empty on a single host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeStatus>,
 }
 
 /// Column-oriented history of one container, oldest first (compact on the wire).

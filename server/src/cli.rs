@@ -35,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the collector, the brain and the dashboard server.
     Serve(ServeArgs),
+    /// Run as a node's agent: everything `serve` does on this node, streamed to a hub.
+    Agent(AgentArgs),
     /// Write per-container traces from the live engine as CSV files, one per container.
     Record(RecordArgs),
     /// Print the effective configuration (defaults + file + environment + flags) as TOML.
@@ -116,6 +118,25 @@ pub struct ServeArgs {
     /// Run on the built-in simulated fleet instead of a Docker engine.
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AgentArgs {
+    /// The hub to stream to: ws://host:port or wss://host (TLS) [config: cluster.hub].
+    #[arg(long, value_name = "URL")]
+    pub hub: Option<String>,
+
+    /// This node's name at the hub [config: cluster.node; default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+
+    /// File holding this node's token (kept out of the process list) [config: cluster.token,
+    /// or DOCKERPULSE_CLUSTER__TOKEN].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Args, Debug, Clone)]

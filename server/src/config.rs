@@ -95,6 +95,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Caps on live viewers (the websocket).
     pub viewers: ViewerLimits,
+    /// Several hosts: this DockerPulse as a hub of agents, or as an agent of a hub.
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 impl Default for Config {
@@ -124,6 +126,7 @@ impl Default for Config {
             metrics_labels: Vec::new(),
             alerts: AlertsConfig::default(),
             viewers: ViewerLimits::default(),
+            cluster: crate::cluster::ClusterConfig::default(),
         }
     }
 }
@@ -182,6 +185,9 @@ impl Config {
             return invalid(m);
         }
         if let Err(m) = self.alerts.validate() {
+            return invalid(m);
+        }
+        if let Err(m) = self.cluster.validate() {
             return invalid(m);
         }
         if self.viewers.max == 0 || self.viewers.max_per_client == 0 {
@@ -248,6 +254,7 @@ impl Config {
         if shown.admin_token.is_some() {
             shown.admin_token = Some("********".into());
         }
+        shown.cluster = shown.cluster.redacted();
         for w in &mut shown.alerts.webhooks {
             w.url = format!("{}/********", crate::notify::redact(&w.url));
             if w.secret.is_some() {

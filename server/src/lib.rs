@@ -15,6 +15,7 @@ pub mod auth;
 pub mod brain;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod collect;
 pub mod config;
 pub mod eval;

@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+use anyhow::Context;
 use clap::Parser;
 use dockerpulse::cli::{Cli, Command, EvalCommand, ServeArgs};
 use dockerpulse::collect::docker::DockerSourceConfig;
@@ -41,6 +42,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             let cfg = Config::load(cli.config.as_deref(), &args)?;
+            dockerpulse::serve::serve(cfg).await
+        }
+        Command::Agent(args) => {
+            let mut cfg = Config::load(cli.config.as_deref(), &args.serve)?;
+            let c = &mut cfg.cluster;
+            if args.hub.is_some() {
+                c.hub = args.hub;
+            }
+            if args.node.is_some() {
+                c.node = args.node;
+            }
+            if let Some(path) = &args.token_file {
+                let token = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the token file {}", path.display()))?;
+                c.token = Some(token.trim().to_string());
+            }
+            if c.hub.is_none() {
+                anyhow::bail!("an agent needs its hub: --hub ws://HOST:PORT (or cluster.hub)");
+            }
+            c.validate().map_err(anyhow::Error::msg)?;
             dockerpulse::serve::serve(cfg).await
         }
         Command::Config(args) => {

@@ -51,7 +51,7 @@ pub async fn record(cfg: DockerSourceConfig, seconds: u64, out: &Path) -> anyhow
             SourceMsg::Engine(s) if s.state == EngineState::Unreachable => {
                 anyhow::bail!("engine unreachable: {}", s.error.unwrap_or_default())
             }
-            SourceMsg::Engine(_) => {}
+            SourceMsg::Engine(_) | SourceMsg::Remote(_) => {}
             SourceMsg::Event(ev) => {
                 events.write_record([ev.ts_ms.to_string(), ev.name, ev.kind.label()])?;
                 events.flush()?;

@@ -56,7 +56,14 @@ impl Running {
 }
 
 /// Decides whether to watch the engine or run the demo fleet.
-async fn choose_source(cfg: &Config) -> SourceKind {
+async fn choose_source(cfg: &Config) -> Option<SourceKind> {
+    if cfg.cluster.is_hub() && !cfg.cluster.watch_local {
+        return None;
+    }
+    Some(choose_engine_or_demo(cfg).await)
+}
+
+async fn choose_engine_or_demo(cfg: &Config) -> SourceKind {
     if cfg.demo {
         return SourceKind::Simulated;
     }
@@ -75,12 +82,17 @@ async fn choose_source(cfg: &Config) -> SourceKind {
 /// Starts the collector, the pipeline and the HTTP server; returns once it is listening.
 pub async fn start(cfg: Config) -> anyhow::Result<Running> {
     match choose_source(&cfg).await {
-        SourceKind::Simulated => {
+        None => {
+            let host = crate::collect::host_only::HostOnlySource::new(cfg.interval);
+            let executor = Executor::Docker(DockerExecutor::new(cfg.docker_endpoint()));
+            start_with(cfg, host, executor).await
+        }
+        Some(SourceKind::Simulated) => {
             let mut demo = DemoSource::with_size(cfg.interval, 0xD0C4E4, cfg.demo_containers);
             let executor = Executor::Demo(demo.control());
             start_with(cfg, demo, executor).await
         }
-        SourceKind::Docker => {
+        Some(SourceKind::Docker) => {
             let docker = DockerSource::new(DockerSourceConfig::from(&cfg));
             let executor = Executor::Docker(DockerExecutor::new(cfg.docker_endpoint()));
             start_with(cfg, docker, executor).await
@@ -155,6 +167,11 @@ pub async fn start_with<S: Source>(
     let hub = Hub::new();
     let (tx, rx) = mpsc::channel(256);
     let (cmd_tx, cmd_rx) = mpsc::channel(32);
+    let agents = crate::cluster::ingest::Agents::new(cfg.cluster.agents.clone(), tx.clone());
+    {
+        let mut l = live.write();
+        l.nodes = crate::store::nodes::Nodes::new(crate::util::ms(cfg.cluster.lost_after));
+    }
     let mut tasks = vec![tokio::spawn(source.run(tx, shutdown.clone()))];
     let reporter = Reporter::new(db.clone(), cfg.reports_dir.clone(), cfg.brain.horizon_s);
     let responders = Responders {
@@ -211,6 +228,21 @@ pub async fn start_with<S: Source>(
         shutdown.clone(),
     )));
 
+    let uplink = match (&cfg.cluster.hub, &cfg.cluster.token) {
+        (Some(url), Some(token)) => Some(crate::cluster::uplink::Uplink {
+            url: url.clone(),
+            node: cfg
+                .cluster
+                .node
+                .clone()
+                .unwrap_or_else(crate::cluster::config::host_name),
+            token: token.clone(),
+            hub: hub.clone(),
+            commands: cmd_tx.clone(),
+            status: Arc::default(),
+        }),
+        _ => None,
+    };
     let leptos = LeptosOptions::builder()
         .output_name("dockerpulse")
         .site_root(cfg.site_root.to_string_lossy().to_string())
@@ -230,8 +262,13 @@ pub async fn start_with<S: Source>(
         leptos,
         metrics,
         notify,
+        agents,
+        uplink: uplink.as_ref().map(|u| u.status.clone()),
     };
     let app = api::router(state.clone());
+    if let Some(uplink) = uplink {
+        tasks.push(tokio::spawn(uplink.run(shutdown.clone())));
+    }
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

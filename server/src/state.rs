@@ -54,6 +54,10 @@ pub struct AppState {
     pub metrics: Arc<crate::export::Metrics>,
     /// Alert and webhook deliveries (for `/api/health` and the incidents page).
     pub notify: crate::notify::NotifyHandle,
+    /// As a hub: the agents it accepts and those connected.
+    pub agents: crate::cluster::ingest::Agents,
+    /// As an agent: how its link to the hub stands.
+    pub uplink: Option<Arc<std::sync::Mutex<crate::cluster::uplink::UplinkStatus>>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -95,9 +95,20 @@ pub fn Card(id: String) -> AnyView {
     let mode = move || c.with(|c| c.as_ref().map(mode_word).unwrap_or(("mode", "")));
     let incident = move || c.with(|c| c.as_ref().and_then(|c| c.heal.open_incident.clone()));
     let detail = format!("/containers/{}", enc(&id));
+    // On a hub: the node it runs on, and whether that node's agent is lost (then every figure
+    // on the card is its last known state).
+    let node = move || c.with(|c| c.as_ref().and_then(|c| c.info.node.clone()));
+    let node_lost = move || {
+        node().is_some_and(|n| {
+            live.frame.with(|f| {
+                f.as_ref()
+                    .is_some_and(|f| f.nodes.iter().any(|s| s.name == n && s.is_lost()))
+            })
+        })
+    };
     view! {
         <article
-            class=move || format!("card level-{} status-{}", level().as_str().to_lowercase(), status().as_str())
+            class=move || format!("card level-{} status-{}{}", level().as_str().to_lowercase(), status().as_str(), if node_lost() { " stale" } else { "" })
             data-testid="card"
             data-name=get(|c| c.info.name.clone())
             data-id=id.clone()
@@ -122,6 +133,12 @@ pub fn Card(id: String) -> AnyView {
                     <span class="restarts">{format!("restarts: {}", c.info.restart_count)}</span>
                 }))}
                 <span class=move || mode().0 data-testid="mode">{move || mode().1}</span>
+                {move || node().map(|n| view! {
+                    <span class=if node_lost() { "node lost" } else { "node" } data-testid="node"
+                        title=if node_lost() { "its node's agent is lost: last known state" } else { "node" }>
+                        {format!("⬢ {n}")}
+                    </span>
+                })}
             </div>
             <div class="metrics">
                 <div class="metric">

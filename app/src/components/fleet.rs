@@ -50,6 +50,7 @@ pub fn visible(
     containers: &[ContainerFrame],
     search: &str,
     only: Option<RiskLevel>,
+    node: Option<&str>,
     sort: SortBy,
 ) -> Vec<String> {
     let needle = search.trim().to_lowercase();
@@ -62,6 +63,7 @@ pub fn visible(
                 || c.info.id.starts_with(&needle)
         })
         .filter(|c| only.is_none_or(|l| level(c) == l))
+        .filter(|c| node.is_none_or(|n| c.info.node.as_deref() == Some(n)))
         .collect();
     match sort {
         SortBy::Risk => v.sort_by_key(|c| risk_key(c)),
@@ -145,11 +147,19 @@ pub fn Fleet() -> AnyView {
         })
     };
     let sort = move || query.with(|q| SortBy::parse(q.get("sort").as_deref()));
-    let ids = Memo::new(move |_| {
-        let (s, o, so) = (search(), only(), sort());
+    let node = move || query.with(|q| q.get("node").filter(|n| !n.is_empty()));
+    let nodes = Memo::new(move |_| {
         live.frame.with(|f| {
             f.as_ref()
-                .map(|f| visible(&f.containers, &s, o, so))
+                .map(|f| f.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    let ids = Memo::new(move |_| {
+        let (s, o, n, so) = (search(), only(), node(), sort());
+        live.frame.with(|f| {
+            f.as_ref()
+                .map(|f| visible(&f.containers, &s, o, n.as_deref(), so))
                 .unwrap_or_default()
         })
     });
@@ -187,6 +197,17 @@ pub fn Fleet() -> AnyView {
                     <option value="low">"LOW"</option>
                 </select>
             </label>
+            <Show when=move || nodes.with(|n| !n.is_empty())>
+                <label>"node "
+                    <select data-testid="node-filter" prop:value=move || node().unwrap_or_default()
+                        on:change=move |ev| set("node", event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        <For each=move || nodes.get() key=|n| n.clone() let:n>
+                            <option value=n.clone()>{n.clone()}</option>
+                        </For>
+                    </select>
+                </label>
+            </Show>
             <label>"sort by "
                 <select data-testid="sort" prop:value=move || query.with(|q| q.get("sort").unwrap_or_default())
                     on:change=move |ev| set("sort", event_target_value(&ev))>
@@ -248,15 +269,32 @@ mod tests {
             c("d", RiskLevel::Critical, 99.0, 5.0),
         ];
         assert_eq!(
-            visible(&fleet, "", None, SortBy::Risk),
+            visible(&fleet, "", None, None, SortBy::Risk),
             ["id-d", "id-b", "id-c", "id-a"]
         );
-        assert_eq!(visible(&fleet, "", None, SortBy::Cpu)[0], "id-a");
+        assert_eq!(visible(&fleet, "", None, None, SortBy::Cpu)[0], "id-a");
         assert_eq!(
-            visible(&fleet, "", Some(RiskLevel::Critical), SortBy::Name),
+            visible(&fleet, "", Some(RiskLevel::Critical), None, SortBy::Name),
             ["id-b", "id-d"]
         );
-        assert_eq!(visible(&fleet, "C:LAT", None, SortBy::Name), ["id-c"]);
+        assert_eq!(visible(&fleet, "C:LAT", None, None, SortBy::Name), ["id-c"]);
+    }
+
+    #[test]
+    fn the_node_filter_keeps_that_nodes_containers_only() {
+        let mut fleet = vec![
+            c("a", RiskLevel::Low, 5.0, 1.0),
+            c("b", RiskLevel::Low, 5.0, 1.0),
+            c("local", RiskLevel::Low, 5.0, 1.0),
+        ];
+        fleet[0].info.node = Some("n1".into());
+        fleet[1].info.node = Some("n2".into());
+        assert_eq!(
+            visible(&fleet, "", None, Some("n2"), SortBy::Name),
+            ["id-b"]
+        );
+        assert_eq!(visible(&fleet, "", None, None, SortBy::Name).len(), 3);
+        assert!(visible(&fleet, "", None, Some("n9"), SortBy::Name).is_empty());
     }
 
     #[test]
@@ -270,8 +308,8 @@ mod tests {
             c("y", RiskLevel::Low, 12.0, 0.0),
         ];
         assert_eq!(
-            visible(&a, "", None, SortBy::Risk),
-            visible(&b, "", None, SortBy::Risk)
+            visible(&a, "", None, None, SortBy::Risk),
+            visible(&b, "", None, None, SortBy::Risk)
         );
     }
 }

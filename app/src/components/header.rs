@@ -1,9 +1,10 @@
 //! The top bar: host metrics, engine status, connection indicator, and the banners that must
-//! not be missed (SIMULATED data, engine unreachable, store failing).
+//! not be missed (SIMULATED data, engine unreachable, store failing, a node lost)
+//! and, on a hub, each node's health.
 
 use crate::format;
 use crate::live::{Connection, Live};
-use crate::wire::{EngineState, SourceKind, StoreState};
+use crate::wire::{EngineState, NodeStatus, SourceKind, StoreState};
 use leptos::prelude::*;
 
 #[component]
@@ -36,6 +37,9 @@ pub fn Header() -> AnyView {
                 EngineState::Connecting => ("engine", "engine: connecting…".into()),
                 EngineState::Unreachable => ("engine bad", "engine: UNREACHABLE".into()),
                 EngineState::Simulated => ("engine sim", "engine: SIMULATED demo fleet".into()),
+                EngineState::NotWatched => {
+                    ("engine", "engine: none here (hub of its nodes)".into())
+                }
             }
         })
     };
@@ -88,6 +92,14 @@ pub fn Header() -> AnyView {
                 })
         })
     };
+    let nodes = move || frame.with(|f| f.as_ref().map(|f| f.nodes.clone()).unwrap_or_default());
+    let lost = move || {
+        nodes()
+            .into_iter()
+            .filter(NodeStatus::is_lost)
+            .map(|n| format!("{} ({})", n.name, n.detail.unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
     view! {
         <header class="topbar">
             <div class="brand">
@@ -98,6 +110,29 @@ pub fn Header() -> AnyView {
             <div class=move || engine().0 data-testid="engine">{move || engine().1}</div>
             <div class=move || conn().0 data-testid="connection">{move || conn().1}</div>
         </header>
+        {move || {
+            let n = nodes();
+            (!n.is_empty()).then(|| view! {
+                <div class="nodes" data-testid="nodes" aria-label="nodes">
+                    {n.into_iter().map(|s| {
+                        let (class, text) = if s.is_lost() {
+                            ("node lost", format!("⬢ {} LOST", s.name))
+                        } else {
+                            ("node ok", format!("⬢ {} · {} · lag {} ms · v{}", s.name, s.containers, s.lag_ms, s.version))
+                        };
+                        view! { <span class=class data-testid="node-status" data-node=s.name.clone() data-state=s.state.as_str()>{text}</span> }
+                    }).collect_view()}
+                </div>
+            })
+        }}
+        {move || {
+            let l = lost();
+            (!l.is_empty()).then(|| view! {
+                <div class="banner unreachable" data-testid="node-lost" role="alert">
+                    {format!("Node(s) lost: {} — their containers show their last known state.", l.join(", "))}
+                </div>
+            })
+        }}
         <Show when=move || live.outdated.get()>
             <div class="banner unreachable" data-testid="outdated" role="alert">
                 "DockerPulse was upgraded and speaks a newer protocol: reload the page."

@@ -12,7 +12,7 @@
 
 use super::{
     Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HealView, HealingStatus,
-    HostSample, Reason, Sample, SourceKind, StoreStatus,
+    HostSample, NodeStatus, Reason, Sample, SourceKind, StoreStatus,
 };
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
@@ -74,6 +74,9 @@ pub struct Fleet {
     pub healing: Option<HealingStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreStatus>,
+    /// Present when it changed (always when `full` and any node is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<NodeStatus>>,
     pub incidents_rev: u64,
     /// New containers (every container when `full`) and changed identities.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -123,6 +126,7 @@ impl Fleet {
             host,
             healing,
             store,
+            nodes,
             incidents_rev,
             infos,
             heals,
@@ -147,6 +151,7 @@ impl Fleet {
         parts[0].host = host;
         parts[0].healing = healing;
         parts[0].store = store;
+        parts[0].nodes = nodes;
         parts[0].gone = gone;
         for i in infos {
             parts[part_of(i.slot)].infos.push(i);
@@ -234,6 +239,9 @@ impl FleetIndex {
         }
         if let Some(s) = m.store {
             frame.store = s;
+        }
+        if let Some(n) = m.nodes {
+            frame.nodes = n;
         }
         if !m.gone.is_empty() {
             self.remove(frame, &m.gone);

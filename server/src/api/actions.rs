@@ -47,16 +47,35 @@ pub async fn act(
                 "no action {action:?}: use restart, pause, unpause, isolate or throttle"
             ))
         })?;
-    let done = ask(
-        &st,
-        |reply| Command::Manual {
-            container,
-            action,
-            reply,
-        },
-        Duration::from_secs(60),
-    )
-    .await?;
+    // Another node's container: its agent acts, under its own guard rails.
+    let remote = st
+        .live
+        .read()
+        .find(&container)
+        .ok()
+        .and_then(|c| c.info.node.clone().map(|n| (n, c.info.id.clone())));
+    let done = match remote {
+        Some((node, id)) => {
+            let answer = st
+                .agents
+                .command(&node, id, action)
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            Result::<Intervention, _>::from(answer).map_err(ApiError::from)?
+        }
+        None => {
+            ask(
+                &st,
+                |reply| Command::Manual {
+                    container,
+                    action,
+                    reply,
+                },
+                Duration::from_secs(60),
+            )
+            .await?
+        }
+    };
     match done.outcome {
         Outcome::Failed => Err(ApiError::BadGateway(done.detail.unwrap_or_default())),
         // The store could not record it, so it was not carried out.

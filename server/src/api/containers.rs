@@ -32,6 +32,12 @@ pub struct Health {
     pub bookkeeping: Bookkeeping,
     /// Alert and webhook destinations and how their deliveries are doing.
     pub notify: app::wire::NotifyStatus,
+    /// As a hub: every node heard from (connected or lost). Empty on a single host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<app::wire::NodeStatus>,
+    /// As an agent: its link to the hub.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<crate::cluster::uplink::UplinkStatus>,
 }
 
 pub async fn health(State(st): State<AppState>) -> Json<Health> {
@@ -54,6 +60,11 @@ pub async fn health(State(st): State<AppState>) -> Json<Health> {
         last_tick_ms: live.ts_ms,
         bookkeeping: live.bookkeeping,
         notify: st.notify.status(),
+        nodes: live.nodes.statuses(crate::clock::now_ms()),
+        uplink: st
+            .uplink
+            .as_ref()
+            .map(|u| u.lock().unwrap_or_else(|p| p.into_inner()).clone()),
     })
 }
 

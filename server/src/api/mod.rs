@@ -47,6 +47,7 @@ pub fn api_routes() -> Router<AppState> {
             get(error::unknown_route).fallback(error::unknown_route),
         )
         .route("/ws", get(ws::upgrade))
+        .route("/agent", get(crate::cluster::ingest::upgrade))
         // A known path with the wrong method (GET on an action) answers in JSON too.
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -446,6 +446,7 @@ fn info(s: &Service) -> ContainerInfo {
         mem_limited: true,
         labels,
         healthcheck_start_period_ms: Some(0),
+        node: None,
     }
 }
 

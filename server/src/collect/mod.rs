@@ -9,6 +9,8 @@ pub mod cpu;
 pub mod demo;
 pub mod docker;
 pub mod host;
+pub mod host_only;
+pub mod remote;
 
 use app::wire::{ContainerInfo, EngineStatus, HostSample, Sample, SourceKind};
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,8 @@ pub enum SourceMsg {
     Tick(Tick),
     Engine(EngineStatus),
     Event(LifecycleEvent),
+    /// From a node's agent, when this DockerPulse is a hub.
+    Remote(remote::RemoteMsg),
 }
 
 /// One sampling tick.

@@ -70,11 +70,12 @@ fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::
         .encode_counter::<NoLabelSet, u64, f64>(&v, None)
 }
 
-const ENGINE_STATES: [(EngineState, &str); 4] = [
+const ENGINE_STATES: [(EngineState, &str); 5] = [
     (EngineState::Connecting, "connecting"),
     (EngineState::Connected, "connected"),
     (EngineState::Unreachable, "unreachable"),
     (EngineState::Simulated, "simulated"),
+    (EngineState::NotWatched, "not_watched"),
 ];
 
 impl Collector for HealthCollector {

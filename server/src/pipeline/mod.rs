@@ -7,6 +7,7 @@
 
 pub mod assessor;
 pub mod commands;
+mod remote;
 
 use crate::collect::{LifecycleEvent, SourceMsg, Tick};
 use crate::heal::{ExecReport, Healer};
@@ -127,6 +128,7 @@ impl Pipeline {
             }
             SourceMsg::Event(ev) => self.on_event(ev),
             SourceMsg::Tick(tick) => self.on_tick(tick),
+            SourceMsg::Remote(m) => remote::apply(&mut self.live.write(), m),
         }
     }
 

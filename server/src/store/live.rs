@@ -159,6 +159,8 @@ pub struct LiveStore {
     /// The durable store's state, as the writer reports it.
     pub store: StoreStatus,
     pub bookkeeping: Bookkeeping,
+    /// Nodes whose agents stream to this DockerPulse (a hub); empty on a single host.
+    pub nodes: super::nodes::Nodes,
     containers: HashMap<String, LiveContainer>,
 }
 
@@ -176,22 +178,32 @@ impl LiveStore {
             incidents_rev: 0,
             store: StoreStatus::default(),
             bookkeeping: Bookkeeping::default(),
+            nodes: super::nodes::Nodes::default(),
             containers: HashMap::new(),
         }
     }
 
-    /// Replaces the tracked set with `present` (by id): containers that are gone are dropped.
+    /// Replaces this host's tracked set with `present` (by id): containers that are gone are
+    /// dropped. Other nodes' containers are left to [`retain_node`](Self::retain_node).
     pub fn retain_present(&mut self, present: &std::collections::HashSet<&str>) {
         self.containers
-            .retain(|id, _| present.contains(id.as_str()));
+            .retain(|id, c| c.info.node.is_some() || present.contains(id.as_str()));
     }
 
-    /// How many tracked containers are not in `present` (about to be dropped).
+    /// How many of this host's tracked containers are not in `present` (about to be dropped).
     pub fn absent(&self, present: &std::collections::HashSet<&str>) -> usize {
         self.containers
-            .keys()
-            .filter(|id| !present.contains(id.as_str()))
+            .iter()
+            .filter(|(id, c)| c.info.node.is_none() && !present.contains(id.as_str()))
             .count()
+    }
+
+    /// Replaces `node`'s tracked set with `present`; returns how many were dropped.
+    pub fn retain_node(&mut self, node: &str, present: &std::collections::HashSet<&str>) -> usize {
+        let before = self.containers.len();
+        self.containers
+            .retain(|id, c| c.info.node.as_deref() != Some(node) || present.contains(id.as_str()));
+        before - self.containers.len()
     }
 
     /// Records one container's reading and the brain's assessment of it.
@@ -291,6 +303,7 @@ impl LiveStore {
             healing: self.healing.clone(),
             incidents_rev: self.incidents_rev,
             store: self.store.clone(),
+            nodes: self.nodes.statuses(self.ts_ms),
         }
     }
 }

@@ -3,5 +3,6 @@
 pub mod db;
 pub mod history;
 pub mod live;
+pub mod nodes;
 pub mod records;
 pub mod writer;

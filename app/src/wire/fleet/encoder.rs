@@ -3,8 +3,8 @@
 
 use super::{Field, Fleet, Row, Rows, SlotHeal, SlotInfo, Summary};
 use crate::wire::{
-    ContainerInfo, EngineStatus, Frame, HealView, HealingStatus, HostSample, SourceKind,
-    StoreStatus, PROTOCOL_VERSION,
+    ContainerInfo, EngineStatus, Frame, HealView, HealingStatus, HostSample, NodeStatus,
+    SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -40,6 +40,7 @@ struct Header {
     host: Option<HostSample>,
     healing: HealingStatus,
     store: StoreStatus,
+    nodes: Vec<NodeStatus>,
     incidents_rev: u64,
 }
 
@@ -77,6 +78,7 @@ impl FleetEncoder {
             host: frame.host.clone(),
             healing: (frame.healing != self.header.healing).then(|| frame.healing.clone()),
             store: (frame.store != self.header.store).then(|| frame.store.clone()),
+            nodes: (frame.nodes != self.header.nodes).then(|| frame.nodes.clone()),
             incidents_rev: frame.incidents_rev,
             ..Fleet::default()
         };
@@ -174,6 +176,7 @@ impl FleetEncoder {
             host: h.host.clone(),
             healing: Some(h.healing.clone()),
             store: Some(h.store.clone()),
+            nodes: (!h.nodes.is_empty()).then(|| h.nodes.clone()),
             incidents_rev: h.incidents_rev,
             infos: self
                 .held
@@ -269,6 +272,7 @@ impl FleetEncoder {
             host: frame.host.clone(),
             healing: frame.healing.clone(),
             store: frame.store.clone(),
+            nodes: frame.nodes.clone(),
             incidents_rev: frame.incidents_rev,
         };
     }

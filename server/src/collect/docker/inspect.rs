@@ -40,6 +40,7 @@ pub fn info_from_inspect(i: &ContainerInspectResponse) -> (ContainerInfo, Option
         .into_iter()
         .collect();
     let info = ContainerInfo {
+        node: None,
         id: i.id.clone().unwrap_or_default(),
         name: i
             .name

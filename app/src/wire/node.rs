@@ -1,0 +1,49 @@
+//! Nodes: when DockerPulse watches several hosts (agents streaming to a hub), each container
+//! says which node it runs on and the fleet header says how each node's agent is doing.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a node's agent is heard from.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Its agent sent a tick recently.
+    #[default]
+    Connected,
+    /// Nothing for a while: its containers show their last known state, marked stale.
+    Lost,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Lost => "lost",
+        }
+    }
+}
+
+/// One node as the hub sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct NodeStatus {
+    pub name: String,
+    pub state: NodeState,
+    /// The agent's DockerPulse version.
+    pub version: String,
+    /// When the hub last heard from it.
+    pub last_seen_ms: i64,
+    /// How old its last tick was when the hub received it, in ms (clocks of both hosts
+    /// included), rounded to 10 ms so that the header does not change every tick for nothing.
+    pub lag_ms: i64,
+    /// Containers it reported last.
+    pub containers: u32,
+    /// Why it was lost, or what it last said went wrong (e.g. its engine is unreachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl NodeStatus {
+    pub fn is_lost(&self) -> bool {
+        self.state == NodeState::Lost
+    }
+}

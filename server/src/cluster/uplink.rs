@@ -1,0 +1,258 @@
+//! The agent's side: one outbound websocket to the hub (`wss://` for TLS), over which every tick
+//! of this node's own loop goes up and manual actions asked at the hub come down. The node works
+//! exactly as a single host does whether the hub is there or not; a lost hub is retried with
+//! backoff, and the reason it refused this agent (a wrong token, say) is logged as the hub gave it.
+
+use super::protocol::{
+    AgentMsg, AgentMsgOut, Answer, HubMsg, TickOut, MAX_MESSAGE, NODE_HEADER, PROTOCOL,
+    VERSION_HEADER,
+};
+use crate::collect::docker::Backoff;
+use crate::hub::Hub;
+use crate::pipeline::commands::{Command, CommandError};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// How the link to the hub stands, for `/api/health`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct UplinkStatus {
+    pub hub: String,
+    pub node: String,
+    pub connected: bool,
+    /// Why the last connection failed or ended.
+    pub last_error: Option<String>,
+    pub connects: u64,
+    /// Ticks the hub received from this agent since it started.
+    pub ticks_sent: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UplinkError {
+    #[error("the hub refused this agent: {status} {reason}")]
+    Refused { status: u16, reason: String },
+    #[error("cannot reach the hub: {0}")]
+    Connect(String),
+    #[error("the hub closed the connection{0}")]
+    Closed(String),
+    #[error("{0}")]
+    Socket(String),
+}
+
+pub struct Uplink {
+    pub url: String,
+    pub node: String,
+    pub token: String,
+    /// This node's own publisher: what goes up is what its own viewers see.
+    pub hub: Hub,
+    /// This node's own loop, which carries out commands under its guard rails.
+    pub commands: mpsc::Sender<Command>,
+    pub status: Arc<Mutex<UplinkStatus>>,
+}
+
+/// The agent websocket's address at `hub` (a `ws://` or `wss://` base URL).
+pub fn agent_url(hub: &str) -> String {
+    format!("{}/agent", hub.trim_end_matches('/'))
+}
+
+impl Uplink {
+    fn set(&self, f: impl FnOnce(&mut UplinkStatus)) {
+        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s);
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        self.set(|s| {
+            s.hub = self.url.clone();
+            s.node = self.node.clone();
+        });
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+        loop {
+            let ended = self.session(&shutdown, &mut backoff).await;
+            self.set(|s| s.connected = false);
+            match ended {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(hub = %self.url, node = %self.node, error = %e, "hub link down; retrying");
+                    self.set(|s| s.last_error = Some(e.to_string()));
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
+    }
+
+    /// One connection, until it fails (an error) or DockerPulse stops (`Ok`).
+    async fn session(
+        &self,
+        shutdown: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<(), UplinkError> {
+        let mut request = agent_url(&self.url)
+            .into_client_request()
+            .map_err(|e| UplinkError::Connect(e.to_string()))?;
+        let h = request.headers_mut();
+        let header =
+            |v: &str| HeaderValue::from_str(v).map_err(|e| UplinkError::Connect(e.to_string()));
+        h.insert("authorization", header(&format!("Bearer {}", self.token))?);
+        h.insert(NODE_HEADER, header(&self.node)?);
+        h.insert(VERSION_HEADER, header(env!("CARGO_PKG_VERSION"))?);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE));
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connecting).await {
+            Err(_) => return Err(UplinkError::Connect("timed out".into())),
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
+                let reason = resp
+                    .body()
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                return Err(UplinkError::Refused {
+                    status: resp.status().as_u16(),
+                    reason,
+                });
+            }
+            Ok(Err(e)) => return Err(UplinkError::Connect(e.to_string())),
+            Ok(Ok(c)) => c,
+        };
+        let (mut sink, mut stream) = ws.split();
+        let hello = AgentMsg::Hello {
+            node: self.node.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol: PROTOCOL,
+        };
+        send(&mut sink, &hello).await?;
+        let mut frames = self.hub.subscribe();
+        frames.borrow_and_update();
+        let (answers_tx, mut answers) = mpsc::channel::<(u64, Answer)>(16);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    return Ok(());
+                }
+                changed = frames.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    let text = {
+                        let p = frames.borrow_and_update();
+                        let f = &p.frame;
+                        let out = AgentMsgOut::Tick(TickOut {
+                            seq: f.seq,
+                            ts_ms: f.ts_ms,
+                            engine: &f.engine,
+                            host: &f.host,
+                            containers: &f.containers,
+                        });
+                        serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?
+                    };
+                    send_text(&mut sink, text).await?;
+                    self.set(|s| s.ticks_sent += 1);
+                }
+                Some((id, result)) = answers.recv() => {
+                    send(&mut sink, &AgentMsg::Answer { id, result }).await?;
+                }
+                msg = stream.next() => match msg {
+                    None => return Err(UplinkError::Closed(String::new())),
+                    Some(Err(e)) => return Err(UplinkError::Socket(e.to_string())),
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = frame.map(|f| format!(": {} {}", u16::from(f.code), f.reason)).unwrap_or_default();
+                        return Err(UplinkError::Closed(why));
+                    }
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<HubMsg>(&text) {
+                        Ok(HubMsg::Welcome { .. }) => {
+                            backoff.reset();
+                            tracing::info!(hub = %self.url, node = %self.node, "streaming to the hub");
+                            self.set(|s| {
+                                s.connected = true;
+                                s.connects += 1;
+                                s.last_error = None;
+                            });
+                        }
+                        Ok(HubMsg::Command { id, container, action }) => {
+                            tracing::info!(%container, action = action.as_str(), "action asked by the hub");
+                            let commands = self.commands.clone();
+                            let answers = answers_tx.clone();
+                            tokio::spawn(async move {
+                                let result = carry_out(&commands, container, action).await;
+                                let _ = answers.send((id, Answer::from(result))).await;
+                            });
+                        }
+                        Err(e) => return Err(UplinkError::Socket(format!("the hub sent an unreadable message: {e}"))),
+                    },
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+}
+
+/// Asks this node's loop to act, as `POST /api/containers/{id}/{action}` would.
+async fn carry_out(
+    commands: &mpsc::Sender<Command>,
+    container: String,
+    action: app::wire::HealAction,
+) -> Result<app::wire::Intervention, CommandError> {
+    let (reply, rx) = oneshot::channel();
+    commands
+        .send(Command::Manual {
+            container,
+            action,
+            reply,
+        })
+        .await
+        .map_err(|_| CommandError::Invalid("the agent is shutting down".into()))?;
+    match tokio::time::timeout(super::ingest::ANSWER_TIMEOUT, rx).await {
+        Ok(Ok(answer)) => answer,
+        _ => Err(CommandError::Invalid(
+            "the agent's loop did not answer".into(),
+        )),
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+async fn send(sink: &mut Sink, m: &AgentMsg) -> Result<(), UplinkError> {
+    let text = serde_json::to_string(m).map_err(|e| UplinkError::Socket(e.to_string()))?;
+    send_text(sink, text).await
+}
+
+async fn send_text(sink: &mut Sink, text: String) -> Result<(), UplinkError> {
+    match tokio::time::timeout(
+        Duration::from_secs(30),
+        sink.send(Message::Text(text.into())),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(UplinkError::Socket(e.to_string())),
+        Err(_) => Err(UplinkError::Socket(
+            "the hub did not take a message for 30 s".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_url_is_the_hubs_agent_path() {
+        assert_eq!(agent_url("ws://hub:3000"), "ws://hub:3000/agent");
+        assert_eq!(agent_url("wss://hub.example/"), "wss://hub.example/agent");
+    }
+}

@@ -1,0 +1,328 @@
+//! Several hosts: agents (the real binary, as separate processes) streaming to a hub over real
+//! loopback websockets. Covers the merged fleet, node health and loss after SIGKILL, manual
+//! actions forwarded to the owning agent (on the real engine), and bad agents: a wrong token,
+//! a malformed and an oversized message each close only that agent.
+
+mod common;
+
+use common::{call, eventually, get_json, Server, ADMIN_TOKEN};
+use dockerpulse::cluster::AgentCredential;
+use dockerpulse::serve::{start, Running};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const T1: &str = "token-of-node-one-0001";
+const T2: &str = "token-of-node-two-0002";
+
+async fn start_hub() -> Running {
+    let mut cfg = common::test_config();
+    cfg.cluster.agents = vec![
+        AgentCredential {
+            node: "n1".into(),
+            token: T1.into(),
+        },
+        AgentCredential {
+            node: "n2".into(),
+            token: T2.into(),
+        },
+    ];
+    cfg.cluster.watch_local = false;
+    start(cfg).await.expect("the hub starts")
+}
+
+/// An agent process streaming to `hub` as `node`; `fleet` is its TOML (demo or engine).
+fn spawn_agent(hub: &Running, node: &str, token: &str, fleet: &str, tag: &str) -> Server {
+    let dir = common::temp_data_dir().join(format!("agent-{tag}"));
+    let extra = format!(
+        "{fleet}\n[cluster]\nhub = \"ws://{}\"\nnode = \"{node}\"\ntoken = \"{token}\"\n",
+        hub.addr
+    );
+    let (config, addr) = Server::config(&dir, &extra);
+    Server::spawn(&config, addr)
+}
+
+const DEMO: &str = "demo = true\ndemo_containers = 9";
+
+async fn node_status(hub: &Running, node: &str) -> Option<Value> {
+    let (_, health) = get_json(hub, "/api/health").await;
+    health["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| n["name"] == node)
+        .cloned()
+}
+
+async fn containers_of(hub: &Running, node: &str) -> Vec<Value> {
+    let (_, list) = get_json(hub, "/api/containers").await;
+    list.as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|c| c["info"]["node"] == node)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
+    let hub = start_hub().await;
+    let mut agent = spawn_agent(&hub, "n1", T1, DEMO, "loss");
+    agent.ready().await;
+    let seen = eventually(Duration::from_secs(5), || async {
+        let c = containers_of(&hub, "n1").await;
+        (c.len() == 9).then_some(c)
+    })
+    .await;
+    let (containers, took) = seen.expect("the agent's 9 containers reach the hub within 5 s");
+    eprintln!("agent ready -> its containers at the hub: {took:?}");
+    // Each carries the agent's own assessment, not one the hub made up.
+    assert!(containers.iter().any(|c| c["assessment"].is_object()));
+    let n1 = node_status(&hub, "n1").await.expect("n1 is listed");
+    assert_eq!(n1["state"], "connected");
+    assert_eq!(n1["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(n1["containers"], 9);
+    let (_, agent_health) = agent.get("/api/health").await.expect("agent health");
+    assert_eq!(agent_health["uplink"]["connected"], true);
+    assert_eq!(agent_health["uplink"]["node"], "n1");
+
+    // History builds up at the hub as at the node: the detail view has points.
+    let id = containers[0]["info"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, history) = get_json(&hub, &format!("/api/containers/{id}/history")).await;
+    assert_eq!(status, 200, "{history}");
+
+    agent.kill9();
+    let lost = eventually(Duration::from_secs(10), || async {
+        node_status(&hub, "n1")
+            .await
+            .filter(|n| n["state"] == "lost")
+    })
+    .await;
+    let (lost, took) = lost.expect("the node shows as lost within 10 s of its agent's SIGKILL");
+    eprintln!(
+        "agent SIGKILL -> node lost at the hub: {took:?} ({})",
+        lost["detail"]
+    );
+    // Its containers keep their last state rather than vanishing.
+    assert_eq!(containers_of(&hub, "n1").await.len(), 9);
+
+    let mut again = Server::spawn(&agent.config, agent.addr);
+    again.ready().await;
+    let back = eventually(Duration::from_secs(10), || async {
+        node_status(&hub, "n1")
+            .await
+            .filter(|n| n["state"] == "connected")
+    })
+    .await;
+    assert!(back.is_some(), "the node is back after its agent restarts");
+    again.kill9();
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_and_the_agent_says_why() {
+    let hub = start_hub().await;
+    let agent = spawn_agent(&hub, "n1", "a-token-that-is-not-n1s", DEMO, "token");
+    agent.ready().await;
+    let refused = eventually(Duration::from_secs(10), || async {
+        let (_, h) = agent.get("/api/health").await?;
+        let e = h["uplink"]["last_error"].as_str()?.to_string();
+        Some(e)
+    })
+    .await;
+    let (why, _) = refused.expect("the agent reports the refusal");
+    assert!(why.contains("401"), "{why}");
+    assert!(why.contains("wrong token"), "{why}");
+    let log = std::fs::read_to_string(agent.config.with_extension("log")).unwrap_or_default();
+    assert!(
+        log.contains("the hub refused this agent") && log.contains("wrong token"),
+        "the agent's log says why it was refused"
+    );
+    assert!(node_status(&hub, "n1").await.is_none());
+    assert!(containers_of(&hub, "n1").await.is_empty());
+    drop(agent);
+    hub.stop().await;
+}
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A raw agent connection as `node`, past its hello.
+async fn raw_agent(hub: &Running, node: &str, token: &str) -> Client {
+    let mut req = format!("ws://{}/agent", hub.addr)
+        .into_client_request()
+        .expect("request");
+    let h = req.headers_mut();
+    h.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    h.insert("x-dockerpulse-node", node.parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connects");
+    let hello =
+        serde_json::json!({"type":"hello","data":{"node":node,"version":"raw","protocol":1}});
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .expect("hello");
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) => assert!(t.contains("welcome"), "{t}"),
+        other => panic!("no welcome: {other:?}"),
+    }
+    ws
+}
+
+/// The close code the hub ends `ws` with (`None`: it dropped the connection without one).
+async fn close_code(ws: &mut Client) -> Option<u16> {
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match msg {
+            Ok(Message::Close(f)) => return f.map(|f| u16::from(f.code)),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_messages_close_only_that_agent() {
+    let hub = start_hub().await;
+    let agent = spawn_agent(&hub, "n1", T1, DEMO, "bad");
+    agent.ready().await;
+    eventually(Duration::from_secs(10), || async {
+        (containers_of(&hub, "n1").await.len() == 9).then_some(())
+    })
+    .await
+    .expect("n1 streams");
+
+    let mut bad = raw_agent(&hub, "n2", T2).await;
+    bad.send(Message::Text(
+        "{\"type\":\"tick\",\"data\":{\"seq\":\"x\"".into(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(
+        close_code(&mut bad).await,
+        Some(1008),
+        "malformed: policy violation"
+    );
+    let n2 = eventually(Duration::from_secs(5), || async {
+        node_status(&hub, "n2")
+            .await
+            .filter(|n| n["state"] == "lost")
+    })
+    .await
+    .expect("n2 is lost");
+    assert!(
+        n2.0["detail"].as_str().unwrap_or("").contains("malformed"),
+        "{}",
+        n2.0
+    );
+
+    let mut big = raw_agent(&hub, "n2", T2).await;
+    let huge = "x".repeat(dockerpulse::cluster::protocol::MAX_MESSAGE + 1);
+    let _ = big.send(Message::Text(huge.into())).await;
+    let code = close_code(&mut big).await;
+    assert!(
+        matches!(code, Some(1009) | None),
+        "oversized closes: {code:?}"
+    );
+
+    // A tick before hello is refused too.
+    let mut req = format!("ws://{}/agent", hub.addr)
+        .into_client_request()
+        .expect("req");
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {T2}").parse().expect("h"));
+    req.headers_mut()
+        .insert("x-dockerpulse-node", "n2".parse().expect("h"));
+    let (mut early, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connects");
+    let tick = serde_json::json!({"type":"tick","data":{"seq":1,"ts_ms":1,"engine":{"state":"connected","endpoint":""},"containers":[]}});
+    early
+        .send(Message::Text(tick.to_string().into()))
+        .await
+        .expect("send");
+    assert_eq!(close_code(&mut early).await, Some(1008));
+
+    // n1 never noticed: still connected and still ticking.
+    let before = node_status(&hub, "n1").await.expect("n1")["last_seen_ms"].as_i64();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after = node_status(&hub, "n1").await.expect("n1");
+    assert_eq!(after["state"], "connected");
+    assert!(after["last_seen_ms"].as_i64() > before, "n1 keeps ticking");
+    drop(agent);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_action_at_the_hub_is_carried_out_by_the_owning_agent_on_the_engine() {
+    if !common::engine_available("cluster::manual_action") {
+        return;
+    }
+    let hub = start_hub().await;
+    let c = common::TestContainer::run("cluster-pause", &[], &["sleep", "600"]);
+    let plain = common::TestContainer::run("cluster-plain", &[], &["sleep", "600"]);
+    // The agent watches the real engine, enforcing, with one container opted in by name.
+    let fleet = format!(
+        "[heal]\nmode = \"enforce\"\n[heal.containers]\n\"{}\" = \"pause\"\n",
+        c.name
+    );
+    let agent = spawn_agent(&hub, "n2", T2, &fleet, "engine");
+    agent.ready().await;
+    let at_hub = eventually(Duration::from_secs(10), || async {
+        let mine = containers_of(&hub, "n2").await;
+        let has = |id: &str| mine.iter().any(|x| x["info"]["id"] == id);
+        (has(&c.id) && has(&plain.id)).then_some(())
+    })
+    .await;
+    assert!(
+        at_hub.is_some(),
+        "the engine's containers reach the hub with their node"
+    );
+
+    let uri = |id: &str, action: &str| format!("/api/containers/{id}/{action}");
+    let (s, _) = call(&hub, "POST", &uri(&c.id, "pause"), None, None).await;
+    assert_eq!(s, 401, "the hub's own token guard comes first");
+    let (s, body) = call(&hub, "POST", &uri(&c.id, "pause"), Some(ADMIN_TOKEN), None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["container_name"], c.name.as_str());
+    assert_eq!(body["outcome"], "succeeded");
+    assert_eq!(common::inspect(&c.name, "{{.State.Paused}}"), "true");
+    // Not opted in on its node: the agent's guard rails refuse, and the hub says why.
+    let (s, body) = call(
+        &hub,
+        "POST",
+        &uri(&plain.id, "restart"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did not opt in")),
+        "{body}"
+    );
+    let (s, _) = call(
+        &hub,
+        "POST",
+        &format!("/api/containers/{}/unpause", c.id),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(common::inspect(&c.name, "{{.State.Paused}}"), "false");
+    drop(agent);
+    hub.stop().await;
+}
