@@ -29,8 +29,10 @@ pub struct UplinkStatus {
     /// Why the last connection failed or ended.
     pub last_error: Option<String>,
     pub connects: u64,
-    /// Ticks the hub received from this agent since it started.
+    /// Ticks sent to the hub since the agent started.
     pub ticks_sent: u64,
+    /// Bytes of messages sent to the hub since the agent started (websocket payloads).
+    pub bytes_sent: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,8 +159,12 @@ impl Uplink {
                         });
                         serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?
                     };
+                    let len = text.len() as u64;
                     send_text(&mut sink, text).await?;
-                    self.set(|s| s.ticks_sent += 1);
+                    self.set(|s| {
+                        s.ticks_sent += 1;
+                        s.bytes_sent += len;
+                    });
                 }
                 Some((id, result)) = answers.recv() => {
                     send(&mut sink, &AgentMsg::Answer { id, result }).await?;
