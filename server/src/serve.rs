@@ -239,6 +239,7 @@ pub async fn start_with<S: Source>(
             token: token.clone(),
             hub: hub.clone(),
             commands: cmd_tx.clone(),
+            db: db.clone(),
             status: Arc::default(),
         }),
         _ => None,

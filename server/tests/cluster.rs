@@ -326,3 +326,84 @@ async fn a_manual_action_at_the_hub_is_carried_out_by_the_owning_agent_on_the_en
     drop(agent);
     hub.stop().await;
 }
+
+/// POST with the admin token to a DockerPulse running as its own process; the status code.
+async fn http_post(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    String::from_utf8_lossy(&buf)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_node_did_while_the_hub_was_away_is_at_the_hub_after_it_reconnects() {
+    if !common::engine_available("cluster::records_replay") {
+        return;
+    }
+    let port = common::free_port();
+    let hub_cfg = || {
+        let mut cfg = common::test_config();
+        cfg.bind = format!("127.0.0.1:{port}");
+        cfg.cluster.agents = vec![AgentCredential {
+            node: "n2".into(),
+            token: T2.into(),
+        }];
+        cfg.cluster.watch_local = false;
+        cfg
+    };
+    let hub = start(hub_cfg()).await.expect("hub starts");
+    let c = common::TestContainer::run("cluster-replay", &[], &["sleep", "600"]);
+    let fleet = format!(
+        "[heal]\nmode = \"enforce\"\n[heal.containers]\n\"{}\" = \"pause\"\n",
+        c.name
+    );
+    let agent = spawn_agent(&hub, "n2", T2, &fleet, "replay");
+    agent.ready().await;
+    eventually(Duration::from_secs(10), || async {
+        let mine = containers_of(&hub, "n2").await;
+        mine.iter()
+            .any(|x| x["info"]["id"] == c.id.as_str())
+            .then_some(())
+    })
+    .await
+    .expect("n2 streams its containers");
+
+    // The hub goes away; meanwhile the node acts on its own container.
+    hub.stop().await;
+    let status = http_post(agent.addr, &format!("/api/containers/{}/pause", c.id)).await;
+    assert_eq!(status, Some(200), "the agent acts without its hub");
+    assert_eq!(common::inspect(&c.name, "{{.State.Paused}}"), "true");
+
+    // A new hub on the same address: the agent reconnects and replays its records.
+    let hub = start(hub_cfg()).await.expect("hub starts again");
+    let replayed = eventually(Duration::from_secs(20), || async {
+        let (s, list) = get_json(&hub, "/api/nodes/n2/interventions").await;
+        (s == 200).then_some(())?;
+        list.as_array()?
+            .iter()
+            .find(|i| i["container_name"] == c.name.as_str() && i["action"] == "pause")
+            .cloned()
+    })
+    .await;
+    let (rec, took) = replayed.expect("the intervention made while the hub was away reaches it");
+    eprintln!("hub back -> node's records replayed: {took:?}");
+    assert_eq!(rec["manual"], true);
+    assert_eq!(rec["outcome"], "succeeded");
+    let (s, _) = get_json(&hub, "/api/nodes/n9/interventions").await;
+    assert_eq!(s, 404, "an unknown node is not found");
+    let (_, nodes) = get_json(&hub, "/api/nodes").await;
+    assert_eq!(nodes[0]["name"], "n2");
+    c.docker("unpause");
+    drop(agent);
+    hub.stop().await;
+}

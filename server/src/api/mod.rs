@@ -9,6 +9,7 @@ pub mod guard;
 pub mod hints;
 pub mod incidents;
 pub mod metrics;
+pub mod nodes;
 pub mod reports;
 pub mod ws;
 
@@ -48,6 +49,9 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/ws", get(ws::upgrade))
         .route("/agent", get(crate::cluster::ingest::upgrade))
+        .route("/api/nodes", get(nodes::list))
+        .route("/api/nodes/{node}/incidents", get(nodes::incidents))
+        .route("/api/nodes/{node}/interventions", get(nodes::interventions))
         // A known path with the wrong method (GET on an action) answers in JSON too.
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -63,6 +63,8 @@ pub struct Agents {
     pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>,
     next: Arc<AtomicU64>,
     to_pipeline: mpsc::Sender<SourceMsg>,
+    /// Each node's incidents and interventions, as its agent last sent them.
+    pub records: Arc<Mutex<super::records::Mirror>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,6 +80,7 @@ impl Agents {
             pending: Arc::default(),
             next: Arc::new(AtomicU64::new(1)),
             to_pipeline,
+            records: Arc::default(),
         }
     }
 
@@ -278,6 +281,9 @@ async fn serve_agent(agents: Agents, node: String, version: String, socket: WebS
                         }
                     }
                     Ok(AgentMsg::Answer { id, result }) => agents.answered(id, result),
+                    Ok(AgentMsg::Records { incidents, interventions }) => {
+                        lock(&agents.records).upsert(&node, incidents, interventions);
+                    }
                 },
                 Some(Ok(Message::Binary(_))) => {
                     let why = "binary messages are not part of the protocol".to_string();

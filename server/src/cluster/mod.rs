@@ -6,11 +6,13 @@
 //! `GET /agent` ([`ingest`]), merges their ticks into its live store with each container's node,
 //! shows each node's health (connected or lost, last seen, lag, version), and forwards manual
 //! actions on a node's containers to that node's agent. The hub never assesses or heals another
-//! node's containers itself. The messages are in [`protocol`].
+//! node's containers itself; it mirrors each node's incidents and interventions ([`records`]),
+//! which the agent resends after every reconnect. The messages are in [`protocol`].
 
 pub mod config;
 pub mod ingest;
 pub mod protocol;
+pub mod records;
 pub mod uplink;
 
 pub use config::{AgentCredential, ClusterConfig};

@@ -3,7 +3,7 @@
 
 use crate::collect::remote::NodeTick;
 use crate::pipeline::commands::CommandError;
-use app::wire::{ContainerFrame, EngineStatus, HealAction, HostSample, Intervention};
+use app::wire::{ContainerFrame, EngineStatus, HealAction, HostSample, Incident, Intervention};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of the messages below.
@@ -27,9 +27,15 @@ pub enum AgentMsg {
         protocol: u32,
     },
     /// Every tick of the agent's own loop.
-    Tick(NodeTick),
+    Tick(Box<NodeTick>),
     /// The outcome of a [`HubMsg::Command`].
     Answer { id: u64, result: Answer },
+    /// The node's newest incidents and interventions as its store holds them: after every
+    /// (re)connect, and again whenever it records something.
+    Records {
+        incidents: Vec<Incident>,
+        interventions: Vec<Intervention>,
+    },
 }
 
 /// What became of a command.
@@ -127,13 +133,13 @@ mod tests {
         let back: AgentMsg = serde_json::from_str(&text).expect("reads back");
         assert_eq!(
             back,
-            AgentMsg::Tick(NodeTick {
+            AgentMsg::Tick(Box::new(NodeTick {
                 seq: 7,
                 ts_ms: 1_000,
                 engine,
                 host: None,
                 containers,
-            })
+            }))
         );
     }
 

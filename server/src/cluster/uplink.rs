@@ -55,6 +55,8 @@ pub struct Uplink {
     pub hub: Hub,
     /// This node's own loop, which carries out commands under its guard rails.
     pub commands: mpsc::Sender<Command>,
+    /// This node's own store: the records sent to the hub are read from it.
+    pub db: crate::store::db::Db,
     pub status: Arc<Mutex<UplinkStatus>>,
 }
 
@@ -137,6 +139,9 @@ impl Uplink {
         let mut frames = self.hub.subscribe();
         frames.borrow_and_update();
         let (answers_tx, mut answers) = mpsc::channel::<(u64, Answer)>(16);
+        // Records go after the hub's welcome, then whenever the node records something.
+        let mut records_rev: Option<u64> = None;
+        let mut welcomed = false;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {
@@ -147,9 +152,10 @@ impl Uplink {
                     if changed.is_err() {
                         return Ok(());
                     }
-                    let text = {
+                    let (text, rev) = {
                         let p = frames.borrow_and_update();
                         let f = &p.frame;
+                        let rev = f.incidents_rev;
                         let out = AgentMsgOut::Tick(TickOut {
                             seq: f.seq,
                             ts_ms: f.ts_ms,
@@ -157,7 +163,7 @@ impl Uplink {
                             host: &f.host,
                             containers: &f.containers,
                         });
-                        serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?
+                        (serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?, rev)
                     };
                     let len = text.len() as u64;
                     send_text(&mut sink, text).await?;
@@ -165,6 +171,11 @@ impl Uplink {
                         s.ticks_sent += 1;
                         s.bytes_sent += len;
                     });
+                    if welcomed && records_rev != Some(rev) {
+                        let limit = if records_rev.is_none() { REPLAY } else { RESEND };
+                        self.send_records(&mut sink, limit).await?;
+                        records_rev = Some(rev);
+                    }
                 }
                 Some((id, result)) = answers.recv() => {
                     send(&mut sink, &AgentMsg::Answer { id, result }).await?;
@@ -178,6 +189,7 @@ impl Uplink {
                     }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<HubMsg>(&text) {
                         Ok(HubMsg::Welcome { .. }) => {
+                            welcomed = true;
                             backoff.reset();
                             tracing::info!(hub = %self.url, node = %self.node, "streaming to the hub");
                             self.set(|s| {
@@ -200,6 +212,48 @@ impl Uplink {
                     Some(Ok(_)) => {}
                 },
             }
+        }
+    }
+}
+
+/// Records sent after a (re)connect: what the node did while the hub could not hear it.
+const REPLAY: u64 = 500;
+/// Records resent each time the node records something (the hub upserts them by id).
+const RESEND: u64 = 20;
+
+impl Uplink {
+    /// Sends the newest `limit` incidents and interventions of this node's store.
+    async fn send_records(&self, sink: &mut Sink, limit: u64) -> Result<(), UplinkError> {
+        let db = self.db.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let incidents = db.incidents(&crate::store::db::IncidentFilter {
+                limit,
+                ..Default::default()
+            })?;
+            let interventions = db.interventions(&crate::store::db::InterventionFilter {
+                limit,
+                ..Default::default()
+            })?;
+            Ok::<_, crate::store::db::StoreError>((incidents.items, interventions.items))
+        })
+        .await;
+        match read {
+            Ok(Ok((incidents, interventions))) => {
+                send(
+                    sink,
+                    &AgentMsg::Records {
+                        incidents,
+                        interventions,
+                    },
+                )
+                .await
+            }
+            // The node's store failing is its own visible state; the ticks still go up.
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read this node's records for the hub");
+                Ok(())
+            }
+            Err(e) => Err(UplinkError::Socket(e.to_string())),
         }
     }
 }

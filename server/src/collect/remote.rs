@@ -26,7 +26,7 @@ pub enum RemoteMsg {
     },
     Tick {
         node: String,
-        tick: NodeTick,
+        tick: Box<NodeTick>,
         received_ms: i64,
     },
     Left {

@@ -32,6 +32,7 @@ pub fn apply(live: &mut LiveStore, m: RemoteMsg) {
                     tick.containers.iter().map(|c| c.info.id.as_str()).collect();
                 live.retain_node(&node, &present);
             }
+            let tick = *tick;
             for c in tick.containers {
                 let mut info = c.info;
                 info.node = Some(node.clone());
@@ -70,13 +71,13 @@ mod tests {
     fn tick(node: &str, ts_ms: i64, containers: Vec<ContainerFrame>) -> RemoteMsg {
         RemoteMsg::Tick {
             node: node.into(),
-            tick: NodeTick {
+            tick: Box::new(NodeTick {
                 seq: 1,
                 ts_ms,
                 engine: Default::default(),
                 host: None,
                 containers,
-            },
+            }),
             received_ms: ts_ms + 20,
         }
     }

@@ -1,0 +1,56 @@
+//! A hub's nodes: `GET /api/nodes` (each node's health), and each node's incidents and
+//! interventions as its agent last sent them (`GET /api/nodes/{node}/incidents`,
+//! `…/interventions`, newest first). On a single host the list is empty.
+
+use super::error::ApiError;
+use crate::state::AppState;
+use app::wire::{Incident, Intervention, NodeStatus};
+use axum::extract::{Path, State};
+use axum::Json;
+
+pub async fn list(State(st): State<AppState>) -> Json<Vec<NodeStatus>> {
+    Json(st.live.read().nodes.statuses(crate::clock::now_ms()))
+}
+
+fn known(st: &AppState, node: &str) -> Result<(), ApiError> {
+    let listed = st
+        .live
+        .read()
+        .nodes
+        .statuses(0)
+        .iter()
+        .any(|n| n.name == node);
+    if listed || st.agents.records.lock().is_ok_and(|r| r.knows(node)) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no node {node:?} has connected to this hub"
+        )))
+    }
+}
+
+pub async fn incidents(
+    State(st): State<AppState>,
+    Path(node): Path<String>,
+) -> Result<Json<Vec<Incident>>, ApiError> {
+    known(&st, &node)?;
+    let r = st
+        .agents
+        .records
+        .lock()
+        .map_err(|_| ApiError::Internal("records".into()))?;
+    Ok(Json(r.incidents(&node)))
+}
+
+pub async fn interventions(
+    State(st): State<AppState>,
+    Path(node): Path<String>,
+) -> Result<Json<Vec<Intervention>>, ApiError> {
+    known(&st, &node)?;
+    let r = st
+        .agents
+        .records
+        .lock()
+        .map_err(|_| ApiError::Internal("records".into()))?;
+    Ok(Json(r.interventions(&node)))
+}
