@@ -1,7 +1,13 @@
 //! Nodes: when DockerPulse watches several hosts (agents streaming to a hub), each container
-//! says which node it runs on and the fleet header says how each node's agent is doing.
+//! says which node it runs on and the fleet header says how each node's agent is doing; and the
+//! labels that make a container a Docker Swarm task.
 
 use serde::{Deserialize, Serialize};
+
+/// Labels the engine puts on every Docker Swarm task's container (frames carry them, so a card
+/// can say which service a container is a task of).
+pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
+pub const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.id";
 
 /// Whether a node's agent is heard from.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -46,6 +46,11 @@ pub struct HealConfig {
     pub default_action: HealAction,
     /// Containers opted in by name, with their action (alternative to the label).
     pub containers: BTreeMap<String, HealAction>,
+    /// Docker Swarm: at most this share of a service's tasks (those this DockerPulse watches)
+    /// is acted on within `service_window`; at least one.
+    pub service_max_share: f64,
+    #[serde(with = "humantime_serde")]
+    pub service_window: Duration,
 }
 
 impl Default for HealConfig {
@@ -66,6 +71,8 @@ impl Default for HealConfig {
             record_deadline: Duration::from_secs(2),
             default_action: HealAction::Restart,
             containers: BTreeMap::new(),
+            service_max_share: 0.5,
+            service_window: Duration::from_secs(60),
         }
     }
 }
@@ -85,6 +92,9 @@ impl HealConfig {
                 "heal.max_per_hour, fleet_max_per_minute and breaker_failures must be at least 1"
                     .into(),
             );
+        }
+        if !(self.service_max_share > 0.0 && self.service_max_share <= 1.0) {
+            return Err("heal.service_max_share must be in (0, 1]".into());
         }
         Ok(())
     }

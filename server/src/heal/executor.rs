@@ -1,13 +1,14 @@
 //! The thin edge that carries out healing actions: on the Docker engine through bollard, or on
 //! the demo fleet. Decisions are made elsewhere (the policy); this only acts and reports.
 
+use super::swarm::{SERVICE_LABEL, TASK_LABEL};
 use super::verify::{judge, Check, Probe};
 use crate::collect::demo::{DemoAction, DemoControl};
 use crate::collect::docker::connect;
 use crate::collect::docker::inspect::info_from_inspect;
 use app::wire::{ContainerStatus, HealAction, Intervention, Outcome};
 use bollard::models::{ContainerUpdateBody, NetworkDisconnectRequest};
-use bollard::query_parameters::RestartContainerOptionsBuilder;
+use bollard::query_parameters::{RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder};
 use bollard::Docker;
 use tokio::sync::OnceCell;
 
@@ -21,6 +22,8 @@ pub enum ExecError {
     NotAnAction(&'static str),
     #[error("the container no longer exists")]
     Gone,
+    #[error("{}", super::policy::SWARM_TASK_ONLY_RESTART)]
+    SwarmTask,
 }
 
 impl From<bollard::errors::Error> for ExecError {
@@ -30,6 +33,24 @@ impl From<bollard::errors::Error> for ExecError {
                 status_code: 404, ..
             } => ExecError::Gone,
             e => ExecError::Engine(e.to_string()),
+        }
+    }
+}
+
+/// What an action did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Performed {
+    pub text: String,
+    /// A Swarm task's restart: its container was removed for Swarm to replace (nothing to
+    /// verify on this container).
+    pub replaced: bool,
+}
+
+impl Performed {
+    fn done(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            replaced: false,
         }
     }
 }
@@ -87,8 +108,44 @@ impl DockerExecutor {
         Ok((probe, i))
     }
 
-    async fn perform(&self, id: &str, action: HealAction) -> Result<String, ExecError> {
+    async fn perform(&self, id: &str, action: HealAction) -> Result<Performed, ExecError> {
         let docker = self.docker().await?;
+        // The engine's word at the moment of acting decides whether it is a Swarm task.
+        let info = docker.inspect_container(id, None).await?;
+        let labels = info
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        if let Some(service) = labels
+            .get(SERVICE_LABEL)
+            .filter(|_| labels.contains_key(TASK_LABEL))
+        {
+            if action != HealAction::Restart {
+                return Err(ExecError::SwarmTask);
+            }
+            // Removing the task's container makes Swarm see the task fail and schedule a
+            // replacement under the service's restart policy; `docker restart` would not.
+            let opts = RemoveContainerOptionsBuilder::new().force(true).build();
+            docker.remove_container(id, Some(opts)).await?;
+            return Ok(Performed {
+                text: format!(
+                    "replaced through Swarm: removed the task's container; service {service} schedules a new task under its own restart policy"
+                ),
+                replaced: true,
+            });
+        }
+        self.perform_plain(docker, id, action)
+            .await
+            .map(Performed::done)
+    }
+
+    async fn perform_plain(
+        &self,
+        docker: &Docker,
+        id: &str,
+        action: HealAction,
+    ) -> Result<String, ExecError> {
         match action {
             HealAction::Restart => {
                 let opts = RestartContainerOptionsBuilder::new().t(5).build();
@@ -159,7 +216,7 @@ impl DockerExecutor {
 
 impl Executor {
     /// Carries out `action` on the container; the text describes what happened.
-    pub async fn perform(&self, id: &str, action: HealAction) -> Result<String, ExecError> {
+    pub async fn perform(&self, id: &str, action: HealAction) -> Result<Performed, ExecError> {
         match self {
             Executor::Docker(d) => d.perform(id, action).await,
             Executor::Demo(control) => {
@@ -171,7 +228,10 @@ impl Executor {
                     HealAction::Escalate => return Err(ExecError::NotAnAction("escalate")),
                 };
                 if control.apply(demo).await {
-                    Ok(format!("{} (simulated fleet)", action.as_str()))
+                    Ok(Performed::done(format!(
+                        "{} (simulated fleet)",
+                        action.as_str()
+                    )))
                 } else {
                     Err(ExecError::UnknownDemoContainer(id.into()))
                 }

@@ -13,6 +13,7 @@ pub mod executor;
 pub mod guard;
 pub mod policy;
 pub mod self_id;
+pub mod swarm;
 pub mod verify;
 
 mod awaiting;
@@ -63,6 +64,9 @@ pub enum Refusal {
     NotOptedIn(String),
     #[error("escalate is not an action on a container")]
     NotAnAction,
+    /// A Swarm task: not that action, or not now (the service-wide cap).
+    #[error("{0}")]
+    Swarm(String),
 }
 
 /// What the healer restores at start (read from the store before the loop runs).
@@ -158,6 +162,7 @@ impl Healer {
                 .is_some_and(|s| info.id.starts_with(s) || s.starts_with(&info.id)),
             started_at_ms: info.started_at_ms,
             start_period_ms: info.healthcheck_start_period_ms.unwrap_or(0),
+            service: swarm::service_of(&info.labels),
         }
     }
 
@@ -383,6 +388,10 @@ impl Healer {
         tokio::spawn(async move {
             let started = now_ms();
             let result = executor.perform(&rec.container_id, rec.action).await;
+            // A Swarm task's restart is its replacement: the old container is gone by design,
+            // and the new task may start on another node. Nothing to verify here.
+            let replaced = result.as_ref().is_ok_and(|p| p.replaced);
+            let result = result.map(|p| p.text);
             rec.started_ms = Some(started);
             rec.finished_ms = Some(now_ms());
             let ok = result.is_ok();
@@ -392,7 +401,7 @@ impl Healer {
                 Outcome::Failed
             };
             rec.detail = Some(result.unwrap_or_else(|e| e.to_string()));
-            let verify = ok && rec.action == HealAction::Restart;
+            let verify = ok && rec.action == HealAction::Restart && !replaced;
             let (id, name, manual) = (rec.id, rec.container_name.clone(), rec.manual);
             let container_id = rec.container_id.clone();
             let done = ExecReport::Done {
@@ -549,8 +558,12 @@ impl Healer {
             }
             Ok(Some(_)) => {}
         }
+        let now = now_ms();
+        if let Err(block) = self.policy.admit_manual(&subject, action, now) {
+            return Err(Refusal::Swarm(block.describe()));
+        }
         let mode = self.policy.mode_for(&subject);
-        let rec = records::manual(info, action, mode, now_ms());
+        let rec = records::manual(info, action, mode, now);
         self.record(rec, None, Some(reply), store);
         Ok(())
     }
@@ -563,6 +576,15 @@ impl Healer {
     pub fn reset_breaker(&mut self, name: &str, store: &mut StoreWriter) {
         self.policy.reset_breaker(name);
         self.save_dirty(store, now_ms());
+    }
+
+    /// Counts each Swarm service's tasks among this tick's containers (their labels), for the
+    /// service-wide cap.
+    pub fn observe_services<'a>(
+        &mut self,
+        fleet: impl Iterator<Item = &'a std::collections::BTreeMap<String, String>>,
+    ) {
+        self.policy.observe_services(fleet);
     }
 
     /// Drops the state of containers that are gone (the store keeps their counters).

@@ -14,6 +14,7 @@
 
 pub use super::config::HealConfig;
 use super::guard::{FleetGuard, Guard, FLEET_KEY};
+use super::swarm::ServiceGuard;
 use crate::util::ms;
 use app::wire::{HealAction, HealMode, RiskLevel};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -37,6 +38,8 @@ pub struct Subject<'a> {
     /// while it is still starting up.
     pub started_at_ms: Option<i64>,
     pub start_period_ms: i64,
+    /// The Docker Swarm service it is a task of, if any.
+    pub service: Option<&'a str>,
 }
 
 /// What the brain says of it now.
@@ -73,6 +76,13 @@ pub enum Block {
     StartPeriod {
         remaining_ms: i64,
     },
+    /// A Swarm task: only a restart, through Swarm.
+    SwarmTask,
+    /// Enough of its Swarm service's tasks were acted on already.
+    ServiceCap {
+        service: String,
+        allowed: usize,
+    },
 }
 
 impl Block {
@@ -87,6 +97,8 @@ impl Block {
             Block::FleetCap { .. } => 6,
             Block::NotRunning => 7,
             Block::StartPeriod { .. } => 8,
+            Block::SwarmTask => 9,
+            Block::ServiceCap { .. } => 10,
         }
     }
 
@@ -116,9 +128,17 @@ impl Block {
                 "waiting: still inside its health check's start period, {} s left",
                 secs_left(*remaining_ms)
             ),
+            Block::SwarmTask => SWARM_TASK_ONLY_RESTART.into(),
+            Block::ServiceCap { service, allowed } => format!(
+                "not acted: {allowed} of service {service}'s tasks already acted on within the window (at most {SHARE_WORDS} of its replicas at once)"
+            ),
         }
     }
 }
+
+/// Why a Swarm task is only ever restarted, and only through Swarm.
+pub const SWARM_TASK_ONLY_RESTART: &str = "not acted: a Docker Swarm task is only restarted, through Swarm (its container removed so the service schedules a replacement); pause, isolate and throttle would act behind the orchestrator's back";
+const SHARE_WORDS: &str = "heal.service_max_share";
 
 /// Whole seconds left, rounded up (a wait of 300 ms is "1 s left", not "0 s left").
 fn secs_left(ms: i64) -> i64 {
@@ -160,6 +180,8 @@ pub struct Policy {
     cfg: HealConfig,
     states: HashMap<String, State>,
     fleet: FleetGuard,
+    /// Actions on each Swarm service's tasks (the service-wide blast radius).
+    services: ServiceGuard,
     /// Containers held back by the fleet-wide cap, first come first served, so a storm spreads
     /// the allowed actions over different containers instead of restarting the same ones.
     fleet_queue: VecDeque<String>,
@@ -213,6 +235,39 @@ impl Policy {
                 .filter(|a| !matches!(a, HealAction::Escalate | HealAction::Unpause))),
             None => Ok(self.cfg.containers.get(s.name).copied()),
         }
+    }
+
+    /// Counts each Swarm service's tasks among this tick's containers (their labels).
+    pub fn observe_services<'a>(
+        &mut self,
+        fleet: impl Iterator<Item = &'a BTreeMap<String, String>>,
+    ) {
+        self.services.observe(fleet);
+    }
+
+    /// Checks a manual action on a Swarm task against the same rules as an automatic one (only
+    /// a restart; the service-wide cap), and counts it when allowed.
+    pub fn admit_manual(
+        &mut self,
+        s: &Subject,
+        action: HealAction,
+        now_ms: i64,
+    ) -> Result<(), Block> {
+        let Some(service) = s.service else {
+            return Ok(());
+        };
+        if !matches!(action, HealAction::Restart) {
+            return Err(Block::SwarmTask);
+        }
+        let (share, window) = (self.cfg.service_max_share, ms(self.cfg.service_window));
+        if !self.services.admits(service, share, now_ms, window) {
+            return Err(Block::ServiceCap {
+                service: service.to_string(),
+                allowed: self.services.allowed(service, share),
+            });
+        }
+        self.services.acted(service, now_ms);
+        Ok(())
     }
 
     /// The mode that applies to a container: its `dockerpulse.mode` label, else the global one.
@@ -405,6 +460,21 @@ impl Policy {
                 );
             }
         }
+        if let Some(service) = s.service {
+            if action != HealAction::Restart {
+                return report_once(st, action, Block::SwarmTask);
+            }
+            let (share, window) = (cfg.service_max_share, ms(cfg.service_window));
+            if !self.services.admits(service, share, t, window) {
+                let allowed = self.services.allowed(service, share);
+                let block = Block::ServiceCap {
+                    service: service.to_string(),
+                    allowed,
+                };
+                return report_once(st, action, block);
+            }
+        }
+        let g = &st.guard;
         if g.recent.len() >= cfg.max_per_hour as usize {
             return report_once(
                 st,
@@ -439,6 +509,10 @@ impl Policy {
         if action == HealAction::Restart {
             g.restarts += 1;
             g.last_restart_ms = Some(t);
+        }
+        if let Some(service) = s.service {
+            // Not taken back if the record then fails: the cap errs on the side of acting less.
+            self.services.acted(service, t);
         }
         self.dirty.insert(s.id.to_string());
         self.dirty.insert(FLEET_KEY.to_string());

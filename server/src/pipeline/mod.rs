@@ -180,6 +180,9 @@ impl Pipeline {
             live.retain_present(&present);
             let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
             self.r.healer.retain(&names);
+            self.r
+                .healer
+                .observe_services(readings.iter().map(|(i, _, _)| &i.labels));
             for (info, sample, a) in readings {
                 let id = info.id.clone();
                 live.record(info, sample, a.clone());

@@ -83,8 +83,13 @@ impl LiveContainer {
 
     fn frame(&self) -> ContainerFrame {
         let mut info = self.info.clone();
-        // Frames go to every viewer every second: keep only our own labels there.
-        info.labels.retain(|k, _| k.starts_with("dockerpulse."));
+        // Frames go to every viewer every second: keep only our own labels there, and those
+        // that make it a Swarm task (healing and the cards need them).
+        info.labels.retain(|k, _| {
+            k.starts_with("dockerpulse.")
+                || k == app::wire::SWARM_SERVICE_LABEL
+                || k == app::wire::SWARM_TASK_LABEL
+        });
         ContainerFrame {
             info,
             sample: self.sample,

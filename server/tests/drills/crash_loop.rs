@@ -34,6 +34,7 @@ fn allowed_restarts(cfg: &HealConfig, secs: i64) -> (usize, Vec<i64>) {
         is_self: false,
         started_at_ms: None,
         start_period_ms: 0,
+        service: None,
     };
     let mut times = Vec::new();
     for t in 0..secs {
