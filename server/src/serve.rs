@@ -244,6 +244,15 @@ pub async fn start_with<S: Source>(
         }),
         _ => None,
     };
+    // A hub reads the swarm from its engine when that engine is a Swarm manager.
+    let swarm = Arc::new(std::sync::Mutex::new(app::wire::SwarmView::default()));
+    if cfg.cluster.is_hub() {
+        tasks.push(tokio::spawn(crate::cluster::swarm::watch(
+            cfg.docker_endpoint(),
+            swarm.clone(),
+            shutdown.clone(),
+        )));
+    }
     let leptos = LeptosOptions::builder()
         .output_name("dockerpulse")
         .site_root(cfg.site_root.to_string_lossy().to_string())
@@ -264,6 +273,7 @@ pub async fn start_with<S: Source>(
         metrics,
         notify,
         agents,
+        swarm: swarm.clone(),
         uplink: uplink.as_ref().map(|u| u.status.clone()),
     };
     let app = api::router(state.clone());

@@ -56,6 +56,8 @@ pub struct AppState {
     pub notify: crate::notify::NotifyHandle,
     /// As a hub: the agents it accepts and those connected.
     pub agents: crate::cluster::ingest::Agents,
+    /// As a hub on a Swarm manager: the swarm's nodes, services and tasks.
+    pub swarm: Arc<std::sync::Mutex<app::wire::SwarmView>>,
     /// As an agent: how its link to the hub stands.
     pub uplink: Option<Arc<std::sync::Mutex<crate::cluster::uplink::UplinkStatus>>>,
 }

@@ -101,6 +101,11 @@ async fn a_swarm_task_is_restarted_through_swarm_and_the_service_cap_holds() {
 
     let mut cfg = common::test_config();
     cfg.heal.mode = app::wire::HealMode::Enforce;
+    // A hub (it accepts an agent) on the manager: it also reads the swarm.
+    cfg.cluster.agents = vec![dockerpulse::cluster::AgentCredential {
+        node: "n1".into(),
+        token: "token-of-node-one-0001".into(),
+    }];
     let running = dockerpulse::serve::start(cfg).await.expect("starts");
     eventually(Duration::from_secs(10), || async {
         let live = running.state.live.read();
@@ -170,5 +175,28 @@ async fn a_swarm_task_is_restarted_through_swarm_and_the_service_cap_holds() {
         old.ends_with("Shutdown"),
         "the orchestrator shut the old task down: {old}"
     );
+
+    // The hub shows the same through the manager's API: the service, its replicas, and the
+    // replaced task as desired shut down.
+    let seen = eventually(Duration::from_secs(20), || async {
+        let (_, v) = common::get_json(&running, "/api/swarm").await;
+        let svc = v["services"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == name.as_str())?
+            .clone();
+        let old = svc["tasks"]
+            .as_array()?
+            .iter()
+            .find(|t| t["id"] == task_id.as_str())?
+            .clone();
+        (svc["running"] == 2 && old["desired_state"] == "shutdown").then_some((v, svc))
+    })
+    .await;
+    let ((view, svc), _) = seen.expect("GET /api/swarm shows the service and the replaced task");
+    assert_eq!(view["manager"], true);
+    assert_eq!(svc["desired"], 2);
+    assert_eq!(svc["mode"], "replicated");
+    assert!(view["nodes"].as_array().is_some_and(|n| n.len() == 1));
     running.stop().await;
 }

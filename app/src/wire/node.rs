@@ -53,3 +53,66 @@ impl NodeStatus {
         self.state == NodeState::Lost
     }
 }
+
+/// The Docker Swarm as its manager describes it (what a hub on a manager node shows).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct SwarmView {
+    /// The hub's engine is a Swarm manager (only managers can list services and tasks).
+    pub manager: bool,
+    /// Why the swarm could not be read, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it was last read.
+    pub read_ms: i64,
+    pub nodes: Vec<SwarmNode>,
+    pub services: Vec<SwarmService>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct SwarmNode {
+    pub id: String,
+    pub hostname: String,
+    /// `manager` or `worker`.
+    pub role: String,
+    /// `active`, `pause` or `drain`.
+    pub availability: String,
+    /// `ready`, `down`, …
+    pub state: String,
+    pub addr: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct SwarmService {
+    pub id: String,
+    pub name: String,
+    /// `replicated` or `global`.
+    pub mode: String,
+    /// Replicas asked for (replicated services).
+    #[serde(default)]
+    pub desired: Option<u64>,
+    /// Tasks whose current state is running.
+    pub running: u64,
+    /// Its tasks, newest first per slot.
+    pub tasks: Vec<SwarmTask>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct SwarmTask {
+    pub id: String,
+    #[serde(default)]
+    pub slot: Option<i64>,
+    /// The node's hostname (or id when unknown).
+    pub node: String,
+    /// What the orchestrator wants (`running`, `shutdown`).
+    pub desired_state: String,
+    /// What it is (`running`, `failed`, `shutdown`, `pending`, …).
+    pub state: String,
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// The task's message or error, as Swarm gives it.
+    #[serde(default)]
+    pub message: String,
+    /// When its state last changed.
+    #[serde(default)]
+    pub since_ms: Option<i64>,
+}

@@ -50,6 +50,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/ws", get(ws::upgrade))
         .route("/agent", get(crate::cluster::ingest::upgrade))
         .route("/api/nodes", get(nodes::list))
+        .route("/api/swarm", get(nodes::swarm))
         .route("/api/nodes/{node}/incidents", get(nodes::incidents))
         .route("/api/nodes/{node}/interventions", get(nodes::interventions))
         // A known path with the wrong method (GET on an action) answers in JSON too.

@@ -1,12 +1,23 @@
 //! A hub's nodes: `GET /api/nodes` (each node's health), and each node's incidents and
 //! interventions as its agent last sent them (`GET /api/nodes/{node}/incidents`,
-//! `…/interventions`, newest first). On a single host the list is empty.
+//! `…/interventions`, newest first), and `GET /api/swarm`. On a single host the lists are empty.
 
 use super::error::ApiError;
 use crate::state::AppState;
 use app::wire::{Incident, Intervention, NodeStatus};
 use axum::extract::{Path, State};
 use axum::Json;
+
+/// `GET /api/swarm`: the swarm as the hub's engine (a manager) describes it; `manager: false`
+/// with the engine's reason when it is not one.
+pub async fn swarm(State(st): State<AppState>) -> Json<app::wire::SwarmView> {
+    Json(
+        st.swarm
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_else(|p| p.into_inner().clone()),
+    )
+}
 
 pub async fn list(State(st): State<AppState>) -> Json<Vec<NodeStatus>> {
     Json(st.live.read().nodes.statuses(crate::clock::now_ms()))

@@ -7,12 +7,14 @@
 //! shows each node's health (connected or lost, last seen, lag, version), and forwards manual
 //! actions on a node's containers to that node's agent. The hub never assesses or heals another
 //! node's containers itself; it mirrors each node's incidents and interventions ([`records`]),
-//! which the agent resends after every reconnect. The messages are in [`protocol`].
+//! which the agent resends after every reconnect; and, on a Swarm manager, it reads the swarm's
+//! nodes, services and tasks ([`swarm`]). The messages are in [`protocol`].
 
 pub mod config;
 pub mod ingest;
 pub mod protocol;
 pub mod records;
+pub mod swarm;
 pub mod uplink;
 
 pub use config::{AgentCredential, ClusterConfig};
