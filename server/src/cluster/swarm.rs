@@ -194,10 +194,7 @@ mod tests {
             spec: Some(ServiceSpec {
                 name: Some("web".into()),
                 mode: Some(ServiceSpecMode {
-                    replicated: Some(ServiceSpecModeReplicated {
-                        replicas: Some(2),
-                        ..Default::default()
-                    }),
+                    replicated: Some(ServiceSpecModeReplicated { replicas: Some(2) }),
                     ..Default::default()
                 }),
                 ..ServiceSpec::default()
