@@ -10,12 +10,15 @@
 # dp-swarm-N at 10.77.0.N/24, hostname dp-swarm-N, socket unix:///run/dp-swarm-N.sock, data in
 # /var/lib/dp-swarm-N, log in /var/log/dp-swarm-N.log (kept by `down`, for post-mortems). Every
 # node's veth is on the bridge dp-swarm-br, whose root-namespace end is 10.77.0.254: the hub
-# listens there and the agents in the namespaces dial it. Nothing routes outside the bridge.
+# listens there and the agents in the namespaces dial it. Nothing leaves the machine (net_up).
 # Node 1 is the only manager; 2 and 3 join as workers (see swarm_up for why).
 #
-# What does not work here, and why: the kernel has no IPVS (CONFIG_IP_VS unset), which swarm's
-# virtual IPs and its ingress routing mesh need, so no published ports and no VIP services;
-# services without a network (the default here) run fine. See docs in the commit message.
+# Networking, as measured on 20.10 with --iptables=false --bridge=none: a service without
+# --network runs (its containers have only lo; `--network none` is refused for services); overlay
+# networks work across the nodes (VXLAN over the bridge, no iptables needed) with
+# `--endpoint-mode dnsrr`, and `--publish mode=host` works for tasks on an overlay. The default
+# VIP endpoint mode and the ingress routing mesh (`-p 8080:80`) need IPVS, which this kernel lacks
+# (CONFIG_IP_VS unset): such tasks run but the VIP and the published port do not answer.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LAB=dp-swarm
@@ -56,8 +59,8 @@ net_up() {
   ip addr replace "$HUB_IP/24" dev "$BR"
   ip link set "$BR" up
   # The nodes' default route (via the bridge) reaches the root namespace's own addresses, but
-  # nothing may leave the machine. Reject, not drop: with a drop, every task start waits ~20 s
-  # for a DNS timeout (swarm tries to pull even a local image) and leaks 10.77.0.N packets out.
+  # nothing may leave the machine: without this rule the root would route 10.77.0.N packets
+  # (DNS lookups, registry pulls) out of eth0. Reject, not drop, so callers fail at once.
   iptables -C FORWARD "${LEAK[@]}" 2>/dev/null || iptables -I FORWARD "${LEAK[@]}"
   # The root namespace's FORWARD chain sees bridged packets (br_netfilter): a DROP policy there
   # (set by an engine running with iptables on) would cut the nodes off from each other.
@@ -66,6 +69,12 @@ net_up() {
   local n
   for n in $NODES; do
     has_ns "$n" || ip netns add "$LAB-$n"
+    # `ip netns exec` mounts /etc/netns/NAME/* over /etc. A DNS server on the nodes' loopback
+    # refuses at once; the machine's (10.255.255.53 here) is outside, so lookups (the manager
+    # resolves an image's digest on `service create`) waited for a ~20 s timeout: rejected
+    # packets get ICMP replies only at a limited rate, loopback's are not limited.
+    mkdir -p "/etc/netns/$LAB-$n"
+    echo "nameserver 127.0.0.1 # $LAB lab: no DNS inside the lab" >"/etc/netns/$LAB-$n/resolv.conf"
     # Deleting either end of a veth deletes both, so the host end tells whether the pair exists.
     ip link show "$LAB-$n-h" >/dev/null 2>&1 ||
       ip link add "$LAB-$n-h" type veth peer name eth0 netns "$LAB-$n"
@@ -90,13 +99,16 @@ engine_up() {
   # without networks gets no overlay; overlays themselves need no iptables). dockerd starts its
   # own containerd under the exec-root (socket /run/dp-swarm-N/containerd/containerd.sock), so
   # nothing is shared with the default engine's. `unshare --uts` gives the node its own hostname,
-  # which is the swarm node's name. A worker tries to pull a task's image even when it has it
-  # (a tag may have moved); with no registry that costs a ~20 s DNS timeout per task start, and
-  # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 (read by 20.10's swarm executor) skips the pull.
+  # which is the swarm node's name. --cgroup-parent keeps the node's containers out of the default
+  # engine's /docker cgroups, so `down` can remove what a killed engine left behind (absolute: a
+  # relative parent nests under dockerd's own cgroup, e.g. a login session's memory cgroup).
+  # A worker tries to pull a task's image even when it has it (a tag may have moved); without a
+  # registry each task start waited for that to fail, and DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+  # (read by 20.10's swarm executor) uses the local image without trying.
   DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 LAB_HOSTNAME="$LAB-$n" nohup ip netns exec "$LAB-$n" unshare --uts "$SELF" _inside \
     dockerd --data-root "/var/lib/$LAB-$n" --exec-root "/run/$LAB-$n" \
     --pidfile "/run/$LAB-$n.pid" -H "$(sock "$n")" --config-file "/var/lib/$LAB-$n/daemon.json" \
-    --iptables=false --bridge=none >>"/var/log/$LAB-$n.log" 2>&1 &
+    --cgroup-parent "/$LAB-$n" --iptables=false --bridge=none >>"/var/log/$LAB-$n.log" 2>&1 &
 }
 
 wait_engine() {
@@ -167,15 +179,16 @@ ns_pids() {
 
 down() {
   local n pid left
+  # dockerd stops its containers and its containerd when asked politely (no live-restore); each
+  # may wait 10 s for a container that ignores SIGTERM, so all engines are asked at once.
   for n in $NODES; do
-    # dockerd stops its containers and its containerd when asked politely (no live-restore).
     pid="$(cat "/run/$LAB-$n.pid" 2>/dev/null || true)"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      say "stopping engine $n (pid $pid)"
-      kill -TERM "$pid"
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    fi
-    # Whatever is still there (a hung engine, orphaned shims after a half-failed up) is ours.
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && say "stopping engine $n (pid $pid)" && kill -TERM "$pid"
+  done
+  for n in $NODES; do
+    pid="$(cat "/run/$LAB-$n.pid" 2>/dev/null || true)"
+    for _ in $(seq 1 40); do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    # Whatever is still there (a hung or killed engine's containerd, shims, containers) is ours.
     left="$(ns_pids "$n")"
     [ -z "$left" ] || { warn "killing leftovers of node $n: $(echo $left)"; kill -KILL $left 2>/dev/null || true; sleep 0.5; }
     has_ns "$n" && ip netns del "$LAB-$n"
@@ -183,8 +196,11 @@ down() {
     # unmount covers anything that leaked into the root namespace.
     awk -v a="/var/lib/$LAB-$n" -v b="/run/$LAB-$n" 'index($2, a) == 1 || index($2, b) == 1 { print $2 }' \
       /proc/mounts | sort -r | xargs -r -n1 umount -l
-    rm -rf "/var/lib/$LAB-$n" "/run/$LAB-$n" "/run/$LAB-$n.sock" "/run/$LAB-$n.pid"
+    # Empty cgroups of containers whose engine died before removing them (see --cgroup-parent).
+    find /sys/fs/cgroup -depth -type d \( -name "$LAB-$n" -o -path "*/$LAB-$n/*" \) -exec rmdir {} + 2>/dev/null || true
+    rm -rf "/var/lib/$LAB-$n" "/run/$LAB-$n" "/run/$LAB-$n.sock" "/run/$LAB-$n.pid" "/etc/netns/$LAB-$n"
   done
+  rmdir /etc/netns 2>/dev/null || true # only if nobody else uses it
   ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
   while iptables -D FORWARD "${LEAK[@]}" 2>/dev/null; do :; done
   say "lab down"
@@ -222,7 +238,8 @@ case "${1:-}" in
     [ $# -ge 3 ] || die "usage: scripts/swarm_lab.sh exec N CMD..."
     n=$2; shift 2
     has_ns "$n" || die "no namespace $LAB-$n: run up first"
-    DOCKER_HOST="$(sock "$n")" exec ip netns exec "$LAB-$n" "$SELF" _inside "$@"
+    DOCKER_HOST="$(sock "$n")" LAB_HOSTNAME="$LAB-$n" exec ip netns exec "$LAB-$n" \
+      unshare --uts "$SELF" _inside "$@"
     ;;
   _inside) shift; inside_ns "$@" ;; # internal: see inside_ns
   *) die "usage: scripts/swarm_lab.sh up|down|status|exec N CMD..." ;;
