@@ -177,17 +177,22 @@ ns_pids() {
           for (p in keep) print p }'
 }
 
+# Exited engines can linger as zombies (pid 1 here reaps late), and kill -0 succeeds on those.
+alive() { local st; st="$(ps -o stat= -p "$1" 2>/dev/null)" && [ "${st#Z}" = "$st" ]; }
+
 down() {
   local n pid left
+  declare -A pids=()
   # dockerd stops its containers and its containerd when asked politely (no live-restore); each
-  # may wait 10 s for a container that ignores SIGTERM, so all engines are asked at once.
+  # may wait 10 s for a container that ignores SIGTERM, so all engines are asked at once. The
+  # pids are read first: dockerd removes its pid file while it shuts down.
   for n in $NODES; do
     pid="$(cat "/run/$LAB-$n.pid" 2>/dev/null || true)"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && say "stopping engine $n (pid $pid)" && kill -TERM "$pid"
+    [ -n "$pid" ] && alive "$pid" && pids[$n]=$pid && say "stopping engine $n (pid $pid)" && kill -TERM "$pid"
   done
   for n in $NODES; do
-    pid="$(cat "/run/$LAB-$n.pid" 2>/dev/null || true)"
-    for _ in $(seq 1 40); do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    pid="${pids[$n]:-}"
+    for _ in $(seq 1 40); do [ -n "$pid" ] && alive "$pid" || break; sleep 0.5; done
     # Whatever is still there (a hung or killed engine's containerd, shims, containers) is ours.
     left="$(ns_pids "$n")"
     [ -z "$left" ] || { warn "killing leftovers of node $n: $(echo $left)"; kill -KILL $left 2>/dev/null || true; sleep 0.5; }
@@ -217,7 +222,7 @@ status() {
   say "smoke test: a 3-replica service"
   dk 1 service rm dp-lab-smoke >/dev/null 2>&1 || true
   local t0=$SECONDS
-  dk 1 service create --detach --name dp-lab-smoke --replicas 3 --no-resolve-image \
+  dk 1 service create --detach --name dp-lab-smoke --replicas 3 --no-resolve-image --stop-grace-period 1s \
     "$TEST_IMAGE" sleep 600 >/dev/null
   for _ in $(seq 1 60); do
     [ "$(dk 1 service ps dp-lab-smoke --filter desired-state=running \
