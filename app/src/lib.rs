@@ -14,6 +14,7 @@ pub mod format;
 pub mod live;
 pub mod wire;
 
+use components::cluster::Cluster;
 use components::detail::Detail;
 use components::fleet::Fleet;
 use components::header::Header;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=Fleet/>
                     <Route path=(StaticSegment("containers"), ParamSegment("id")) view=Detail/>
                     <Route path=StaticSegment("incidents") view=Incidents/>
+                    <Route path=StaticSegment("cluster") view=Cluster/>
                 </Routes>
             </main>
         </Router>

@@ -98,6 +98,13 @@ pub fn Card(id: String) -> AnyView {
     // On a hub: the node it runs on, and whether that node's agent is lost (then every figure
     // on the card is its last known state).
     let node = move || c.with(|c| c.as_ref().and_then(|c| c.info.node.clone()));
+    let service = move || {
+        c.with(|c| {
+            c.as_ref()
+                .filter(|c| c.info.labels.contains_key(crate::wire::SWARM_TASK_LABEL))
+                .and_then(|c| c.info.labels.get(crate::wire::SWARM_SERVICE_LABEL).cloned())
+        })
+    };
     let node_lost = move || {
         node().is_some_and(|n| {
             live.frame.with(|f| {
@@ -133,6 +140,9 @@ pub fn Card(id: String) -> AnyView {
                     <span class="restarts">{format!("restarts: {}", c.info.restart_count)}</span>
                 }))}
                 <span class=move || mode().0 data-testid="mode">{move || mode().1}</span>
+                {move || service().map(|s| view! {
+                    <span class="service" data-testid="service" title="Docker Swarm service">{format!("svc {s}")}</span>
+                })}
                 {move || node().map(|n| view! {
                     <span class=if node_lost() { "node lost" } else { "node" } data-testid="node"
                         title=if node_lost() { "its node's agent is lost: last known state" } else { "node" }>

@@ -128,6 +128,9 @@ pub fn Summary() -> AnyView {
             <span>"healing: " <b>{move || policy().0}</b> " at ≥ " {move || policy().1}</span>
             {move || (counts.get().2 > 0).then(|| view! { <span class="human">{counts.get().2} " need a human"</span> })}
             <a class="nav" href="/incidents">"Incidents →"</a>
+            {move || live.frame.with(|f| f.as_ref().is_some_and(|f| !f.nodes.is_empty())).then(|| view! {
+                <a class="nav" href="/cluster" data-testid="cluster-link">"Cluster →"</a>
+            })}
         </section>
     }
     .into_any()

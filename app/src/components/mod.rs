@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod card;
 pub mod chart;
+pub mod cluster;
 pub mod detail;
 pub mod fleet;
 pub mod header;
