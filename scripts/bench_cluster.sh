@@ -139,9 +139,12 @@ awk -v hz="$HZ" '
   }' "$dir/samples"
 
 # The node's loss: SIGKILL the agent (no goodbye), poll the hub every 50 ms.
+# bash reports the killed job ("Killed") on its own stderr: not a failure, keep it quiet.
+exec 3>&2 2>/dev/null
 kill -9 "$agent_pid"
 killed=$(now_ms)
-wait "$agent_pid" 2>/dev/null || true
+wait "$agent_pid" || true
+exec 2>&3 3>&-
 agent_pid=""
 lost=""
 while (($(now_ms) - killed < 15000)); do
