@@ -235,6 +235,19 @@ async fn malformed_and_oversized_messages_close_only_that_agent() {
         "oversized closes: {code:?}"
     );
 
+    // Binary messages are deflated JSON: garbage is malformed, a bomb is refused unopened.
+    let mut garbage = raw_agent(&hub, "n2", T2).await;
+    let _ = garbage
+        .send(Message::Binary(b"\xff\xfe not deflate".to_vec().into()))
+        .await;
+    assert_eq!(close_code(&mut garbage).await, Some(1008));
+    let mut bomb = raw_agent(&hub, "n2", T2).await;
+    let zeros = vec![0u8; dockerpulse::cluster::protocol::MAX_INFLATED + 1];
+    let packed = dockerpulse::cluster::deflate::deflate(&zeros).expect("deflates");
+    assert!(packed.len() < dockerpulse::cluster::protocol::MAX_MESSAGE);
+    let _ = bomb.send(Message::Binary(packed.into())).await;
+    assert_eq!(close_code(&mut bomb).await, Some(1009));
+
     // A tick before hello is refused too.
     let mut req = format!("ws://{}/agent", hub.addr)
         .into_client_request()

@@ -100,6 +100,14 @@ pub fn Header() -> AnyView {
             .map(|n| format!("{} ({})", n.name, n.detail.unwrap_or_default()))
             .collect::<Vec<_>>()
     };
+    // On a hub: nodes whose agents run the demo fleet.
+    let simulated_nodes = move || {
+        nodes()
+            .into_iter()
+            .filter(|n| n.simulated)
+            .map(|n| n.name)
+            .collect::<Vec<_>>()
+    };
     view! {
         <header class="topbar">
             <div class="brand">
@@ -118,7 +126,7 @@ pub fn Header() -> AnyView {
                         let (class, text) = if s.is_lost() {
                             ("node lost", format!("⬢ {} LOST", s.name))
                         } else {
-                            ("node ok", format!("⬢ {} · {} · lag {} ms · v{}", s.name, s.containers, s.lag_ms, s.version))
+                            ("node ok", format!("⬢ {}{} · {} · lag {} ms · v{}", s.name, if s.simulated { " (SIMULATED)" } else { "" }, s.containers, s.lag_ms, s.version))
                         };
                         view! { <span class=class data-testid="node-status" data-node=s.name.clone() data-state=s.state.as_str()>{text}</span> }
                     }).collect_view()}
@@ -149,6 +157,14 @@ pub fn Header() -> AnyView {
                 "Start it next to a Docker engine to watch your own."
             </div>
         </Show>
+        {move || {
+            let sim = simulated_nodes();
+            (!sim.is_empty()).then(|| view! {
+                <div class="banner simulated" data-testid="simulated-nodes" role="status">
+                    {format!("SIMULATED — node(s) {} run DockerPulse's built-in demo fleet: their containers are not real.", sim.join(", "))}
+                </div>
+            })
+        }}
         {move || unreachable().map(|msg| view! {
             <div class="banner unreachable" data-testid="engine-unreachable" role="alert">{msg}</div>
         })}

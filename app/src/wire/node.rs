@@ -43,6 +43,9 @@ pub struct NodeStatus {
     pub lag_ms: i64,
     /// Containers it reported last.
     pub containers: u32,
+    /// Its agent runs the built-in demo fleet: its containers are SIMULATED.
+    #[serde(default)]
+    pub simulated: bool,
     /// Why it was lost, or what it last said went wrong (e.g. its engine is unreachable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

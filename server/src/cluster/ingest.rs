@@ -4,11 +4,12 @@
 //!
 //! One connection per node: a reconnecting agent replaces its older connection (the hub may not
 //! yet have noticed the old one died). A malformed message closes that agent's socket (1008),
-//! an oversized one too (1009); no other agent notices.
+//! an oversized one (or one that inflates past [`MAX_INFLATED`]) with 1009; no other agent
+//! notices.
 
 use super::config::AgentCredential;
 use super::protocol::{
-    AgentMsg, Answer, HubMsg, MAX_MESSAGE, NODE_HEADER, PROTOCOL, VERSION_HEADER,
+    AgentMsg, Answer, HubMsg, MAX_INFLATED, MAX_MESSAGE, NODE_HEADER, PROTOCOL, VERSION_HEADER,
 };
 use crate::clock::now_ms;
 use crate::collect::remote::RemoteMsg;
@@ -222,6 +223,109 @@ async fn close(
     let _ = tokio::time::timeout(Duration::from_secs(5), sink.send(frame)).await;
 }
 
+/// Reads one agent message: JSON text, or deflated JSON in a binary message. `Err` carries the
+/// close code and the reason.
+fn decode(m: Message) -> Result<Option<AgentMsg>, (u16, String)> {
+    let parsed = match m {
+        Message::Text(text) => serde_json::from_str::<AgentMsg>(&text),
+        Message::Binary(data) => match super::deflate::inflate(&data, MAX_INFLATED) {
+            Ok(json) => serde_json::from_slice::<AgentMsg>(&json),
+            Err(e @ super::deflate::InflateError::TooLarge(_)) => {
+                return Err((close_code::SIZE, format!("message {e}")))
+            }
+            Err(e) => return Err((close_code::POLICY, format!("malformed message: {e}"))),
+        },
+        // Pings are answered by the socket itself; a close is handled by the caller.
+        _ => return Ok(None),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| (close_code::POLICY, format!("malformed message: {e}")))
+}
+
+/// What the connection does with one message from its agent: carry on, or end (with why).
+enum Next {
+    Continue,
+    End(Option<String>),
+}
+
+async fn on_message(
+    agents: &Agents,
+    node: &str,
+    version: &str,
+    joined: &mut bool,
+    msg: AgentMsg,
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+) -> Next {
+    let refuse = |why: String| (close_code::POLICY, why);
+    let refusal = match msg {
+        AgentMsg::Hello { protocol, .. } if protocol != PROTOCOL => Some(refuse(format!(
+            "agent speaks protocol {protocol}, this hub {PROTOCOL}: upgrade the older one"
+        ))),
+        AgentMsg::Hello { node: said, .. } if said != node => Some(refuse(format!(
+            "the agent said it is {said:?} but its token is {node:?}'s"
+        ))),
+        AgentMsg::Hello { .. } => {
+            *joined = true;
+            let msg = RemoteMsg::Joined {
+                node: node.to_string(),
+                version: version.to_string(),
+                at_ms: now_ms(),
+            };
+            if agents
+                .to_pipeline
+                .send(SourceMsg::Remote(msg))
+                .await
+                .is_err()
+            {
+                return Next::End(None);
+            }
+            let welcome = HubMsg::Welcome {
+                node: node.to_string(),
+            };
+            if send(sink, &welcome).await.is_err() {
+                return Next::End(Some("could not write to the agent".into()));
+            }
+            None
+        }
+        _ if !*joined => Some(refuse("the first message must be hello".into())),
+        AgentMsg::Tick(tick) => {
+            let msg = RemoteMsg::Tick {
+                node: node.to_string(),
+                tick,
+                received_ms: now_ms(),
+            };
+            if agents
+                .to_pipeline
+                .send(SourceMsg::Remote(msg))
+                .await
+                .is_err()
+            {
+                return Next::End(None);
+            }
+            None
+        }
+        AgentMsg::Answer { id, result } => {
+            agents.answered(id, result);
+            None
+        }
+        AgentMsg::Records {
+            incidents,
+            interventions,
+        } => {
+            lock(&agents.records).upsert(node, incidents, interventions);
+            None
+        }
+    };
+    match refusal {
+        Some((code, why)) => {
+            close(sink, code, &why).await;
+            Next::End(Some(why))
+        }
+        None => Next::Continue,
+    }
+}
+
 async fn serve_agent(agents: Agents, node: String, version: String, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<HubMsg>(64);
@@ -242,56 +346,18 @@ async fn serve_agent(agents: Agents, node: String, version: String, socket: WebS
                     break Some(format!("connection lost: {text}"));
                 }
                 Some(Ok(Message::Close(_))) => break Some("the agent closed its connection".into()),
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<AgentMsg>(&text) {
-                    Err(e) => {
-                        let why = format!("malformed message: {e}");
-                        close(&mut sink, close_code::POLICY, &why).await;
+                Some(Ok(m)) => match decode(m) {
+                    Ok(None) => {}
+                    Err((code, why)) => {
+                        close(&mut sink, code, &why).await;
                         break Some(why);
                     }
-                    Ok(AgentMsg::Hello { protocol, .. }) if protocol != PROTOCOL => {
-                        let why = format!("agent speaks protocol {protocol}, this hub {PROTOCOL}: upgrade the older one");
-                        close(&mut sink, close_code::POLICY, &why).await;
-                        break Some(why);
-                    }
-                    Ok(AgentMsg::Hello { node: said, .. }) if said != node => {
-                        let why = format!("the agent said it is {said:?} but its token is {node:?}'s");
-                        close(&mut sink, close_code::POLICY, &why).await;
-                        break Some(why);
-                    }
-                    Ok(AgentMsg::Hello { .. }) => {
-                        joined = true;
-                        let msg = RemoteMsg::Joined { node: node.clone(), version: version.clone(), at_ms: now_ms() };
-                        if agents.to_pipeline.send(SourceMsg::Remote(msg)).await.is_err() {
-                            break None;
+                    Ok(Some(msg)) => {
+                        if let Next::End(why) = on_message(&agents, &node, &version, &mut joined, msg, &mut sink).await {
+                            break why;
                         }
-                        let welcome = HubMsg::Welcome { node: node.clone() };
-                        if send(&mut sink, &welcome).await.is_err() {
-                            break Some("could not write to the agent".into());
-                        }
-                    }
-                    Ok(_) if !joined => {
-                        let why = "the first message must be hello".to_string();
-                        close(&mut sink, close_code::POLICY, &why).await;
-                        break Some(why);
-                    }
-                    Ok(AgentMsg::Tick(tick)) => {
-                        let msg = RemoteMsg::Tick { node: node.clone(), tick, received_ms: now_ms() };
-                        if agents.to_pipeline.send(SourceMsg::Remote(msg)).await.is_err() {
-                            break None;
-                        }
-                    }
-                    Ok(AgentMsg::Answer { id, result }) => agents.answered(id, result),
-                    Ok(AgentMsg::Records { incidents, interventions }) => {
-                        lock(&agents.records).upsert(&node, incidents, interventions);
                     }
                 },
-                Some(Ok(Message::Binary(_))) => {
-                    let why = "binary messages are not part of the protocol".to_string();
-                    close(&mut sink, close_code::UNSUPPORTED, &why).await;
-                    break Some(why);
-                }
-                // Pings are answered by the socket itself.
-                Some(Ok(_)) => {}
             },
             out = rx.recv() => match out {
                 Some(m) => {

@@ -11,6 +11,7 @@
 //! nodes, services and tasks ([`swarm`]). The messages are in [`protocol`].
 
 pub mod config;
+pub mod deflate;
 pub mod ingest;
 pub mod protocol;
 pub mod records;

@@ -1,5 +1,6 @@
 //! What agents and their hub say to each other over the agent's websocket (`GET /agent`), as
-//! JSON text messages `{"type": …, "data": …}`. Versioned by [`PROTOCOL`].
+//! JSON messages `{"type": …, "data": …}`: text, or deflated in a binary message (ticks).
+//! Versioned by [`PROTOCOL`].
 
 use crate::collect::remote::NodeTick;
 use crate::pipeline::commands::CommandError;
@@ -9,8 +10,11 @@ use serde::{Deserialize, Serialize};
 /// Bumped on any incompatible change of the messages below.
 pub const PROTOCOL: u32 = 1;
 
-/// The largest message either side accepts: a tick of a thousand containers is ~1.2 MB.
+/// The largest message either side accepts: a tick of a thousand containers is ~1.3 MB of
+/// JSON, sent deflated.
 pub const MAX_MESSAGE: usize = 16 << 20;
+/// The most a deflated message may inflate to.
+pub const MAX_INFLATED: usize = 64 << 20;
 
 /// Request headers of the agent's connection.
 pub const NODE_HEADER: &str = "x-dockerpulse-node";

@@ -165,8 +165,10 @@ impl Uplink {
                         });
                         (serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?, rev)
                     };
-                    let len = text.len() as u64;
-                    send_text(&mut sink, text).await?;
+                    let packed = super::deflate::deflate(text.as_bytes())
+                        .map_err(|e| UplinkError::Socket(e.to_string()))?;
+                    let len = packed.len() as u64;
+                    send_message(&mut sink, Message::Binary(packed.into())).await?;
                     self.set(|s| {
                         s.ticks_sent += 1;
                         s.bytes_sent += len;
@@ -292,12 +294,11 @@ async fn send(sink: &mut Sink, m: &AgentMsg) -> Result<(), UplinkError> {
 }
 
 async fn send_text(sink: &mut Sink, text: String) -> Result<(), UplinkError> {
-    match tokio::time::timeout(
-        Duration::from_secs(30),
-        sink.send(Message::Text(text.into())),
-    )
-    .await
-    {
+    send_message(sink, Message::Text(text.into())).await
+}
+
+async fn send_message(sink: &mut Sink, m: Message) -> Result<(), UplinkError> {
+    match tokio::time::timeout(Duration::from_secs(30), sink.send(m)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(UplinkError::Socket(e.to_string())),
         Err(_) => Err(UplinkError::Socket(

@@ -77,6 +77,7 @@ impl Nodes {
         // Rounded: the header is resent only when something in it changed.
         e.status.lag_ms = ((now_ms - sample_ms).max(0) + 5) / 10 * 10;
         e.status.containers = u32::try_from(containers).unwrap_or(u32::MAX);
+        e.status.simulated = engine.state == EngineState::Simulated;
         e.status.detail = match engine.state {
             EngineState::Unreachable => Some("its Docker engine is unreachable".into()),
             _ => None,
@@ -201,6 +202,12 @@ mod tests {
         assert_eq!(
             s.detail.as_deref(),
             Some("its Docker engine is unreachable")
+        );
+        assert!(!s.simulated);
+        n.ticked("n", 3_000, 3_000, 9, &engine(EngineState::Simulated));
+        assert!(
+            n.statuses(3_000)[0].simulated,
+            "a demo agent's node is marked simulated"
         );
     }
 }
