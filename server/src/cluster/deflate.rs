@@ -55,6 +55,9 @@ mod tests {
         assert!(d.len() < 16 << 10, "a MiB of zeros deflates to little");
         assert_eq!(inflate(&d, 1000), Err(InflateError::TooLarge(1000)));
         let garbage = inflate(b"\xff\xff not deflate", 1000);
-        assert!(matches!(garbage, Err(InflateError::Corrupt(_))), "{garbage:?}");
+        assert!(
+            matches!(garbage, Err(InflateError::Corrupt(_))),
+            "{garbage:?}"
+        );
     }
 }

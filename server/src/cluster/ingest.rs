@@ -331,8 +331,16 @@ async fn serve_agent(agents: Agents, node: String, version: String, socket: WebS
     let (tx, mut rx) = mpsc::channel::<HubMsg>(64);
     let generation = agents.attach(&node, tx);
     let mut joined = false;
+    // Pings let the agent tell a dead link from a quiet hub (it reconnects after PING_SILENCE).
+    let mut ping = tokio::time::interval(super::protocol::PING_EVERY);
     let why: Option<String> = loop {
         tokio::select! {
+            _ = ping.tick() => {
+                let sent = tokio::time::timeout(Duration::from_secs(5), sink.send(Message::Ping(Default::default()))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    break Some("could not write to the agent".into());
+                }
+            }
             msg = stream.next() => match msg {
                 None => break Some("the agent's connection ended".into()),
                 Some(Err(e)) => {

@@ -16,6 +16,11 @@ pub const MAX_MESSAGE: usize = 16 << 20;
 /// The most a deflated message may inflate to.
 pub const MAX_INFLATED: usize = 64 << 20;
 
+/// The hub pings each agent this often; an agent that hears nothing from its hub for
+/// [`PING_SILENCE`] takes the link for dead and reconnects (a cut cable sends no reset).
+pub const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+pub const PING_SILENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Request headers of the agent's connection.
 pub const NODE_HEADER: &str = "x-dockerpulse-node";
 pub const VERSION_HEADER: &str = "x-dockerpulse-version";

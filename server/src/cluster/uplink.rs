@@ -4,8 +4,8 @@
 //! backoff, and the reason it refused this agent (a wrong token, say) is logged as the hub gave it.
 
 use super::protocol::{
-    AgentMsg, AgentMsgOut, Answer, HubMsg, TickOut, MAX_MESSAGE, NODE_HEADER, PROTOCOL,
-    VERSION_HEADER,
+    AgentMsg, AgentMsgOut, Answer, HubMsg, TickOut, MAX_MESSAGE, NODE_HEADER, PING_SILENCE,
+    PROTOCOL, VERSION_HEADER,
 };
 use crate::collect::docker::Backoff;
 use crate::hub::Hub;
@@ -142,8 +142,15 @@ impl Uplink {
         // Records go after the hub's welcome, then whenever the node records something.
         let mut records_rev: Option<u64> = None;
         let mut welcomed = false;
+        let silence = tokio::time::sleep(PING_SILENCE);
+        tokio::pin!(silence);
         loop {
             tokio::select! {
+                _ = &mut silence => {
+                    return Err(UplinkError::Socket(format!(
+                        "nothing heard from the hub for {} s", PING_SILENCE.as_secs()
+                    )));
+                }
                 _ = shutdown.cancelled() => {
                     let _ = sink.send(Message::Close(None)).await;
                     return Ok(());
@@ -182,7 +189,9 @@ impl Uplink {
                 Some((id, result)) = answers.recv() => {
                     send(&mut sink, &AgentMsg::Answer { id, result }).await?;
                 }
-                msg = stream.next() => match msg {
+                msg = stream.next() => {
+                    silence.as_mut().reset(tokio::time::Instant::now() + PING_SILENCE);
+                    match msg {
                     None => return Err(UplinkError::Closed(String::new())),
                     Some(Err(e)) => return Err(UplinkError::Socket(e.to_string())),
                     Some(Ok(Message::Close(frame))) => {
@@ -212,7 +221,8 @@ impl Uplink {
                         Err(e) => return Err(UplinkError::Socket(format!("the hub sent an unreadable message: {e}"))),
                     },
                     Some(Ok(_)) => {}
-                },
+                    }
+                }
             }
         }
     }
