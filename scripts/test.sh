@@ -9,7 +9,7 @@
 # can be started.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium docker-compose python3-venv python3 prometheus prometheus-alertmanager
+ensure_apt build-essential pkg-config curl ca-certificates busybox-static chromium docker-compose python3-venv python3 prometheus prometheus-alertmanager iproute2 iptables
 ensure_node
 ensure_rust_tools
 
@@ -37,6 +37,12 @@ cargo test
 
 say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1
+
+if [ "${DOCKERPULSE_TEST_IMAGE:-}" ]; then
+  say "three-node Docker Swarm drill (agents and a hub, network namespaces)"
+  cargo build -p server --bin dockerpulse
+  DOCKERPULSE_BIN="$CARGO_TARGET_DIR/debug/dockerpulse" scripts/swarm_drill.sh
+fi
 
 say "demo infrastructure: compose file, scripts, the demo apps"
 DOCKERPULSE_ADMIN_TOKEN=compose-validation-token docker-compose -f docker-compose.yml config -q

@@ -18,14 +18,14 @@ let dir = "";
 let hub: ChildProcess | undefined;
 let agent: ChildProcess | undefined;
 
-function start(name: string, toml: string): ChildProcess {
+function start(name: string, toml: string, args: string[] = ["serve"]): ChildProcess {
   const home = path.join(dir, name);
   fs.mkdirSync(home, { recursive: true });
   const config = path.join(home, "dockerpulse.toml");
   fs.writeFileSync(config,
     `data_dir = "${home}/data"\nreports_dir = "${home}/reports"\nsite_root = "${path.resolve(siteRoot)}"\n` +
     `demo_when_no_engine = false\n${toml}`);
-  return spawn(bin, ["--config", config, "serve"], { env: { ...process.env, RUST_LOG: "warn" }, stdio: "ignore" });
+  return spawn(bin, ["--config", config, ...args], { env: { ...process.env, RUST_LOG: "warn" }, stdio: "ignore" });
 }
 
 async function health(url: string): Promise<any> {
@@ -38,8 +38,11 @@ async function health(url: string): Promise<any> {
 test.beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockerpulse-e2e-cluster-"));
   hub = start("hub", `bind = "127.0.0.1:${HUB}"\n[cluster]\nwatch_local = false\n[[cluster.agents]]\nnode = "n1"\ntoken = "${TOKEN}"\n`);
-  agent = start("agent", `bind = "127.0.0.1:${AGENT}"\ndemo = true\ndemo_containers = 12\n` +
-    `[cluster]\nhub = "ws://127.0.0.1:${HUB}"\nnode = "n1"\ntoken = "${TOKEN}"\n`);
+  // The agent as a user starts it: `dockerpulse agent --hub … --node … --token-file …`.
+  const tokenFile = path.join(dir, "token");
+  fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  agent = start("agent", `bind = "127.0.0.1:${AGENT}"\ndemo = true\ndemo_containers = 12\n`,
+    ["agent", "--hub", `ws://127.0.0.1:${HUB}`, "--node", "n1", "--token-file", tokenFile]);
   for (let i = 0; i < 100; i++) {
     const h = await health(URL);
     if (h?.nodes?.[0]?.state === "connected" && h.containers === 12) return;

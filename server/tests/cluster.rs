@@ -96,6 +96,17 @@ async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
         .to_string();
     let (status, history) = get_json(&hub, &format!("/api/containers/{id}/history")).await;
     assert_eq!(status, 200, "{history}");
+    // /metrics covers them too, labelled with their node.
+    let (status, metrics) = get_json(&hub, "/metrics").await;
+    assert_eq!(status, 200);
+    let text = metrics.as_str().unwrap_or_default();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("container_cpu_usage_seconds_total{")
+                && l.contains(&format!("id=\"/docker/{id}\""))
+                && l.contains("node=\"n1\"")),
+        "no node-labelled CPU counter for {id}"
+    );
 
     agent.kill9();
     let lost = eventually(Duration::from_secs(10), || async {
@@ -172,9 +183,16 @@ async fn raw_agent(hub: &Running, node: &str, token: &str) -> Client {
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .expect("hello");
-    match ws.next().await {
-        Some(Ok(Message::Text(t))) => assert!(t.contains("welcome"), "{t}"),
-        other => panic!("no welcome: {other:?}"),
+    // The hub's pings may come first.
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                assert!(t.contains("welcome"), "{t}");
+                break;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("no welcome: {other:?}"),
+        }
     }
     ws
 }

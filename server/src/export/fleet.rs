@@ -1,5 +1,5 @@
 //! Per-container metrics: cAdvisor's names, types and labels (`id`, `name`, `image`, opted-in
-//! `container_label_*`), so existing dashboards and recording rules work unchanged, and what
+//! `container_label_*`; on a hub also `node`), so existing dashboards and recording rules work unchanged, and what
 //! only DockerPulse knows (forecasts with their intervals, time to the memory limit, failure
 //! probability, risk level, anomaly score, the healing breaker).
 //!
@@ -115,6 +115,10 @@ impl Collector for FleetCollector {
                     ("name", c.info.name.as_str()),
                     ("image", c.info.image.as_str()),
                 ];
+                // On a hub, which node it runs on (Prometheus' own `instance` is the hub).
+                if let Some(node) = &c.info.node {
+                    labels.push(("node", node.as_str()));
+                }
                 for (key, name) in &self.labels {
                     if let Some(v) = c.info.labels.get(key) {
                         labels.push((name.as_str(), v.as_str()));
