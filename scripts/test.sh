@@ -46,6 +46,7 @@ fi
 
 say "demo infrastructure: compose file, scripts, the demo apps"
 DOCKERPULSE_ADMIN_TOKEN=compose-validation-token docker-compose -f docker-compose.yml config -q
+docker-compose -f docs/swarm-stack.yml config -q
 for s in scripts/*.sh demo/*.sh .ci/run; do bash -n "$s"; done
 demo/check_apps.sh
 
