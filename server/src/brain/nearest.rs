@@ -156,17 +156,43 @@ impl PatternIndex {
         self.recorded
     }
 
+    /// The value recorded `back` positions before the next one (1: the newest), while the ring
+    /// still holds it.
+    pub fn recent(&self, back: usize) -> Option<f64> {
+        (back >= 1 && back <= self.series.len()).then(|| self.at(self.recorded - back as u64))
+    }
+
     /// The value at position `p`, one of the last `ring` recorded (any other reads some value
     /// of the ring: callers only use it for entries they then treat as forgotten).
     fn at(&self, p: u64) -> f64 {
+        self.value(self.slot(p))
+    }
+
+    /// The slot of position `p` when it is one of the last `ring` recorded (0 otherwise).
+    fn slot(&self, p: u64) -> usize {
         let back = self.recorded.wrapping_sub(p) as usize;
-        let slot = if back <= self.head {
+        if back <= self.head {
             self.head - back
         } else if back <= self.ring {
             self.head + self.ring - back
         } else {
             0
-        };
+        }
+    }
+
+    /// The slot `stride` positions before `slot`'s. Only called between two values of one
+    /// pattern, so `width ≥ 2` and the ring is longer than a stride.
+    fn back(&self, slot: usize) -> usize {
+        let stride = self.shape.stride;
+        if slot >= stride {
+            slot - stride
+        } else {
+            slot.wrapping_add(self.ring).wrapping_sub(stride)
+        }
+    }
+
+    /// The value in `slot` (0 for a slot not yet written).
+    fn value(&self, slot: usize) -> f64 {
         self.series.get(slot).copied().unwrap_or(0.0)
     }
 
@@ -175,6 +201,25 @@ impl PatternIndex {
         let mut p = [0.0; MAX_WIDTH];
         for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
             *v = self.at(end - (j * self.shape.stride) as u64);
+        }
+        p
+    }
+
+    /// [`Self::pattern`] with one slot computation per pattern instead of one per value (the
+    /// search's inner loop), when all its values are still in the ring (as every live pattern's
+    /// are); the same values either way.
+    fn pattern_fast(&self, end: u64) -> [f64; MAX_WIDTH] {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        if self.recorded.wrapping_sub(end).wrapping_add(span) > self.ring as u64 {
+            return self.pattern(end);
+        }
+        let mut p = [0.0; MAX_WIDTH];
+        let mut slot = self.slot(end);
+        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
+            if j > 0 {
+                slot = self.back(slot);
+            }
+            *v = self.value(slot);
         }
         p
     }
@@ -212,7 +257,7 @@ impl PatternIndex {
 
     /// The key of the pattern ending at `end`: the sum of its values, newest first.
     fn key(&self, end: u64) -> f64 {
-        self.pattern(end)[..self.shape.width].iter().sum()
+        self.pattern_fast(end)[..self.shape.width].iter().sum()
     }
 
     /// The key of snapshot entry `i`.
@@ -229,35 +274,42 @@ impl PatternIndex {
         let live = self.live();
         self.ends.retain(|&e| live.has(e));
         // 2. Merge from the back into the grown vector, grown exactly (doubling would leave up
-        //    to half the memory spare for good).
+        //    to half the memory spare for good). Each fresh entry goes after every old one whose
+        //    key is not greater (older entries first among equal keys), found by a binary search
+        //    rather than by recomputing every old key: the keys are sums over the ring.
         let n = self.ends.len();
         let total = n + fresh.len();
         self.ends.reserve_exact(fresh.len());
         self.ends.resize(total, 0);
-        let (mut i, mut j) = (n, fresh.len());
-        let mut old_key = if i > 0 { self.key_at(i - 1) } else { 0.0 };
-        for out in (0..total).rev() {
-            let old_last = i > 0 && (j == 0 || old_key.total_cmp(&fresh[j - 1].0).is_gt());
-            if old_last {
-                i -= 1;
-                self.ends[out] = self.ends[i];
-                if i > 0 {
-                    old_key = self.key_at(i - 1);
-                }
-            } else {
-                j -= 1;
-                self.ends[out] = fresh[j].1 as u32;
-            }
+        let (mut i, mut out) = (n, total);
+        for &(key, end) in fresh.iter().rev() {
+            let at = self.ends[..i]
+                .partition_point(|&e| self.key(self.end_of(e)).total_cmp(&key).is_le());
+            let moved = i - at;
+            self.ends.copy_within(at..i, out - moved);
+            out -= moved + 1;
+            i = at;
+            self.ends[out] = end as u32;
         }
         self.pending.clear();
     }
 
-    /// Squared distance from `q` (`width` values) to the pattern ending at `end`.
-    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+    /// Squared distance from `q` (`width` values) to the live pattern ending at `end` when it
+    /// is below `best`; otherwise some value at least `best` (the sum stops once it reaches
+    /// `best`: its terms are non-negative and rounding is monotonic, so the rest could only add
+    /// to it). `min(best, ·)` of the result is therefore that of the full distance, bit for bit.
+    fn dist2_below(&self, end: u64, q: &[f64], best: f64) -> f64 {
+        let mut slot = self.slot(end);
         let mut s = 0.0;
         for (j, qj) in q.iter().enumerate() {
-            let d = self.at(end - (j * self.shape.stride) as u64) - qj;
+            if j > 0 {
+                slot = self.back(slot);
+            }
+            let d = self.value(slot) - qj;
             s += d * d;
+            if s >= best {
+                break;
+            }
         }
         s
     }
@@ -267,12 +319,12 @@ impl PatternIndex {
         self.next_end - u64::from((self.next_end as u32).wrapping_sub(low))
     }
 
-    /// Squared distance from `q` to the snapshot entry `i` (`∞` when forgotten).
-    fn entry_dist2(&self, i: usize, q: &[f64], live: Live) -> f64 {
-        if live.has(self.ends[i]) {
-            self.dist2(self.end_of(self.ends[i]), q)
-        } else {
-            f64::INFINITY
+    /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
+    /// the entry is still remembered).
+    fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
+        match self.ends.get(i) {
+            Some(&e) if live.has(e) => best.min(self.dist2_below(self.end_of(e), q, best)),
+            _ => best,
         }
     }
 
@@ -284,36 +336,37 @@ impl PatternIndex {
             return None;
         }
         let live = self.live();
-        // The patterns not yet in the snapshot.
-        let mut best = self
-            .pending
-            .iter()
-            .filter(|&&e| live.has(e as u32))
-            .map(|&e| self.dist2(e, q))
-            .fold(f64::INFINITY, f64::min);
         let n = self.ends.len();
-        if n == 0 {
-            return best.is_finite().then_some(best);
-        }
         let qk: f64 = q.iter().sum();
+        let mut best = f64::INFINITY;
+        let (mut left, mut right) = (0, 0);
+        if n > 0 {
+            // 1. A block of neighbours in key order, centred on the query's key, nearest keys
+            //    first: they are the likeliest to be near, and the sooner `best` is small, the
+            //    sooner the other distances stop (the minimum does not depend on the order).
+            let start = self
+                .ends
+                .partition_point(|&e| self.key(self.end_of(e)) < qk);
+            let block = BLOCK.min(self.budget).min(n);
+            left = start.saturating_sub(block / 2).min(n - block);
+            right = left + block;
+            for i in (start..right).chain((left..start).rev()) {
+                best = self.nearer(i, q, live, best);
+            }
+        }
+        // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
+        for &e in &self.pending {
+            if live.has(e as u32) {
+                best = best.min(self.dist2_below(e, q, best));
+            }
+        }
         let g = self.shape.width as f64;
-        // 1. A block of neighbours in key order, centred on the query's key.
-        let start = self
-            .ends
-            .partition_point(|&e| self.key(self.end_of(e)) < qk);
-        let block = BLOCK.min(self.budget).min(n);
-        let lo = start.saturating_sub(block / 2).min(n - block);
-        let hi = lo + block;
-        best = (lo..hi)
-            .map(|i| self.entry_dist2(i, q, live))
-            .fold(best, f64::min);
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
         let bound = |i: usize| {
             let d = self.key_at(i) - qk;
             d * d / g
         };
-        let (mut left, mut right) = (lo, hi);
-        let mut spent = block;
+        let mut spent = right - left;
         while spent < self.budget {
             let lb_left = left.checked_sub(1).map(bound);
             let lb_right = (right < n).then(|| bound(right));
@@ -332,7 +385,7 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            best = best.min(self.entry_dist2(i, q, live));
+            best = self.nearer(i, q, live, best);
             spent += 1;
         }
         best.is_finite().then_some(best)
