@@ -14,7 +14,7 @@
 //!
 //! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
 //! as the anomaly detector's segment means make them), so the index keeps the series once, as a
-//! ring, and each pattern as its end position: a pattern costs 4 bytes, not `width` copies of
+//! ring, and each pattern as its end position: a pattern costs 2 bytes, not `width` copies of
 //! values that other patterns also hold (its key is recomputed from the ring when needed, by the
 //! same sum, so to the same value). A snapshot of ends sorted by key is rebuilt in place by
 //! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
@@ -29,6 +29,13 @@ const BATCH: usize = 64;
 const BLOCK: usize = 256;
 /// Most snapshot entries examined per query.
 pub const DEFAULT_BUDGET: usize = 128;
+/// Most patterns an index remembers: with at most [`GUARD`] positions between two clean-ups,
+/// every entry's age stays below 2¹⁶, so 16 bits of its end identify it (see [`Live`]).
+pub const MAX_CAPACITY: usize = 1 << 15;
+/// Positions the remembered window may move between two merges before the entries it has
+/// passed are dropped at once (only when patterns are skipped or remembered with gaps: a
+/// detector remembering every position merges every [`BATCH`]).
+const GUARD: u64 = 1 << 14;
 
 /// Which patterns an index holds: `width` values of its series `stride` positions apart (newest
 /// first), remembered at most `lag` positions after their end was recorded.
@@ -60,36 +67,40 @@ pub struct PatternIndex {
     /// One past the newest remembered end: patterns ending in the `capacity` positions before it
     /// are live.
     next_end: u64,
-    /// The snapshot: ends (low 32 bits, see [`Live`]) sorted by their pattern's key. Keys are
+    /// `next_end` when entries were last dropped (a merge, or the guard in `remember`).
+    cleaned_at: u64,
+    /// The snapshot: ends (low 16 bits, see [`Live`]) sorted by their pattern's key. Keys are
     /// recomputed from the ring when needed (the same sum, so the same value), not stored.
-    ends: Vec<u32>,
+    ends: Vec<u16>,
 }
 
-/// Which snapshot entries are still remembered, from the low 32 bits of their ends: an entry's
-/// age (`next_end − end`) is below 2³² because entries are dropped at every merge and the
-/// capacity is below 2³¹.
+/// Which snapshot entries are still remembered, from the low 16 bits of their ends: an entry's
+/// age (`next_end − end`) is below 2¹⁶ because every clean-up leaves only entries at most
+/// `max(capacity, GUARD)` old and the window moves at most [`GUARD`] between two clean-ups
+/// (2¹⁵ + 2¹⁴ < 2¹⁶).
 #[derive(Clone, Copy, Debug)]
 struct Live {
-    now: u32,
-    capacity: u32,
+    now: u16,
+    capacity: u16,
 }
 
 impl Live {
-    fn has(self, end: u32) -> bool {
+    fn has(self, end: u16) -> bool {
         self.now.wrapping_sub(end) <= self.capacity
     }
 }
 
 impl PatternIndex {
     /// Patterns of `shape`, those ending in the last `capacity` remembered positions kept (at
-    /// most 2³⁰), at most `budget` of them examined per query (besides the few most recent).
+    /// most [`MAX_CAPACITY`]), at most `budget` of them examined per query (besides the few most
+    /// recent).
     pub fn new(shape: Shape, capacity: usize, budget: usize) -> Self {
         let shape = Shape {
             width: shape.width.clamp(1, MAX_WIDTH),
             stride: shape.stride.clamp(1, 1 << 16),
             lag: shape.lag.min(1 << 20),
         };
-        let capacity = capacity.clamp(1, 1 << 30);
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
         // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
         // can reach back to, from the newest recorded one: their keys must stay computable.
         let reach = capacity + BATCH + (shape.width - 1) * shape.stride + shape.lag + 2;
@@ -104,6 +115,7 @@ impl PatternIndex {
             pending: Vec::new(),
             count: 0,
             next_end: 0,
+            cleaned_at: 0,
             ends: Vec::new(),
         }
     }
@@ -119,7 +131,7 @@ impl PatternIndex {
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 4
+        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 2
     }
 
     /// Live entries: ending in the last `capacity` positions remembered, with all their values
@@ -128,8 +140,8 @@ impl PatternIndex {
         let span = ((self.shape.width - 1) * self.shape.stride) as u64;
         let first_kept = self.recorded.saturating_sub(self.ring as u64) + span;
         Live {
-            now: self.next_end as u32,
-            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u32,
+            now: self.next_end as u16,
+            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u16,
         }
     }
 
@@ -237,6 +249,9 @@ impl PatternIndex {
         if !fits {
             return;
         }
+        if end + 1 - self.cleaned_at > GUARD {
+            self.forget_before(end + 1);
+        }
         if !self.pattern(end)[..self.shape.width]
             .iter()
             .all(|v| v.is_finite())
@@ -289,9 +304,23 @@ impl PatternIndex {
             self.ends.copy_within(at..i, out - moved);
             out -= moved + 1;
             i = at;
-            self.ends[out] = end as u32;
+            self.ends[out] = end as u16;
         }
         self.pending.clear();
+        self.cleaned_at = self.next_end;
+    }
+
+    /// Drops every entry that will be forgotten once `next_end` becomes `next` (all of them when
+    /// the window jumps past them), before their ages could outgrow 16 bits.
+    fn forget_before(&mut self, next: u64) {
+        let capacity = self.capacity as u64;
+        let ends = std::mem::take(&mut self.ends);
+        self.ends = ends
+            .into_iter()
+            .filter(|&e| next - self.end_of(e) <= capacity)
+            .collect();
+        self.pending.retain(|&e| next - e <= capacity);
+        self.cleaned_at = next;
     }
 
     /// Squared distance from `q` (`width` values) to the live pattern ending at `end` when it
@@ -314,9 +343,9 @@ impl PatternIndex {
         s
     }
 
-    /// The full position of a snapshot entry's end, from its low 32 bits.
-    fn end_of(&self, low: u32) -> u64 {
-        self.next_end - u64::from((self.next_end as u32).wrapping_sub(low))
+    /// The full position of a snapshot entry's end, from its low 16 bits.
+    fn end_of(&self, low: u16) -> u64 {
+        self.next_end - u64::from((self.next_end as u16).wrapping_sub(low))
     }
 
     /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
@@ -356,7 +385,7 @@ impl PatternIndex {
         }
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
         for &e in &self.pending {
-            if live.has(e as u32) {
+            if live.has(e as u16) {
                 best = best.min(self.dist2_below(e, q, best));
             }
         }

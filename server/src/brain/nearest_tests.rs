@@ -125,14 +125,14 @@ fn patterns_whose_values_left_the_ring_are_forgotten() {
 }
 
 #[test]
-fn liveness_survives_the_32_bit_wrap() {
+fn liveness_survives_the_16_bit_wrap() {
     let live = Live {
         now: 5,
         capacity: 10,
     };
-    assert!(live.has(5u32.wrapping_sub(10)));
-    assert!(!live.has(5u32.wrapping_sub(11)));
-    assert!(live.has(4) && live.has(u32::MAX - 3));
+    assert!(live.has(5u16.wrapping_sub(10)));
+    assert!(!live.has(5u16.wrapping_sub(11)));
+    assert!(live.has(4) && live.has(u16::MAX - 3));
 }
 
 #[test]
@@ -151,10 +151,10 @@ fn each_pattern_is_stored_once() {
             idx.remember(i - 20);
         }
     }
-    // The series once, then a 4-byte end per entry, for at most `capacity + BATCH` entries
+    // The series once, then a 2-byte end per entry, for at most `capacity + BATCH` entries
     // (forgotten ones wait for the next merge).
     let ring = cap + BATCH + 16 + 20 + 2;
-    let most = ring * 8 + (cap + BATCH) * 4 + BATCH * 8;
+    let most = ring * 8 + (cap + BATCH) * 2 + BATCH * 8;
     assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
 }
 
@@ -174,7 +174,7 @@ fn nearest2_in_full(idx: &PatternIndex, query: &[f64]) -> Option<f64> {
         }
         s
     };
-    let key_of = |e: u32| -> f64 { idx.pattern(idx.end_of(e))[..idx.shape.width].iter().sum() };
+    let key_of = |e: u16| -> f64 { idx.pattern(idx.end_of(e))[..idx.shape.width].iter().sum() };
     let key = |i: usize| key_of(idx.ends[i]);
     let live = idx.live();
     let entry = |i: usize| {
@@ -187,7 +187,7 @@ fn nearest2_in_full(idx: &PatternIndex, query: &[f64]) -> Option<f64> {
     let mut best = idx
         .pending
         .iter()
-        .filter(|&&e| live.has(e as u32))
+        .filter(|&&e| live.has(e as u16))
         .map(|&e| dist2(e))
         .fold(f64::INFINITY, f64::min);
     let n = idx.ends.len();
@@ -268,6 +268,36 @@ fn the_search_gives_the_same_bits_as_summing_every_distance_in_full() {
             }
         }
     }
+}
+
+#[test]
+fn a_long_run_of_unstorable_patterns_drops_the_old_ones_before_their_ends_wrap() {
+    // Ends are kept in 16 bits. When the window moves on without storing anything (non-finite
+    // patterns), no merge drops the forgotten entries, so the guard must, long before 2¹⁶
+    // positions would make them look recent again.
+    let shape = Shape {
+        width: 1,
+        stride: 1,
+        lag: 0,
+    };
+    let mut idx = PatternIndex::new(shape, 10, usize::MAX);
+    let mut p = 0u64;
+    for _ in 0..20 {
+        idx.record(p as f64);
+        idx.remember(p);
+        p += 1;
+    }
+    assert_eq!(idx.nearest2(&[15.0]), Some(0.0));
+    for _ in 0..70_000 {
+        idx.record(f64::INFINITY);
+        idx.remember(p);
+        p += 1;
+        assert!(idx.next_end - idx.cleaned_at <= GUARD);
+    }
+    assert!(idx.ends.is_empty() && idx.pending.is_empty());
+    idx.record(3.0);
+    idx.remember(p);
+    assert_eq!(idx.nearest2(&[15.0]), Some(144.0));
 }
 
 #[test]
