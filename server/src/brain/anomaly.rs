@@ -32,18 +32,19 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::{z_against, RollingQuantiles};
 use super::nearest::{PatternIndex, Shape};
-use super::rings::{Ring, RollingRange};
+use super::rings::RollingRange;
 
 /// Tunables, all counts in samples.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnomalyConfig {
-    /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance.
+    /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance
+    /// (at most [`super::baseline::MAX_WINDOW`]).
     pub baseline_samples: usize,
     /// The range a breakout is measured against, and the memory of the novelty record.
     pub memory_samples: usize,
     /// How far back patterns are searched (see [`super::nearest`]: the cost is bounded by
-    /// `pattern_budget`, not by this).
+    /// `pattern_budget`, not by this; at most [`super::nearest::MAX_CAPACITY`]).
     pub pattern_memory_samples: usize,
     /// Novelty is also averaged over about this many samples (0: off) and that average held
     /// against its own record, so a lasting moderate change counts as much as a sharp one.
@@ -115,11 +116,10 @@ pub struct AnomalyDetector {
     distances: RollingQuantiles,
     /// The last `segment_samples` values and their sum.
     segment: VecDeque<f64>,
-    /// Segment means ending at each of the last `span` samples.
-    means: Ring,
     /// The searchable memory: patterns (`pattern_segments` segment means `segment_samples`
     /// apart, newest first) of up to `pattern_memory_samples` older samples. The patterns of the
     /// last `span` samples overlap the current one, so they join it only `span` samples late.
+    /// Its ring of segment means also gives the current pattern's older segments.
     patterns: PatternIndex,
     range: RollingRange,
     /// Decaying maximum of past novelty.
@@ -149,7 +149,6 @@ impl AnomalyDetector {
             values: RollingQuantiles::new(cfg.baseline_samples),
             distances: RollingQuantiles::new(cfg.baseline_samples),
             segment: VecDeque::with_capacity(cfg.segment_samples + 1),
-            means: Ring::new(span, 1),
             patterns: PatternIndex::new(
                 Shape {
                     width: cfg.pattern_segments,
@@ -192,15 +191,10 @@ impl AnomalyDetector {
     /// until the older segments exist.
     fn current_pattern(&self, current: f64) -> Option<[f64; MAX_SEGMENTS]> {
         let (g, l) = (self.cfg.pattern_segments, self.cfg.segment_samples);
-        let means = self.means.as_slice();
-        let n = means.len();
-        if n < (g - 1) * l {
-            return None;
-        }
         let mut p = [0.0; MAX_SEGMENTS];
         p[0] = current;
         for (j, v) in p.iter_mut().enumerate().take(g).skip(1) {
-            *v = means[n - j * l];
+            *v = self.patterns.recent(j * l)?;
         }
         Some(p)
     }
@@ -295,7 +289,6 @@ impl AnomalyDetector {
 
         // Learn the sample.
         self.values.push(x);
-        self.means.push(&[current]);
         // The pattern ending `span` samples ago no longer overlaps the next one: remember it.
         let span = g * self.cfg.segment_samples;
         let now = self.patterns.recorded();

@@ -3,24 +3,32 @@
 //! The window is counted in samples, not seconds, so the same code serves 1-second container
 //! metrics and 5-minute NAB series. Median and IQR ignore a short spike (it moves them by at most
 //! a rank or two), so a spike is measured against the baseline rather than absorbed by it.
-//! Kept as a ring of arrivals plus a sorted copy: O(log N) search, O(N) memmove of a few KB.
+//! Kept as a ring of arrivals plus their slots in value order: O(log N) search, O(N) memmove of
+//! 2-byte slots (the values are stored once; a sorted copy of them would double the memory).
 
-use std::collections::VecDeque;
+/// Most samples a window holds (its slots are `u16`).
+pub const MAX_WINDOW: usize = 1 << 16;
 
 /// Rolling order statistics over the last `capacity` finite samples.
 #[derive(Clone, Debug)]
 pub struct RollingQuantiles {
     capacity: usize,
-    arrivals: VecDeque<f64>,
-    sorted: Vec<f64>,
+    /// The samples, a ring in arrival order: once full, the oldest is at `head`.
+    arrivals: Vec<f64>,
+    head: usize,
+    /// Slots of `arrivals` in value order, equal values in arrival order (so the oldest of a run
+    /// of equal values is its first, where eviction finds it without a scan).
+    sorted: Vec<u16>,
 }
 
 impl RollingQuantiles {
+    /// A window of the last `capacity` samples (1 to [`MAX_WINDOW`]).
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, MAX_WINDOW);
         Self {
             capacity,
-            arrivals: VecDeque::with_capacity(capacity),
+            arrivals: Vec::with_capacity(capacity),
+            head: 0,
             sorted: Vec::with_capacity(capacity),
         }
     }
@@ -37,32 +45,47 @@ impl RollingQuantiles {
         self.capacity
     }
 
+    /// The sample in slot `s`.
+    fn at(&self, s: u16) -> f64 {
+        self.arrivals.get(usize::from(s)).copied().unwrap_or(0.0)
+    }
+
+    /// The `k`-th smallest sample (0-based; `k < len`).
+    fn nth(&self, k: usize) -> f64 {
+        self.sorted.get(k).map_or(0.0, |&s| self.at(s))
+    }
+
     /// Adds a sample (non-finite ones are ignored), evicting the oldest when full.
     pub fn push(&mut self, x: f64) {
         if !x.is_finite() {
             return;
         }
-        if self.arrivals.len() == self.capacity {
-            if let Some(old) = self.arrivals.pop_front() {
-                // Replace `old` by `x` with one shift of the elements between their ranks.
-                let i = self.sorted.partition_point(|&v| v < old);
-                let j = self.sorted.partition_point(|&v| v < x);
-                if i < self.sorted.len() {
-                    if j > i {
-                        self.sorted.copy_within(i + 1..j, i);
-                        self.sorted[j - 1] = x;
-                    } else {
-                        self.sorted.copy_within(j..i, j + 1);
-                        self.sorted[j] = x;
-                    }
-                    self.arrivals.push_back(x);
-                    return;
-                }
-            }
+        // `x` is the newest: it goes after the samples equal to it.
+        let j = self.sorted.partition_point(|&s| self.at(s) <= x);
+        if self.arrivals.len() < self.capacity {
+            let slot = self.arrivals.len() as u16;
+            self.arrivals.push(x);
+            self.sorted.insert(j, slot);
+            return;
         }
-        self.arrivals.push_back(x);
-        let i = self.sorted.partition_point(|&v| v < x);
-        self.sorted.insert(i, x);
+        // Full: `x` takes the oldest sample's slot, and its place in value order with one shift
+        // of the slots between the two ranks. The oldest is the first of its run of equals.
+        let slot = self.head;
+        let old = self.arrivals.get(slot).copied().unwrap_or(0.0);
+        let i = self.sorted.partition_point(|&s| self.at(s) < old);
+        if j > i {
+            self.sorted.copy_within(i + 1..j, i);
+            self.sorted[j - 1] = slot as u16;
+        } else {
+            self.sorted.copy_within(j..i, j + 1);
+            self.sorted[j] = slot as u16;
+        }
+        self.arrivals[slot] = x;
+        self.head = if slot + 1 == self.capacity {
+            0
+        } else {
+            slot + 1
+        };
     }
 
     /// Linear-interpolated quantile `q` in [0, 1]; `None` when empty.
@@ -75,7 +98,7 @@ impl RollingQuantiles {
         let lo = pos.floor() as usize;
         let hi = (lo + 1).min(n - 1);
         let frac = pos - lo as f64;
-        Some(self.sorted[lo] + (self.sorted[hi] - self.sorted[lo]) * frac)
+        Some(self.nth(lo) + (self.nth(hi) - self.nth(lo)) * frac)
     }
 
     pub fn median(&self) -> Option<f64> {
@@ -115,8 +138,8 @@ impl RollingQuantiles {
         if n == 0 || !x.is_finite() {
             return None;
         }
-        let below = self.sorted.partition_point(|&v| v < x);
-        let at_or_below = self.sorted.partition_point(|&v| v <= x);
+        let below = self.sorted.partition_point(|&s| self.at(s) < x);
+        let at_or_below = self.sorted.partition_point(|&s| self.at(s) <= x);
         Some((below + at_or_below) as f64 / (2.0 * n as f64))
     }
 }
@@ -218,7 +241,8 @@ mod tests {
             all.push(x);
             let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
             tail.sort_by(f64::total_cmp);
-            assert_eq!(q.sorted, tail);
+            let held: Vec<f64> = (0..q.len()).map(|k| q.nth(k)).collect();
+            assert_eq!(held, tail);
         }
     }
 

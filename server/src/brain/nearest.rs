@@ -14,7 +14,7 @@
 //!
 //! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
 //! as the anomaly detector's segment means make them), so the index keeps the series once, as a
-//! ring, and each pattern as its end position: a pattern costs 4 bytes, not `width` copies of
+//! ring, and each pattern as its end position: a pattern costs 2 bytes, not `width` copies of
 //! values that other patterns also hold (its key is recomputed from the ring when needed, by the
 //! same sum, so to the same value). A snapshot of ends sorted by key is rebuilt in place by
 //! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
@@ -29,6 +29,13 @@ const BATCH: usize = 64;
 const BLOCK: usize = 256;
 /// Most snapshot entries examined per query.
 pub const DEFAULT_BUDGET: usize = 128;
+/// Most patterns an index remembers: with at most [`GUARD`] positions between two clean-ups,
+/// every entry's age stays below 2¹⁶, so 16 bits of its end identify it (see [`Live`]).
+pub const MAX_CAPACITY: usize = 1 << 15;
+/// Positions the remembered window may move between two merges before the entries it has
+/// passed are dropped at once (only when patterns are skipped or remembered with gaps: a
+/// detector remembering every position merges every [`BATCH`]).
+const GUARD: u64 = 1 << 14;
 
 /// Which patterns an index holds: `width` values of its series `stride` positions apart (newest
 /// first), remembered at most `lag` positions after their end was recorded.
@@ -60,36 +67,40 @@ pub struct PatternIndex {
     /// One past the newest remembered end: patterns ending in the `capacity` positions before it
     /// are live.
     next_end: u64,
-    /// The snapshot: ends (low 32 bits, see [`Live`]) sorted by their pattern's key. Keys are
+    /// `next_end` when entries were last dropped (a merge, or the guard in `remember`).
+    cleaned_at: u64,
+    /// The snapshot: ends (low 16 bits, see [`Live`]) sorted by their pattern's key. Keys are
     /// recomputed from the ring when needed (the same sum, so the same value), not stored.
-    ends: Vec<u32>,
+    ends: Vec<u16>,
 }
 
-/// Which snapshot entries are still remembered, from the low 32 bits of their ends: an entry's
-/// age (`next_end − end`) is below 2³² because entries are dropped at every merge and the
-/// capacity is below 2³¹.
+/// Which snapshot entries are still remembered, from the low 16 bits of their ends: an entry's
+/// age (`next_end − end`) is below 2¹⁶ because every clean-up leaves only entries at most
+/// `max(capacity, GUARD)` old and the window moves at most [`GUARD`] between two clean-ups
+/// (2¹⁵ + 2¹⁴ < 2¹⁶).
 #[derive(Clone, Copy, Debug)]
 struct Live {
-    now: u32,
-    capacity: u32,
+    now: u16,
+    capacity: u16,
 }
 
 impl Live {
-    fn has(self, end: u32) -> bool {
+    fn has(self, end: u16) -> bool {
         self.now.wrapping_sub(end) <= self.capacity
     }
 }
 
 impl PatternIndex {
     /// Patterns of `shape`, those ending in the last `capacity` remembered positions kept (at
-    /// most 2³⁰), at most `budget` of them examined per query (besides the few most recent).
+    /// most [`MAX_CAPACITY`]), at most `budget` of them examined per query (besides the few most
+    /// recent).
     pub fn new(shape: Shape, capacity: usize, budget: usize) -> Self {
         let shape = Shape {
             width: shape.width.clamp(1, MAX_WIDTH),
             stride: shape.stride.clamp(1, 1 << 16),
             lag: shape.lag.min(1 << 20),
         };
-        let capacity = capacity.clamp(1, 1 << 30);
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
         // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
         // can reach back to, from the newest recorded one: their keys must stay computable.
         let reach = capacity + BATCH + (shape.width - 1) * shape.stride + shape.lag + 2;
@@ -104,6 +115,7 @@ impl PatternIndex {
             pending: Vec::new(),
             count: 0,
             next_end: 0,
+            cleaned_at: 0,
             ends: Vec::new(),
         }
     }
@@ -119,7 +131,7 @@ impl PatternIndex {
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 4
+        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 2
     }
 
     /// Live entries: ending in the last `capacity` positions remembered, with all their values
@@ -128,8 +140,8 @@ impl PatternIndex {
         let span = ((self.shape.width - 1) * self.shape.stride) as u64;
         let first_kept = self.recorded.saturating_sub(self.ring as u64) + span;
         Live {
-            now: self.next_end as u32,
-            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u32,
+            now: self.next_end as u16,
+            capacity: (self.capacity as u64).min(self.next_end.saturating_sub(first_kept)) as u16,
         }
     }
 
@@ -156,17 +168,43 @@ impl PatternIndex {
         self.recorded
     }
 
+    /// The value recorded `back` positions before the next one (1: the newest), while the ring
+    /// still holds it.
+    pub fn recent(&self, back: usize) -> Option<f64> {
+        (back >= 1 && back <= self.series.len()).then(|| self.at(self.recorded - back as u64))
+    }
+
     /// The value at position `p`, one of the last `ring` recorded (any other reads some value
     /// of the ring: callers only use it for entries they then treat as forgotten).
     fn at(&self, p: u64) -> f64 {
+        self.value(self.slot(p))
+    }
+
+    /// The slot of position `p` when it is one of the last `ring` recorded (0 otherwise).
+    fn slot(&self, p: u64) -> usize {
         let back = self.recorded.wrapping_sub(p) as usize;
-        let slot = if back <= self.head {
+        if back <= self.head {
             self.head - back
         } else if back <= self.ring {
             self.head + self.ring - back
         } else {
             0
-        };
+        }
+    }
+
+    /// The slot `stride` positions before `slot`'s. Only called between two values of one
+    /// pattern, so `width ≥ 2` and the ring is longer than a stride.
+    fn back(&self, slot: usize) -> usize {
+        let stride = self.shape.stride;
+        if slot >= stride {
+            slot - stride
+        } else {
+            slot.wrapping_add(self.ring).wrapping_sub(stride)
+        }
+    }
+
+    /// The value in `slot` (0 for a slot not yet written).
+    fn value(&self, slot: usize) -> f64 {
         self.series.get(slot).copied().unwrap_or(0.0)
     }
 
@@ -175,6 +213,25 @@ impl PatternIndex {
         let mut p = [0.0; MAX_WIDTH];
         for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
             *v = self.at(end - (j * self.shape.stride) as u64);
+        }
+        p
+    }
+
+    /// [`Self::pattern`] with one slot computation per pattern instead of one per value (the
+    /// search's inner loop), when all its values are still in the ring (as every live pattern's
+    /// are); the same values either way.
+    fn pattern_fast(&self, end: u64) -> [f64; MAX_WIDTH] {
+        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
+        if self.recorded.wrapping_sub(end).wrapping_add(span) > self.ring as u64 {
+            return self.pattern(end);
+        }
+        let mut p = [0.0; MAX_WIDTH];
+        let mut slot = self.slot(end);
+        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
+            if j > 0 {
+                slot = self.back(slot);
+            }
+            *v = self.value(slot);
         }
         p
     }
@@ -191,6 +248,9 @@ impl PatternIndex {
             && end >= self.next_end;
         if !fits {
             return;
+        }
+        if end + 1 - self.cleaned_at > GUARD {
+            self.forget_before(end + 1);
         }
         if !self.pattern(end)[..self.shape.width]
             .iter()
@@ -212,7 +272,7 @@ impl PatternIndex {
 
     /// The key of the pattern ending at `end`: the sum of its values, newest first.
     fn key(&self, end: u64) -> f64 {
-        self.pattern(end)[..self.shape.width].iter().sum()
+        self.pattern_fast(end)[..self.shape.width].iter().sum()
     }
 
     /// The key of snapshot entry `i`.
@@ -229,50 +289,71 @@ impl PatternIndex {
         let live = self.live();
         self.ends.retain(|&e| live.has(e));
         // 2. Merge from the back into the grown vector, grown exactly (doubling would leave up
-        //    to half the memory spare for good).
+        //    to half the memory spare for good). Each fresh entry goes after every old one whose
+        //    key is not greater (older entries first among equal keys), found by a binary search
+        //    rather than by recomputing every old key: the keys are sums over the ring.
         let n = self.ends.len();
         let total = n + fresh.len();
         self.ends.reserve_exact(fresh.len());
         self.ends.resize(total, 0);
-        let (mut i, mut j) = (n, fresh.len());
-        let mut old_key = if i > 0 { self.key_at(i - 1) } else { 0.0 };
-        for out in (0..total).rev() {
-            let old_last = i > 0 && (j == 0 || old_key.total_cmp(&fresh[j - 1].0).is_gt());
-            if old_last {
-                i -= 1;
-                self.ends[out] = self.ends[i];
-                if i > 0 {
-                    old_key = self.key_at(i - 1);
-                }
-            } else {
-                j -= 1;
-                self.ends[out] = fresh[j].1 as u32;
-            }
+        let (mut i, mut out) = (n, total);
+        for &(key, end) in fresh.iter().rev() {
+            let at = self.ends[..i]
+                .partition_point(|&e| self.key(self.end_of(e)).total_cmp(&key).is_le());
+            let moved = i - at;
+            self.ends.copy_within(at..i, out - moved);
+            out -= moved + 1;
+            i = at;
+            self.ends[out] = end as u16;
         }
         self.pending.clear();
+        self.cleaned_at = self.next_end;
     }
 
-    /// Squared distance from `q` (`width` values) to the pattern ending at `end`.
-    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+    /// Drops every entry that will be forgotten once `next_end` becomes `next` (all of them when
+    /// the window jumps past them), before their ages could outgrow 16 bits.
+    fn forget_before(&mut self, next: u64) {
+        let capacity = self.capacity as u64;
+        let ends = std::mem::take(&mut self.ends);
+        self.ends = ends
+            .into_iter()
+            .filter(|&e| next - self.end_of(e) <= capacity)
+            .collect();
+        self.pending.retain(|&e| next - e <= capacity);
+        self.cleaned_at = next;
+    }
+
+    /// Squared distance from `q` (`width` values) to the live pattern ending at `end` when it
+    /// is below `best`; otherwise some value at least `best` (the sum stops once it reaches
+    /// `best`: its terms are non-negative and rounding is monotonic, so the rest could only add
+    /// to it). `min(best, ·)` of the result is therefore that of the full distance, bit for bit.
+    fn dist2_below(&self, end: u64, q: &[f64], best: f64) -> f64 {
+        let mut slot = self.slot(end);
         let mut s = 0.0;
         for (j, qj) in q.iter().enumerate() {
-            let d = self.at(end - (j * self.shape.stride) as u64) - qj;
+            if j > 0 {
+                slot = self.back(slot);
+            }
+            let d = self.value(slot) - qj;
             s += d * d;
+            if s >= best {
+                break;
+            }
         }
         s
     }
 
-    /// The full position of a snapshot entry's end, from its low 32 bits.
-    fn end_of(&self, low: u32) -> u64 {
-        self.next_end - u64::from((self.next_end as u32).wrapping_sub(low))
+    /// The full position of a snapshot entry's end, from its low 16 bits.
+    fn end_of(&self, low: u16) -> u64 {
+        self.next_end - u64::from((self.next_end as u16).wrapping_sub(low))
     }
 
-    /// Squared distance from `q` to the snapshot entry `i` (`∞` when forgotten).
-    fn entry_dist2(&self, i: usize, q: &[f64], live: Live) -> f64 {
-        if live.has(self.ends[i]) {
-            self.dist2(self.end_of(self.ends[i]), q)
-        } else {
-            f64::INFINITY
+    /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
+    /// the entry is still remembered).
+    fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
+        match self.ends.get(i) {
+            Some(&e) if live.has(e) => best.min(self.dist2_below(self.end_of(e), q, best)),
+            _ => best,
         }
     }
 
@@ -284,36 +365,37 @@ impl PatternIndex {
             return None;
         }
         let live = self.live();
-        // The patterns not yet in the snapshot.
-        let mut best = self
-            .pending
-            .iter()
-            .filter(|&&e| live.has(e as u32))
-            .map(|&e| self.dist2(e, q))
-            .fold(f64::INFINITY, f64::min);
         let n = self.ends.len();
-        if n == 0 {
-            return best.is_finite().then_some(best);
-        }
         let qk: f64 = q.iter().sum();
+        let mut best = f64::INFINITY;
+        let (mut left, mut right) = (0, 0);
+        if n > 0 {
+            // 1. A block of neighbours in key order, centred on the query's key, nearest keys
+            //    first: they are the likeliest to be near, and the sooner `best` is small, the
+            //    sooner the other distances stop (the minimum does not depend on the order).
+            let start = self
+                .ends
+                .partition_point(|&e| self.key(self.end_of(e)) < qk);
+            let block = BLOCK.min(self.budget).min(n);
+            left = start.saturating_sub(block / 2).min(n - block);
+            right = left + block;
+            for i in (start..right).chain((left..start).rev()) {
+                best = self.nearer(i, q, live, best);
+            }
+        }
+        // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
+        for &e in &self.pending {
+            if live.has(e as u16) {
+                best = best.min(self.dist2_below(e, q, best));
+            }
+        }
         let g = self.shape.width as f64;
-        // 1. A block of neighbours in key order, centred on the query's key.
-        let start = self
-            .ends
-            .partition_point(|&e| self.key(self.end_of(e)) < qk);
-        let block = BLOCK.min(self.budget).min(n);
-        let lo = start.saturating_sub(block / 2).min(n - block);
-        let hi = lo + block;
-        best = (lo..hi)
-            .map(|i| self.entry_dist2(i, q, live))
-            .fold(best, f64::min);
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
         let bound = |i: usize| {
             let d = self.key_at(i) - qk;
             d * d / g
         };
-        let (mut left, mut right) = (lo, hi);
-        let mut spent = block;
+        let mut spent = right - left;
         while spent < self.budget {
             let lb_left = left.checked_sub(1).map(bound);
             let lb_right = (right < n).then(|| bound(right));
@@ -332,7 +414,7 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            best = best.min(self.entry_dist2(i, q, live));
+            best = self.nearer(i, q, live, best);
             spent += 1;
         }
         best.is_finite().then_some(best)

@@ -1,62 +1,7 @@
-//! Fixed-size sliding windows the anomaly detector keeps: the last few items as one contiguous
-//! slice, and the minimum and maximum of the last N values.
+//! The sliding minimum and maximum of the last N values, as the anomaly detector's breakout test
+//! reads them.
 
 use std::collections::VecDeque;
-
-/// The last `cap` items of `width` values each, stored twice so that they are always one
-/// contiguous slice.
-#[derive(Clone, Debug)]
-pub struct Ring {
-    cap: usize,
-    width: usize,
-    buf: Vec<f64>,
-    head: usize,
-    len: usize,
-}
-
-impl Ring {
-    pub fn new(cap: usize, width: usize) -> Self {
-        let (cap, width) = (cap.max(1), width.max(1));
-        Self {
-            cap,
-            width,
-            buf: vec![0.0; 2 * cap * width],
-            head: 0,
-            len: 0,
-        }
-    }
-
-    /// Most items kept.
-    pub fn capacity(&self) -> usize {
-        self.cap
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Items stored.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Appends one item (`item.len()` must be `width`).
-    pub fn push(&mut self, item: &[f64]) {
-        let w = self.width;
-        let a = self.head * w;
-        let b = (self.head + self.cap) * w;
-        self.buf[a..a + w].copy_from_slice(item);
-        self.buf[b..b + w].copy_from_slice(item);
-        self.head = (self.head + 1) % self.cap;
-        self.len = (self.len + 1).min(self.cap);
-    }
-
-    /// Items oldest to newest, flattened.
-    pub fn as_slice(&self) -> &[f64] {
-        let end = (self.head + self.cap) * self.width;
-        &self.buf[end - self.len * self.width..end]
-    }
-}
 
 /// Minimum and maximum of the last `cap` values (monotonic queues, O(1) amortised).
 #[derive(Clone, Debug)]
@@ -106,8 +51,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ring_and_range_match_a_naive_window() {
-        let mut r = Ring::new(7, 1);
+    fn range_matches_a_naive_window() {
         let mut q = RollingRange::new(7);
         let mut all = Vec::new();
         let mut s = 9u64;
@@ -116,11 +60,9 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let x = ((s >> 40) % 200) as f64 - 100.0;
-            r.push(&[x]);
             q.push(x);
             all.push(x);
             let tail = &all[all.len().saturating_sub(7)..];
-            assert_eq!(r.as_slice(), tail);
             let lo = tail.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = tail.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             assert_eq!(q.range(), Some((lo, hi)));
