@@ -20,6 +20,7 @@ fn NodeRecords(node: String) -> AnyView {
         live.frame
             .with(|f| f.as_ref().map_or(0, |f| f.seq / SWARM_EVERY_TICKS))
     });
+    let node_name = node.clone();
     let n = node.clone();
     let incidents = LocalResource::new(move || {
         rev.track();
@@ -38,7 +39,7 @@ fn NodeRecords(node: String) -> AnyView {
             {move || match incidents.get() {
                 None => view! { <p class="hint">"loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="err">{e}</p> }.into_any(),
-                Some(Ok(items)) => view! { <IncidentRows items=items /> }.into_any(),
+                Some(Ok(items)) => view! { <IncidentRows items=items on_node=node_name.clone() /> }.into_any(),
             }}
             <h2>{format!("{node}: interventions")}</h2>
             {move || match interventions.get() {

@@ -56,6 +56,9 @@ pub fn timeline(items: &[Incident], t0: i64, t1: i64) -> Vec<(f64, f64, f64, Str
 pub fn IncidentRows(
     items: Vec<Incident>,
     #[prop(optional)] causes: HashMap<String, Diagnosis>,
+    /// Another node's incidents (on a hub): their reports are written and kept on that node.
+    #[prop(optional)]
+    on_node: Option<String>,
 ) -> AnyView {
     if items.is_empty() {
         return view! { <p class="hint" data-testid="no-incidents">"No incidents."</p> }.into_any();
@@ -78,7 +81,10 @@ pub fn IncidentRows(
                             <td>{i.trigger.clone()}</td>
                             <td>{format!("{}{seal}", i.interventions)}</td>
                             <td>{i.closed_ms.map(|c| format::duration_s((c - i.opened_ms) as f64 / 1000.0)).unwrap_or_else(|| "ongoing".into())}</td>
-                            <td><DownloadAudit incident=i.id.clone() /></td>
+                            <td>{match &on_node {
+                                None => view! { <DownloadAudit incident=i.id.clone() /> }.into_any(),
+                                Some(n) => view! { <span class="hint">{format!("report on {n}")}</span> }.into_any(),
+                            }}</td>
                         </tr>
                         {cause.map(|d| {
                             let top = d.top().map(|h| h.sentence.clone()).unwrap_or_else(|| "no probable cause found".into());
