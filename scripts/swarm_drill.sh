@@ -16,8 +16,10 @@
 #      action taken on node 2 meanwhile is at the hub after the link comes back.
 # Leaves the lab down. Environment: DOCKERPULSE_BIN picks the binary (default: the release
 # build, built first).
-set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Every step checks and reports its own outcome: a failing check must print FAIL, not end the
+# drill silently (lib.sh sets -e).
+set +e -uo pipefail
 LAB="$ROOT/scripts/swarm_lab.sh"
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, engines)"
 if [ -n "${DOCKERPULSE_BIN:-}" ]; then
@@ -75,7 +77,8 @@ start_agent() { # node number
   disown $! # its SIGKILL (step 3) is on purpose: no "Killed" notice
 }
 
-say "lab up"
+say "lab up (from scratch: engines left by an earlier run may have lost their containerd)"
+"$LAB" down >/dev/null 2>&1
 "$LAB" up >/dev/null || die "the swarm lab did not come up (see /var/log/dp-swarm-*.log)"
 
 agents=""
@@ -91,8 +94,10 @@ until_ok 30 hub_get /api/health >/dev/null || die "the hub did not start ($dir/h
 
 say "a service on every node, agents on every node"
 dk 1 service create --detach --name dp-drill-web --replicas 3 --restart-delay 1s \
-  --container-label dockerpulse.heal=restart dockerpulse-test/busybox:latest sleep 3600 >/dev/null 2>&1
-until_ok 30 sh -c "[ \$(docker -H unix:///run/dp-swarm-1.sock service ps -q -f desired-state=running dp-drill-web | wc -l) = 3 ]" >/dev/null
+  --container-label dockerpulse.heal=restart dockerpulse-test/busybox:latest sleep 3600 >"$dir/service.log" 2>&1 ||
+  die "service create failed: $(cat "$dir/service.log")"
+web_running() { [ "$(dk 1 service ls --filter name=dp-drill-web --format '{{.Replicas}}')" = "3/3" ]; }
+until_ok 60 web_running >/dev/null || die "dp-drill-web did not reach 3/3: $(dk 1 service ps dp-drill-web 2>&1)"
 for n in 1 2 3; do
   config "agent$n" "bind = \"127.0.0.1:3000\"
 [heal]
