@@ -20,13 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 C="${1:-100}"
 SECS="${2:-60}"
-if [ -n "${DOCKERPULSE_BIN:-}" ]; then
-  BIN="$DOCKERPULSE_BIN"
-else
-  build_site release
-  BIN="$CARGO_TARGET_DIR/release/dockerpulse"
-fi
-[ -x "$BIN" ] || die "no release build at $BIN"
+pick_bin
 command -v jq >/dev/null || ensure_apt jq
 HZ=$(getconf CLK_TCK)
 

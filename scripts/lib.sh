@@ -128,6 +128,18 @@ build_site() {
   fi
 }
 
+# The binary a bench or drill runs, in BIN: $DOCKERPULSE_BIN when set (no build), else the
+# release build `serve` runs, built first.
+pick_bin() {
+  if [ -n "${DOCKERPULSE_BIN:-}" ]; then
+    BIN="$DOCKERPULSE_BIN"
+  else
+    build_site release
+    BIN="$CARGO_TARGET_DIR/release/dockerpulse"
+  fi
+  [ -x "$BIN" ] || die "no binary at $BIN"
+}
+
 # Keeps, from a `dockerpulse record` directory ($2), only the traces and events of the
 # containers named with prefix $1, without the prefix, in $3.
 keep_recorded() {

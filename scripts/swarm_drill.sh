@@ -22,13 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set +e -uo pipefail
 LAB="$ROOT/scripts/swarm_lab.sh"
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, engines)"
-if [ -n "${DOCKERPULSE_BIN:-}" ]; then
-  BIN="$DOCKERPULSE_BIN"
-else
-  build_site release
-  BIN="$CARGO_TARGET_DIR/release/dockerpulse"
-fi
-[ -x "$BIN" ] || die "no binary at $BIN"
+pick_bin
 
 HUB=10.77.0.254:3900
 ADMIN=drill-admin-token-0123456789

@@ -5,29 +5,11 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
-use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
+use dockerpulse::brain::{BrainConfig, ContainerBrain};
 
-fn noise(s: &mut u64) -> f64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-}
-
-fn observation(i: i64, s: &mut u64) -> Observation {
-    Observation {
-        ts_ms: i * 1000,
-        cpu_pct: 40.0 + 20.0 * noise(s),
-        cpu_capacity_pct: 200.0,
-        cpu_quota: true,
-        mem_bytes: 3e8 + 1e6 * noise(s),
-        mem_limit_bytes: Some(1e9),
-        net_bps: 5e4 + 1e4 * noise(s),
-        pids: 20.0,
-        restarts: 0,
-        oom_kills: 0,
-    }
-}
+#[path = "support/white_noise.rs"]
+mod white_noise;
+use white_noise::{noise, observation};
 
 fn bench(c: &mut Criterion) {
     // A warmed-up brain (windows and baselines full), then the cost of one more sample.

@@ -12,30 +12,11 @@
 
 use std::hint::black_box;
 
-use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
+use dockerpulse::brain::{BrainConfig, ContainerBrain};
 
-fn noise(s: &mut u64) -> f64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-}
-
-/// The bench's observation `i` (same generator, same order of draws).
-fn observation(i: i64, s: &mut u64) -> Observation {
-    Observation {
-        ts_ms: i * 1000,
-        cpu_pct: 40.0 + 20.0 * noise(s),
-        cpu_capacity_pct: 200.0,
-        cpu_quota: true,
-        mem_bytes: 3e8 + 1e6 * noise(s),
-        mem_limit_bytes: Some(1e9),
-        net_bps: 5e4 + 1e4 * noise(s),
-        pids: 20.0,
-        restarts: 0,
-        oom_kills: 0,
-    }
-}
+#[path = "../benches/support/white_noise.rs"]
+mod white_noise;
+use white_noise::observation;
 
 /// Feeds samples `from..from + n` and sums a few outputs (so none is optimised away).
 fn feed(brain: &mut ContainerBrain, s: &mut u64, from: i64, n: i64) -> f64 {

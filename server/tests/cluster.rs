@@ -358,24 +358,6 @@ async fn a_manual_action_at_the_hub_is_carried_out_by_the_owning_agent_on_the_en
     hub.stop().await;
 }
 
-/// POST with the admin token to a DockerPulse running as its own process; the status code.
-async fn http_post(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.ok()?;
-    String::from_utf8_lossy(&buf)
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_node_did_while_the_hub_was_away_is_at_the_hub_after_it_reconnects() {
     if !common::engine_available("cluster::records_replay") {
@@ -411,8 +393,12 @@ async fn what_a_node_did_while_the_hub_was_away_is_at_the_hub_after_it_reconnect
 
     // The hub goes away; meanwhile the node acts on its own container.
     hub.stop().await;
-    let status = http_post(agent.addr, &format!("/api/containers/{}/pause", c.id)).await;
-    assert_eq!(status, Some(200), "the agent acts without its hub");
+    let status = common::http_post(agent.addr, &format!("/api/containers/{}/pause", c.id)).await;
+    assert_eq!(
+        status.map(|s| s.0),
+        Some(200),
+        "the agent acts without its hub"
+    );
     assert_eq!(common::inspect(&c.name, "{{.State.Paused}}"), "true");
 
     // A new hub on the same address: the agent reconnects and replays its records.

@@ -40,28 +40,31 @@ fn known(st: &AppState, node: &str) -> Result<(), ApiError> {
     }
 }
 
-pub async fn incidents(
-    State(st): State<AppState>,
-    Path(node): Path<String>,
-) -> Result<Json<Vec<Incident>>, ApiError> {
-    known(&st, &node)?;
+/// Reads `node`'s mirrored records with `read`, after checking the node is known.
+fn records<T>(
+    st: &AppState,
+    node: &str,
+    read: impl FnOnce(&crate::cluster::records::Mirror, &str) -> Vec<T>,
+) -> Result<Json<Vec<T>>, ApiError> {
+    known(st, node)?;
     let r = st
         .agents
         .records
         .lock()
         .map_err(|_| ApiError::Internal("records".into()))?;
-    Ok(Json(r.incidents(&node)))
+    Ok(Json(read(&r, node)))
+}
+
+pub async fn incidents(
+    State(st): State<AppState>,
+    Path(node): Path<String>,
+) -> Result<Json<Vec<Incident>>, ApiError> {
+    records(&st, &node, crate::cluster::records::Mirror::incidents)
 }
 
 pub async fn interventions(
     State(st): State<AppState>,
     Path(node): Path<String>,
 ) -> Result<Json<Vec<Intervention>>, ApiError> {
-    known(&st, &node)?;
-    let r = st
-        .agents
-        .records
-        .lock()
-        .map_err(|_| ApiError::Internal("records".into()))?;
-    Ok(Json(r.interventions(&node)))
+    records(&st, &node, crate::cluster::records::Mirror::interventions)
 }

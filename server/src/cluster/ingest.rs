@@ -174,6 +174,11 @@ impl Agents {
         }
     }
 
+    /// Hands `msg` to the hub's loop; false once the loop is gone (DockerPulse is stopping).
+    async fn forward(&self, msg: RemoteMsg) -> bool {
+        self.to_pipeline.send(SourceMsg::Remote(msg)).await.is_ok()
+    }
+
     fn answered(&self, id: u64, answer: Answer) {
         if let Some(tx) = lock(&self.pending).remove(&id) {
             let _ = tx.send(answer);
@@ -272,12 +277,7 @@ async fn on_message(
                 version: version.to_string(),
                 at_ms: now_ms(),
             };
-            if agents
-                .to_pipeline
-                .send(SourceMsg::Remote(msg))
-                .await
-                .is_err()
-            {
+            if !agents.forward(msg).await {
                 return Next::End(None);
             }
             let welcome = HubMsg::Welcome {
@@ -295,12 +295,7 @@ async fn on_message(
                 tick,
                 received_ms: now_ms(),
             };
-            if agents
-                .to_pipeline
-                .send(SourceMsg::Remote(msg))
-                .await
-                .is_err()
-            {
+            if !agents.forward(msg).await {
                 return Next::End(None);
             }
             None
@@ -381,10 +376,7 @@ async fn serve_agent(agents: Agents, node: String, version: String, socket: WebS
     if agents.detach(&node, generation) {
         if let Some(why) = why {
             tracing::warn!(%node, %why, "agent disconnected");
-            let _ = agents
-                .to_pipeline
-                .send(SourceMsg::Remote(RemoteMsg::Left { node, why }))
-                .await;
+            agents.forward(RemoteMsg::Left { node, why }).await;
         }
     }
 }

@@ -135,16 +135,18 @@ impl DockerExecutor {
                 replaced: true,
             });
         }
-        self.perform_plain(docker, id, action)
+        self.perform_plain(docker, id, action, info)
             .await
             .map(Performed::done)
     }
 
+    /// Acts on a container that is not a Swarm task; `info` is its inspection, just taken.
     async fn perform_plain(
         &self,
         docker: &Docker,
         id: &str,
         action: HealAction,
+        info: bollard::models::ContainerInspectResponse,
     ) -> Result<String, ExecError> {
         match action {
             HealAction::Restart => {
@@ -161,7 +163,6 @@ impl DockerExecutor {
                 Ok("unpaused".into())
             }
             HealAction::Isolate => {
-                let info = docker.inspect_container(id, None).await?;
                 let nets: Vec<String> = info
                     .network_settings
                     .and_then(|n| n.networks)
@@ -186,7 +187,6 @@ impl DockerExecutor {
                 })
             }
             HealAction::Throttle => {
-                let info = docker.inspect_container(id, None).await?;
                 let host = info.host_config.unwrap_or_default();
                 let period = 100_000i64;
                 let current = match (host.nano_cpus, host.cpu_quota, host.cpu_period) {

@@ -208,9 +208,26 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 
 /// A plain HTTP/1.1 GET to a DockerPulse running as a separate process.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, serde_json::Value)> {
+    http_request(addr, "GET", path, None).await
+}
+
+/// A plain HTTP/1.1 POST with no body and the admin token, to a separate process.
+pub async fn http_post(addr: std::net::SocketAddr, path: &str) -> Option<(u16, serde_json::Value)> {
+    http_request(addr, "POST", path, Some(ADMIN_TOKEN)).await
+}
+
+async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Option<(u16, serde_json::Value)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     s.write_all(req.as_bytes()).await.ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.ok()?;
