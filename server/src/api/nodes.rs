@@ -24,13 +24,7 @@ pub async fn list(State(st): State<AppState>) -> Json<Vec<NodeStatus>> {
 }
 
 fn known(st: &AppState, node: &str) -> Result<(), ApiError> {
-    let listed = st
-        .live
-        .read()
-        .nodes
-        .statuses(0)
-        .iter()
-        .any(|n| n.name == node);
+    let listed = st.live.read().nodes.contains(node);
     if listed || st.agents.records.lock().is_ok_and(|r| r.knows(node)) {
         Ok(())
     } else {

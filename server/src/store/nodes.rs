@@ -42,6 +42,11 @@ impl Nodes {
         self.nodes.is_empty()
     }
 
+    /// Whether `node` was ever heard from.
+    pub fn contains(&self, node: &str) -> bool {
+        self.nodes.contains_key(node)
+    }
+
     fn entry(&mut self, node: &str) -> &mut Entry {
         self.nodes.entry(node.to_string()).or_insert_with(|| Entry {
             status: NodeStatus {
@@ -186,6 +191,7 @@ mod tests {
     fn an_unknown_node_is_lost_and_nodes_are_listed_by_name() {
         let mut n = Nodes::default();
         assert!(n.is_lost("ghost", 0));
+        assert!(!n.contains("ghost"));
         n.joined("b", "v", 0);
         n.joined("a", "v", 0);
         let names: Vec<_> = n.statuses(0).into_iter().map(|s| s.name).collect();
