@@ -424,3 +424,56 @@ async fn what_a_node_did_while_the_hub_was_away_is_at_the_hub_after_it_reconnect
     drop(agent);
     hub.stop().await;
 }
+
+/// A hub that welcomes its agent and then says nothing at all (no pings): what a link looks like
+/// when the cable is cut. Counts the connections it accepted.
+async fn silent_hub() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                let welcome = r#"{"type":"welcome","data":{"node":"n1"}}"#;
+                let _ = ws.send(Message::Text(welcome.into())).await;
+                // Read (and drop) whatever comes; never write again.
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_hears_nothing_from_its_hub_reconnects() {
+    let (hub, accepted) = silent_hub().await;
+    let dir = common::temp_data_dir().join("agent-silence");
+    let extra =
+        format!("{DEMO}\n[cluster]\nhub = \"ws://{hub}\"\nnode = \"n1\"\ntoken = \"{T1}\"\n");
+    let (config, addr) = Server::config(&dir, &extra);
+    let agent = Server::spawn(&config, addr);
+    agent.ready().await;
+    let silence = dockerpulse::cluster::protocol::PING_SILENCE;
+    let gave_up = eventually(silence * 2 + Duration::from_secs(5), || async {
+        let (_, h) = agent.get("/api/health").await?;
+        let e = h["uplink"]["last_error"].as_str()?.to_string();
+        e.contains("nothing heard from the hub").then_some(e)
+    })
+    .await;
+    assert!(gave_up.is_some(), "the agent takes a silent link for dead");
+    let again = eventually(Duration::from_secs(15), || async {
+        (accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(())
+    })
+    .await;
+    assert!(again.is_some(), "and connects again");
+}
