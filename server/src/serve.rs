@@ -149,6 +149,15 @@ pub async fn start_with<S: Source>(
         .context("cannot start the store's writer")?;
     let (reports_tx, reports_rx) = mpsc::channel(64);
     let (notify_tx, notify_rx) = crate::notify::NotifyTx::channel();
+    // An agent acts on a Swarm task only with a lease from its hub (the service-wide cap
+    // across nodes); the uplink carries the requests.
+    let (executor, leases) = match executor {
+        Executor::Docker(d) if cfg.cluster.hub.is_some() && cfg.cluster.token.is_some() => {
+            let (line, requests) = heal::lease::line();
+            (Executor::Docker(d.with_leases(line)), Some(requests))
+        }
+        other => (other, None),
+    };
     let mut healer = Healer::new(
         cfg.heal.clone(),
         heal_restored,
@@ -167,7 +176,8 @@ pub async fn start_with<S: Source>(
     let hub = Hub::new();
     let (tx, rx) = mpsc::channel(256);
     let (cmd_tx, cmd_rx) = mpsc::channel(32);
-    let agents = crate::cluster::ingest::Agents::new(cfg.cluster.agents.clone(), tx.clone());
+    let agents =
+        crate::cluster::ingest::Agents::new(cfg.cluster.agents.clone(), tx.clone(), cmd_tx.clone());
     {
         let mut l = live.write();
         l.nodes = crate::store::nodes::Nodes::new(crate::util::ms(cfg.cluster.lost_after));
@@ -241,6 +251,7 @@ pub async fn start_with<S: Source>(
             commands: cmd_tx.clone(),
             db: db.clone(),
             status: Arc::default(),
+            leases,
         }),
         _ => None,
     };

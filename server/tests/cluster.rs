@@ -6,6 +6,7 @@
 mod common;
 
 use common::{call, eventually, get_json, Server, ADMIN_TOKEN};
+use dockerpulse::cluster::protocol::{AgentMsg, HubMsg, PROTOCOL};
 use dockerpulse::cluster::AgentCredential;
 use dockerpulse::serve::{start, Running};
 use futures_util::{SinkExt, StreamExt};
@@ -178,8 +179,7 @@ async fn raw_agent(hub: &Running, node: &str, token: &str) -> Client {
     let (mut ws, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("connects");
-    let hello =
-        serde_json::json!({"type":"hello","data":{"node":node,"version":"raw","protocol":1}});
+    let hello = serde_json::json!({"type":"hello","data":{"node":node,"version":"raw","protocol":PROTOCOL}});
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .expect("hello");
@@ -291,6 +291,108 @@ async fn malformed_and_oversized_messages_close_only_that_agent() {
     assert_eq!(after["state"], "connected");
     assert!(after["last_seen_ms"].as_i64() > before, "n1 keeps ticking");
     drop(agent);
+    hub.stop().await;
+}
+
+/// Swarm tasks of `service` as a node's tick carries them.
+fn tasks(service: &str, ids: &[&str]) -> Vec<app::wire::ContainerFrame> {
+    ids.iter()
+        .map(|id| app::wire::ContainerFrame {
+            info: app::wire::ContainerInfo {
+                id: (*id).into(),
+                name: format!("{service}.{id}"),
+                labels: [
+                    (
+                        app::wire::SWARM_SERVICE_LABEL.to_string(),
+                        service.to_string(),
+                    ),
+                    (
+                        app::wire::SWARM_TASK_LABEL.to_string(),
+                        format!("task-{id}"),
+                    ),
+                ]
+                .into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .collect()
+}
+
+async fn send_msg(ws: &mut Client, m: &AgentMsg) {
+    let text = serde_json::to_string(m).expect("serialises");
+    ws.send(Message::Text(text.into())).await.expect("sent");
+}
+
+/// Asks for a lease on one of `service`'s tasks; the hub's refusal, if any.
+async fn lease(ws: &mut Client, id: u64, service: &str) -> Option<String> {
+    let ask = AgentMsg::Lease {
+        id,
+        service: service.into(),
+        container: format!("{service}-{id}"),
+        manual: false,
+    };
+    send_msg(ws, &ask).await;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("the hub answers a lease");
+        if let Some(Ok(Message::Text(t))) = msg {
+            match serde_json::from_str::<HubMsg>(&t) {
+                Ok(HubMsg::Lease { id: got, refused }) if got == id => return refused,
+                _ => continue,
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_holds_a_services_cap_across_its_nodes() {
+    let hub = start_hub().await;
+    let mut n1 = raw_agent(&hub, "n1", T1).await;
+    let mut n2 = raw_agent(&hub, "n2", T2).await;
+    // Four replicas of web, two per node; one replica of db on n2.
+    for (ws, containers) in [
+        (&mut n1, tasks("web", &["a1", "a2"])),
+        (
+            &mut n2,
+            [tasks("web", &["b1", "b2"]), tasks("db", &["b3"])].concat(),
+        ),
+    ] {
+        let tick = dockerpulse::collect::remote::NodeTick {
+            seq: 1,
+            ts_ms: dockerpulse::clock::now_ms(),
+            engine: Default::default(),
+            host: None,
+            containers,
+        };
+        send_msg(ws, &AgentMsg::Tick(Box::new(tick))).await;
+    }
+    eventually(Duration::from_secs(10), || async {
+        (containers_of(&hub, "n1").await.len() == 2 && containers_of(&hub, "n2").await.len() == 3)
+            .then_some(())
+    })
+    .await
+    .expect("both nodes' tasks at the hub");
+    // The hub's guard counts the tasks on its own next tick (once a second).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    // Half of web's four replicas: one action on each node, then no more for the window,
+    // though each node alone has acted on only one of its two.
+    assert_eq!(lease(&mut n1, 1, "web").await, None, "first lease granted");
+    assert_eq!(lease(&mut n2, 1, "web").await, None, "second lease granted");
+    let refused = lease(&mut n1, 2, "web").await.expect("a third is refused");
+    assert!(
+        refused.contains("web") && refused.contains('2'),
+        "says which service and its cap: {refused}"
+    );
+    assert!(lease(&mut n2, 2, "web").await.is_some(), "on any node");
+    // Another service has its own cap.
+    assert_eq!(lease(&mut n2, 3, "db").await, None);
+    assert!(
+        lease(&mut n2, 4, "db").await.is_some(),
+        "one of one replica"
+    );
     hub.stop().await;
 }
 

@@ -64,6 +64,8 @@ pub struct Agents {
     pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>,
     next: Arc<AtomicU64>,
     to_pipeline: mpsc::Sender<SourceMsg>,
+    /// The hub's own loop, which grants leases (its healer counts every node's tasks).
+    commands: mpsc::Sender<crate::pipeline::commands::Command>,
     /// Each node's incidents and interventions, as its agent last sent them.
     pub records: Arc<Mutex<super::records::Mirror>>,
 }
@@ -74,13 +76,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Agents {
-    pub fn new(credentials: Vec<AgentCredential>, to_pipeline: mpsc::Sender<SourceMsg>) -> Self {
+    pub fn new(
+        credentials: Vec<AgentCredential>,
+        to_pipeline: mpsc::Sender<SourceMsg>,
+        commands: mpsc::Sender<crate::pipeline::commands::Command>,
+    ) -> Self {
         Self {
             credentials: Arc::new(credentials),
             links: Arc::default(),
             pending: Arc::default(),
             next: Arc::new(AtomicU64::new(1)),
             to_pipeline,
+            commands,
             records: Arc::default(),
         }
     }
@@ -177,6 +184,27 @@ impl Agents {
     /// Hands `msg` to the hub's loop; false once the loop is gone (DockerPulse is stopping).
     async fn forward(&self, msg: RemoteMsg) -> bool {
         self.to_pipeline.send(SourceMsg::Remote(msg)).await.is_ok()
+    }
+
+    /// Asks the hub's loop for a lease on one of `service`'s tasks for `node`'s agent; the
+    /// reason when there is none.
+    async fn lease(&self, node: &str, service: String, container: String) -> Result<(), String> {
+        use crate::pipeline::commands::Command;
+        let (reply, answer) = oneshot::channel();
+        let ask = Command::Lease {
+            node: node.to_string(),
+            service,
+            container,
+            reply,
+        };
+        if self.commands.send(ask).await.is_err() {
+            return Err("the hub is stopping".into());
+        }
+        match tokio::time::timeout(crate::heal::lease::LEASE_TIMEOUT, answer).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(e.to_string()),
+            _ => Err("the hub's loop did not answer".into()),
+        }
     }
 
     fn answered(&self, id: u64, answer: Answer) {
@@ -311,6 +339,18 @@ async fn on_message(
             lock(&agents.records).upsert(node, incidents, interventions);
             None
         }
+        AgentMsg::Lease {
+            id,
+            service,
+            container,
+            manual: _,
+        } => {
+            let refused = agents.lease(node, service, container).await.err();
+            if send(sink, &HubMsg::Lease { id, refused }).await.is_err() {
+                return Next::End(Some("could not write to the agent".into()));
+            }
+            None
+        }
     };
     match refusal {
         Some((code, why)) => {
@@ -404,6 +444,7 @@ mod tests {
 
     fn agents() -> Agents {
         let (tx, _rx) = mpsc::channel(1);
+        let (commands, _) = mpsc::channel(1);
         Agents::new(
             vec![
                 AgentCredential {
@@ -416,6 +457,7 @@ mod tests {
                 },
             ],
             tx,
+            commands,
         )
     }
 
@@ -462,7 +504,8 @@ mod tests {
     #[test]
     fn a_single_host_refuses_every_agent() {
         let (tx, _rx) = mpsc::channel(1);
-        let a = Agents::new(Vec::new(), tx);
+        let (commands, _) = mpsc::channel(1);
+        let a = Agents::new(Vec::new(), tx, commands);
         assert_eq!(
             a.authenticate(&headers(Some("n1"), Some("anything-at-all-here"))),
             Err(RefusedAgent::NotAHub)

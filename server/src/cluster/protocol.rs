@@ -8,7 +8,8 @@ use app::wire::{ContainerFrame, EngineStatus, HealAction, HostSample, Incident, 
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL: u32 = 1;
+/// 2: leases for actions on Swarm tasks ([`AgentMsg::Lease`], [`HubMsg::Lease`]).
+pub const PROTOCOL: u32 = 2;
 
 /// The largest message either side accepts: a tick of a thousand containers is ~1.3 MB of
 /// JSON, sent deflated.
@@ -44,6 +45,15 @@ pub enum AgentMsg {
     Records {
         incidents: Vec<Incident>,
         interventions: Vec<Intervention>,
+    },
+    /// May this node act on `container`, a task of Swarm service `service`, now? Asked after
+    /// the action's record is committed and before the engine is told; the hub counts every
+    /// node's actions against the service-wide cap.
+    Lease {
+        id: u64,
+        service: String,
+        container: String,
+        manual: bool,
     },
 }
 
@@ -93,6 +103,8 @@ pub enum HubMsg {
         container: String,
         action: HealAction,
     },
+    /// The answer to [`AgentMsg::Lease`]: granted when `refused` is `None`.
+    Lease { id: u64, refused: Option<String> },
 }
 
 /// A tick as the agent sends it: borrowed from its published frame, never copied.
@@ -188,6 +200,23 @@ mod tests {
             };
             assert_eq!(id, 3);
             assert_eq!(Result::<Intervention, CommandError>::from(result), r);
+        }
+    }
+
+    #[test]
+    fn leases_read_back_both_ways() {
+        let ask = AgentMsg::Lease {
+            id: 9,
+            service: "web".into(),
+            container: "abc".into(),
+            manual: false,
+        };
+        let text = serde_json::to_string(&ask).expect("ser");
+        assert_eq!(serde_json::from_str::<AgentMsg>(&text).expect("de"), ask);
+        for refused in [None, Some("1 of 1 already acted on".to_string())] {
+            let answer = HubMsg::Lease { id: 9, refused };
+            let text = serde_json::to_string(&answer).expect("ser");
+            assert_eq!(serde_json::from_str::<HubMsg>(&text).expect("de"), answer);
         }
     }
 

@@ -8,9 +8,11 @@ use super::protocol::{
     PROTOCOL, VERSION_HEADER,
 };
 use crate::collect::docker::Backoff;
+use crate::heal::lease::{LeaseAsk, LeaseRequests};
 use crate::hub::Hub;
 use crate::pipeline::commands::{Command, CommandError};
 use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -58,6 +60,8 @@ pub struct Uplink {
     /// This node's own store: the records sent to the hub are read from it.
     pub db: crate::store::db::Db,
     pub status: Arc<Mutex<UplinkStatus>>,
+    /// This node's executor asks for leases on Swarm tasks through here.
+    pub leases: Option<LeaseRequests>,
 }
 
 /// The agent websocket's address at `hub` (a `ws://` or `wss://` base URL).
@@ -71,15 +75,19 @@ impl Uplink {
         f(&mut s);
     }
 
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut leases = self.leases.take();
         self.set(|s| {
             s.hub = self.url.clone();
             s.node = self.node.clone();
         });
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         loop {
-            let ended = self.session(&shutdown, &mut backoff).await;
+            let ended = self.session(&shutdown, &mut backoff, &mut leases).await;
             self.set(|s| s.connected = false);
+            if let Some(l) = &leases {
+                l.set_linked(false);
+            }
             match ended {
                 Ok(()) => return,
                 Err(e) => {
@@ -99,6 +107,7 @@ impl Uplink {
         &self,
         shutdown: &CancellationToken,
         backoff: &mut Backoff,
+        leases: &mut Option<LeaseRequests>,
     ) -> Result<(), UplinkError> {
         let mut request = agent_url(&self.url)
             .into_client_request()
@@ -142,6 +151,10 @@ impl Uplink {
         // Records go after the hub's welcome, then whenever the node records something.
         let mut records_rev: Option<u64> = None;
         let mut welcomed = false;
+        // Leases asked of the hub and not yet answered (dropped with the session: the asker
+        // then knows the link ended).
+        let mut asked: HashMap<u64, oneshot::Sender<Result<(), String>>> = HashMap::new();
+        let mut next_lease = 0u64;
         let silence = tokio::time::sleep(PING_SILENCE);
         tokio::pin!(silence);
         loop {
@@ -189,6 +202,21 @@ impl Uplink {
                 Some((id, result)) = answers.recv() => {
                     send(&mut sink, &AgentMsg::Answer { id, result }).await?;
                 }
+                Some(ask) = next_ask(leases), if welcomed => {
+                    // The executor gave up waiting: asking now would count an action not taken.
+                    if ask.reply.is_closed() {
+                        continue;
+                    }
+                    next_lease += 1;
+                    asked.insert(next_lease, ask.reply);
+                    let msg = AgentMsg::Lease {
+                        id: next_lease,
+                        service: ask.service,
+                        container: ask.container,
+                        manual: ask.manual,
+                    };
+                    send(&mut sink, &msg).await?;
+                }
                 msg = stream.next() => {
                     silence.as_mut().reset(tokio::time::Instant::now() + PING_SILENCE);
                     match msg {
@@ -208,6 +236,14 @@ impl Uplink {
                                 s.connects += 1;
                                 s.last_error = None;
                             });
+                            if let Some(l) = leases.as_ref() {
+                                l.set_linked(true);
+                            }
+                        }
+                        Ok(HubMsg::Lease { id, refused }) => {
+                            if let Some(reply) = asked.remove(&id) {
+                                let _ = reply.send(refused.map_or(Ok(()), Err));
+                            }
                         }
                         Ok(HubMsg::Command { id, container, action }) => {
                             tracing::info!(%container, action = action.as_str(), "action asked by the hub");
@@ -267,6 +303,14 @@ impl Uplink {
             }
             Err(e) => Err(UplinkError::Socket(e.to_string())),
         }
+    }
+}
+
+/// The next lease this node's executor asks for (never, without a lease line).
+async fn next_ask(leases: &mut Option<LeaseRequests>) -> Option<LeaseAsk> {
+    match leases {
+        Some(l) => l.rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

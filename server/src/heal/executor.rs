@@ -1,6 +1,7 @@
 //! The thin edge that carries out healing actions: on the Docker engine through bollard, or on
 //! the demo fleet. Decisions are made elsewhere (the policy); this only acts and reports.
 
+use super::lease::{LeaseLine, Leased};
 use super::swarm::{SERVICE_LABEL, TASK_LABEL};
 use super::verify::{judge, Check, Probe};
 use crate::collect::demo::{DemoAction, DemoControl};
@@ -24,6 +25,9 @@ pub enum ExecError {
     Gone,
     #[error("{}", super::policy::SWARM_TASK_ONLY_RESTART)]
     SwarmTask,
+    /// No lease from the hub for a Swarm task (the action was not taken).
+    #[error(transparent)]
+    Lease(#[from] super::lease::LeaseError),
 }
 
 impl From<bollard::errors::Error> for ExecError {
@@ -70,6 +74,8 @@ pub enum Executor {
 pub struct DockerExecutor {
     endpoint: String,
     docker: std::sync::Arc<OnceCell<Docker>>,
+    /// On an agent: the hub grants each action on a Swarm task (the service-wide cap).
+    leases: Option<LeaseLine>,
 }
 
 impl DockerExecutor {
@@ -77,7 +83,14 @@ impl DockerExecutor {
         Self {
             endpoint,
             docker: std::sync::Arc::new(OnceCell::new()),
+            leases: None,
         }
+    }
+
+    /// Acts on a Swarm task only with a lease from the hub on the other end of `line`.
+    pub fn with_leases(mut self, line: LeaseLine) -> Self {
+        self.leases = Some(line);
+        self
     }
 
     async fn docker(&self) -> Result<&Docker, ExecError> {
@@ -108,7 +121,12 @@ impl DockerExecutor {
         Ok((probe, i))
     }
 
-    async fn perform(&self, id: &str, action: HealAction) -> Result<Performed, ExecError> {
+    async fn perform(
+        &self,
+        id: &str,
+        action: HealAction,
+        manual: bool,
+    ) -> Result<Performed, ExecError> {
         let docker = self.docker().await?;
         // The engine's word at the moment of acting decides whether it is a Swarm task.
         let info = docker.inspect_container(id, None).await?;
@@ -124,13 +142,24 @@ impl DockerExecutor {
             if action != HealAction::Restart {
                 return Err(ExecError::SwarmTask);
             }
+            let leased = match &self.leases {
+                Some(line) => Some(line.ask(service, id, manual).await?),
+                None => None,
+            };
             // Removing the task's container makes Swarm see the task fail and schedule a
             // replacement under the service's restart policy; `docker restart` would not.
             let opts = RemoveContainerOptionsBuilder::new().force(true).build();
             docker.remove_container(id, Some(opts)).await?;
+            let cap = match leased {
+                Some(Leased::ByHub) => "; the hub granted it under the service-wide cap",
+                Some(Leased::LocalOnly) => {
+                    "; the hub was unreachable, so only this node's share of the service was checked"
+                }
+                None => "",
+            };
             return Ok(Performed {
                 text: format!(
-                    "replaced through Swarm: removed the task's container; service {service} schedules a new task under its own restart policy"
+                    "replaced through Swarm: removed the task's container; service {service} schedules a new task under its own restart policy{cap}"
                 ),
                 replaced: true,
             });
@@ -216,9 +245,15 @@ impl DockerExecutor {
 
 impl Executor {
     /// Carries out `action` on the container; the text describes what happened.
-    pub async fn perform(&self, id: &str, action: HealAction) -> Result<Performed, ExecError> {
+    /// Carries out `action` on container `id`; `manual` when a human asked for it.
+    pub async fn perform(
+        &self,
+        id: &str,
+        action: HealAction,
+        manual: bool,
+    ) -> Result<Performed, ExecError> {
         match self {
-            Executor::Docker(d) => d.perform(id, action).await,
+            Executor::Docker(d) => d.perform(id, action, manual).await,
             Executor::Demo(control) => {
                 let demo = match action {
                     HealAction::Restart => DemoAction::Restart(id.into()),

@@ -11,6 +11,7 @@
 pub mod config;
 pub mod executor;
 pub mod guard;
+pub mod lease;
 pub mod policy;
 pub mod self_id;
 pub mod swarm;
@@ -387,7 +388,11 @@ impl Healer {
         let verify_within = self.policy.config().verify_within;
         tokio::spawn(async move {
             let started = now_ms();
-            let result = executor.perform(&rec.container_id, rec.action).await;
+            let result = executor
+                .perform(&rec.container_id, rec.action, rec.manual)
+                .await;
+            // No lease from the hub: not acted, and not the action failing either.
+            let blocked = matches!(result, Err(executor::ExecError::Lease(_)));
             // A Swarm task's restart is its replacement: the old container is gone by design,
             // and the new task may start on another node. Nothing to verify here.
             let replaced = result.as_ref().is_ok_and(|p| p.replaced);
@@ -397,10 +402,18 @@ impl Healer {
             let ok = result.is_ok();
             rec.outcome = if ok {
                 Outcome::Succeeded
+            } else if blocked {
+                Outcome::Blocked
             } else {
                 Outcome::Failed
             };
             rec.detail = Some(result.unwrap_or_else(|e| e.to_string()));
+            if blocked {
+                // Said first, as the store's refusals are; why it was decided stays on record.
+                let why = std::mem::take(&mut rec.reason);
+                rec.reason = format!("refused: {}", rec.detail.take().unwrap_or_default());
+                rec.detail = Some(format!("decided because: {why}"));
+            }
             let verify = ok && rec.action == HealAction::Restart && !replaced;
             let (id, name, manual) = (rec.id, rec.container_name.clone(), rec.manual);
             let container_id = rec.container_id.clone();
@@ -480,7 +493,8 @@ impl Healer {
                     "healing action finished"
                 );
                 self.announce(&i);
-                if !i.manual {
+                // A refused lease is no relapse of the container: the breaker does not count it.
+                if !i.manual && i.outcome != Outcome::Blocked {
                     let at = i.finished_ms.unwrap_or(i.decided_ms);
                     self.policy.outcome(&i.container_name, i.mode, ok, at);
                 }
@@ -576,6 +590,14 @@ impl Healer {
     pub fn reset_breaker(&mut self, name: &str, store: &mut StoreWriter) {
         self.policy.reset_breaker(name);
         self.save_dirty(store, now_ms());
+    }
+
+    /// Grants (and counts) an action another node's agent is about to take on one of
+    /// `service`'s tasks, or says why not: see [`lease`].
+    pub fn lease(&mut self, service: &str) -> Result<(), String> {
+        self.policy
+            .lease(service, now_ms())
+            .map_err(|block| block.describe())
     }
 
     /// Counts each Swarm service's tasks among this tick's containers (their labels), for the

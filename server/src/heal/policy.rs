@@ -259,6 +259,13 @@ impl Policy {
         if !matches!(action, HealAction::Restart) {
             return Err(Block::SwarmTask);
         }
+        self.lease(service, now_ms)
+    }
+
+    /// One more action on one of `service`'s tasks, if the service-wide cap allows it now
+    /// (counted when it does). On a hub this is also the lease its agents ask for: its guard
+    /// counts every node's tasks, so the cap holds across nodes.
+    pub fn lease(&mut self, service: &str, now_ms: i64) -> Result<(), Block> {
         let (share, window) = (self.cfg.service_max_share, ms(self.cfg.service_window));
         if !self.services.admits(service, share, now_ms, window) {
             return Err(Block::ServiceCap {

@@ -34,4 +34,12 @@ pub enum Command {
         container: String,
         reply: Reply<()>,
     },
+    /// On a hub: may `node`'s agent act on a task of `service` now (the service-wide cap,
+    /// counted over every node's tasks)? Counted when granted.
+    Lease {
+        node: String,
+        service: String,
+        container: String,
+        reply: Reply<()>,
+    },
 }

@@ -173,6 +173,12 @@ impl Pipeline {
             live.host = tick.host;
         }
         let fleet_known = readings.is_some();
+        // Every node's tasks count towards a service's replicas: on a hub this guard is the one
+        // that grants its agents' leases.
+        let local = readings.iter().flatten().map(|(i, _, _)| &i.labels);
+        self.r
+            .healer
+            .observe_services(local.chain(live.remote_labels()));
         if let Some(readings) = readings {
             let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
             self.departed += live.absent(&present);
@@ -180,9 +186,6 @@ impl Pipeline {
             live.retain_present(&present);
             let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
             self.r.healer.retain(&names);
-            self.r
-                .healer
-                .observe_services(readings.iter().map(|(i, _, _)| &i.labels));
             for (info, sample, a) in readings {
                 let id = info.id.clone();
                 live.record(info, sample, a.clone());
@@ -312,6 +315,23 @@ impl Pipeline {
                 };
                 self.r.healer.reset_breaker(&name, &mut self.r.store);
                 let _ = reply.send(Ok(()));
+            }
+            Command::Lease {
+                node,
+                service,
+                container,
+                reply,
+            } => {
+                let answer = self.r.healer.lease(&service);
+                match &answer {
+                    Ok(()) => {
+                        tracing::info!(%node, %service, %container, "lease granted to an agent")
+                    }
+                    Err(why) => {
+                        tracing::warn!(%node, %service, %container, %why, "lease refused to an agent")
+                    }
+                }
+                let _ = reply.send(answer.map_err(CommandError::Refused));
             }
         }
     }

@@ -211,6 +211,16 @@ impl LiveStore {
         before - self.containers.len()
     }
 
+    /// The labels of other nodes' containers (a hub's agents').
+    pub fn remote_labels(
+        &self,
+    ) -> impl Iterator<Item = &std::collections::BTreeMap<String, String>> {
+        self.containers
+            .values()
+            .filter(|c| c.info.node.is_some())
+            .map(|c| &c.info.labels)
+    }
+
     /// Records one container's reading and the brain's assessment of it.
     pub fn record(&mut self, info: ContainerInfo, sample: Option<Sample>, a: Option<Assessment>) {
         let c = self
