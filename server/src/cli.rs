@@ -135,6 +135,11 @@ pub struct AgentArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// PEM file of the CAs to trust for a wss:// hub behind a private CA; when given, only
+    /// these are trusted, not the public roots [config: cluster.ca_file].
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub serve: ServeArgs,
 }

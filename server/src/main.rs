@@ -58,6 +58,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot read the token file {}", path.display()))?;
                 c.token = Some(token.trim().to_string());
             }
+            if args.ca_file.is_some() {
+                c.ca_file = args.ca_file;
+            }
             if c.hub.is_none() {
                 anyhow::bail!("an agent needs its hub: --hub ws://HOST:PORT (or cluster.hub)");
             }

@@ -107,6 +107,19 @@ pub async fn start_with<S: Source>(
     executor: Executor,
 ) -> anyhow::Result<Running> {
     let addr = cfg.bind_addr()?;
+    // Made before any task starts, so a CA file gone since validation stops the start cleanly.
+    let tls = crate::cluster::tls::client_config(cfg.cluster.ca_file.as_deref())?;
+    if cfg.cluster.ca_file.is_some()
+        && !cfg
+            .cluster
+            .hub
+            .as_deref()
+            .is_some_and(|h| h.starts_with("wss://"))
+    {
+        tracing::warn!(
+            "cluster.ca_file is set but the hub is not a wss:// URL: the CA is not used"
+        );
+    }
     let (admin, origin) = auth::resolve(cfg.admin_token.as_deref(), &cfg.data_dir, addr)?;
     if let auth::Origin::Generated(path) = &origin {
         println!(
@@ -240,6 +253,7 @@ pub async fn start_with<S: Source>(
 
     let uplink = match (&cfg.cluster.hub, &cfg.cluster.token) {
         (Some(url), Some(token)) => Some(crate::cluster::uplink::Uplink {
+            tls,
             url: url.clone(),
             node: cfg
                 .cluster

@@ -2,6 +2,7 @@
 //! hub, or (the default) neither.
 
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// An agent a hub accepts: its node name and the token it proves itself with.
@@ -29,6 +30,9 @@ pub struct ClusterConfig {
     pub node: Option<String>,
     /// As an agent: the token the hub knows this node by.
     pub token: Option<String>,
+    /// As an agent: a PEM bundle of the CAs to trust for a `wss://` hub (a private CA behind a
+    /// reverse proxy). When set, only these are trusted, not the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ClusterConfig {
@@ -40,6 +44,7 @@ impl Default for ClusterConfig {
             hub: None,
             node: None,
             token: None,
+            ca_file: None,
         }
     }
 }
@@ -118,6 +123,11 @@ impl ClusterConfig {
                     ))
                 }
             }
+        }
+        // Read now, so a wrong path or a file without a certificate stops the start with the
+        // reason instead of failing every connection later.
+        if let Some(path) = &self.ca_file {
+            super::tls::load_ca_file(path).map_err(|e| format!("cluster.ca_file: {e}"))?;
         }
         if let Some(node) = &self.node {
             if !valid_node_name(node) {
@@ -200,6 +210,15 @@ mod tests {
                     ..Default::default()
                 },
                 "needs its token",
+            ),
+            (
+                ClusterConfig {
+                    hub: Some("wss://hub:3000".into()),
+                    token: Some(long.into()),
+                    ca_file: Some("/nonexistent/dockerpulse-ca.pem".into()),
+                    ..Default::default()
+                },
+                "cluster.ca_file: cannot read the CA file /nonexistent/dockerpulse-ca.pem",
             ),
         ];
         for (c, says) in cases {

@@ -8,7 +8,8 @@
 //! actions on a node's containers to that node's agent. The hub never assesses or heals another
 //! node's containers itself; it mirrors each node's incidents and interventions ([`records`]),
 //! which the agent resends after every reconnect; and, on a Swarm manager, it reads the swarm's
-//! nodes, services and tasks ([`swarm`]). The messages are in [`protocol`].
+//! nodes, services and tasks ([`swarm`]). The messages are in [`protocol`];
+//! the roots the agent trusts for a `wss://` hub in [`tls`].
 
 pub mod config;
 pub mod deflate;
@@ -16,6 +17,7 @@ pub mod ingest;
 pub mod protocol;
 pub mod records;
 pub mod swarm;
+pub mod tls;
 pub mod uplink;
 
 pub use config::{AgentCredential, ClusterConfig};

@@ -43,10 +43,23 @@ pub enum UplinkError {
     Refused { status: u16, reason: String },
     #[error("cannot reach the hub: {0}")]
     Connect(String),
+    /// The TLS handshake failed: most often a hub whose certificate no trusted CA signed.
+    #[error("TLS with the hub failed: {0}{hint}", hint = tls_hint(.0))]
+    Tls(rustls::Error),
     #[error("the hub closed the connection{0}")]
     Closed(String),
     #[error("{0}")]
     Socket(String),
+}
+
+/// What to do about a certificate no trusted CA signed: the usual first `wss://` mistake.
+fn tls_hint(e: &rustls::Error) -> &'static str {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            " (a hub behind a private CA needs that CA in cluster.ca_file / --ca-file)"
+        }
+        _ => "",
+    }
 }
 
 pub struct Uplink {
@@ -62,6 +75,8 @@ pub struct Uplink {
     pub status: Arc<Mutex<UplinkStatus>>,
     /// This node's executor asks for leases on Swarm tasks through here.
     pub leases: Option<LeaseRequests>,
+    /// The TLS client configuration for a `wss://` hub (the roots it trusts: see [`super::tls`]).
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 /// The agent websocket's address at `hub` (a `ws://` or `wss://` base URL).
@@ -121,7 +136,13 @@ impl Uplink {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .max_frame_size(Some(MAX_MESSAGE));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(connector),
+        );
         let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connecting).await {
             Err(_) => return Err(UplinkError::Connect("timed out".into())),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
@@ -134,6 +155,15 @@ impl Uplink {
                     status: resp.status().as_u16(),
                     reason,
                 });
+            }
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Io(e))) => {
+                // tokio-rustls hands a failed handshake over as an I/O error around rustls's.
+                return Err(
+                    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                        Some(tls) => UplinkError::Tls(tls.clone()),
+                        None => UplinkError::Connect(e.to_string()),
+                    },
+                );
             }
             Ok(Err(e)) => return Err(UplinkError::Connect(e.to_string())),
             Ok(Ok(c)) => c,
@@ -369,5 +399,19 @@ mod tests {
     fn the_agent_url_is_the_hubs_agent_path() {
         assert_eq!(agent_url("ws://hub:3000"), "ws://hub:3000/agent");
         assert_eq!(agent_url("wss://hub.example/"), "wss://hub.example/agent");
+    }
+
+    #[test]
+    fn an_unknown_issuer_points_at_the_ca_file_and_other_tls_errors_do_not() {
+        use rustls::{CertificateError, Error};
+        let unknown = UplinkError::Tls(Error::InvalidCertificate(CertificateError::UnknownIssuer));
+        let text = unknown.to_string();
+        assert!(
+            text.starts_with("TLS with the hub failed: invalid peer certificate"),
+            "{text}"
+        );
+        assert!(text.contains("cluster.ca_file / --ca-file"), "{text}");
+        let expired = UplinkError::Tls(Error::InvalidCertificate(CertificateError::Expired));
+        assert!(!expired.to_string().contains("ca_file"), "{expired}");
     }
 }
