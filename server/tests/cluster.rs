@@ -38,10 +38,20 @@ async fn start_hub() -> Running {
 
 /// An agent process streaming to `hub` as `node`; `fleet` is its TOML (demo or engine).
 fn spawn_agent(hub: &Running, node: &str, token: &str, fleet: &str, tag: &str) -> Server {
+    spawn_agent_at(hub.addr, node, token, fleet, tag)
+}
+
+/// An agent process streaming to the hub at `hub` (or whatever listens there).
+fn spawn_agent_at(
+    hub: std::net::SocketAddr,
+    node: &str,
+    token: &str,
+    fleet: &str,
+    tag: &str,
+) -> Server {
     let dir = common::temp_data_dir().join(format!("agent-{tag}"));
     let extra = format!(
-        "{fleet}\n[cluster]\nhub = \"ws://{}\"\nnode = \"{node}\"\ntoken = \"{token}\"\n",
-        hub.addr
+        "{fleet}\n[cluster]\nhub = \"ws://{hub}\"\nnode = \"{node}\"\ntoken = \"{token}\"\n"
     );
     let (config, addr) = Server::config(&dir, &extra);
     Server::spawn(&config, addr)
@@ -525,6 +535,118 @@ async fn what_a_node_did_while_the_hub_was_away_is_at_the_hub_after_it_reconnect
     let (_, nodes) = get_json(&hub, "/api/nodes").await;
     assert_eq!(nodes[0]["name"], "n2");
     c.docker("unpause");
+    drop(agent);
+    hub.stop().await;
+}
+
+/// A TCP relay between agents and their hub whose link the test can cut: while it is down,
+/// every connection through it is dropped and new ones are closed at once.
+struct Relay {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn start(to: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("relay binds");
+        let addr = listener.local_addr().expect("addr");
+        let (up, _) = tokio::sync::watch::channel(true);
+        let watch = up.clone();
+        tokio::spawn(async move {
+            while let Ok((mut agent, _)) = listener.accept().await {
+                let mut down = watch.subscribe();
+                if !*down.borrow_and_update() {
+                    continue; // dropped: the agent's connection is refused
+                }
+                tokio::spawn(async move {
+                    let Ok(mut hub) = tokio::net::TcpStream::connect(to).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut agent, &mut hub) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up }
+    }
+
+    fn set(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_taken_while_the_link_was_cut_reach_the_hub_after_it_returns() {
+    let hub = start_hub().await;
+    let relay = Relay::start(hub.addr).await;
+    let agent = spawn_agent_at(relay.addr, "n1", T1, DEMO, "cut");
+    agent.ready().await;
+    let id = eventually(Duration::from_secs(10), || async {
+        let mine = containers_of(&hub, "n1").await;
+        (mine.len() == 9).then(|| mine[0]["info"]["id"].as_str().map(str::to_string))?
+    })
+    .await
+    .expect("n1 streams")
+    .0;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    relay.set(false);
+    let cut_ms = dockerpulse::clock::now_ms();
+    eventually(Duration::from_secs(10), || async {
+        node_status(&hub, "n1")
+            .await
+            .filter(|n| n["state"] == "lost")
+    })
+    .await
+    .expect("n1 lost while cut off");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    relay.set(true);
+    let back_ms = dockerpulse::clock::now_ms();
+    eventually(Duration::from_secs(20), || async {
+        node_status(&hub, "n1")
+            .await
+            .filter(|n| n["state"] == "connected")
+    })
+    .await
+    .expect("n1 back");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let (_, history) = get_json(&hub, &format!("/api/containers/{id}/history?seconds=120")).await;
+    let ts: Vec<i64> = history["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p["ts_ms"].as_i64())
+        .collect();
+    assert!(ts.windows(2).all(|w| w[0] < w[1]), "in time order: {ts:?}");
+    let around: Vec<i64> = ts
+        .iter()
+        .copied()
+        .filter(|t| (cut_ms - 3_000..=back_ms + 1_000).contains(t))
+        .collect();
+    let widest = around
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(i64::MAX);
+    eprintln!(
+        "cut {} s: the hub has {} points of n1's container across it, widest gap {widest} ms",
+        (back_ms - cut_ms) / 1000,
+        around.len()
+    );
+    assert!(
+        widest <= 1_600,
+        "no gap for the outage (a tick a second): {around:?}"
+    );
+    assert!(around.first().is_some_and(|t| *t <= cut_ms - 2_000));
+    let (_, health) = agent.get("/api/health").await.expect("agent health");
+    let uplink = &health["uplink"];
+    assert!(uplink["ticks_resent"].as_u64() >= Some(4), "{uplink}");
+    assert_eq!(uplink["ticks_dropped"], 0, "{uplink}");
     drop(agent);
     hub.stop().await;
 }

@@ -68,6 +68,9 @@ pub struct Agents {
     commands: mpsc::Sender<crate::pipeline::commands::Command>,
     /// Each node's incidents and interventions, as its agent last sent them.
     pub records: Arc<Mutex<super::records::Mirror>>,
+    /// The sample time of each node's newest tick taken: told to a reconnecting agent, which
+    /// sends what came after; older ticks (sent again) are not taken twice.
+    newest: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +92,7 @@ impl Agents {
             to_pipeline,
             commands,
             records: Arc::default(),
+            newest: Arc::default(),
         }
     }
 
@@ -207,6 +211,22 @@ impl Agents {
         }
     }
 
+    /// Whether a tick of `node` sampled at `ts_ms` is newer than any taken (and notes it).
+    fn fresh(&self, node: &str, ts_ms: i64) -> bool {
+        let mut newest = lock(&self.newest);
+        match newest.get_mut(node) {
+            Some(t) if *t >= ts_ms => false,
+            Some(t) => {
+                *t = ts_ms;
+                true
+            }
+            None => {
+                newest.insert(node.to_string(), ts_ms);
+                true
+            }
+        }
+    }
+
     fn answered(&self, id: u64, answer: Answer) {
         if let Some(tx) = lock(&self.pending).remove(&id) {
             let _ = tx.send(answer);
@@ -310,6 +330,7 @@ async fn on_message(
             }
             let welcome = HubMsg::Welcome {
                 node: node.to_string(),
+                since_ms: lock(&agents.newest).get(node).copied(),
             };
             if send(sink, &welcome).await.is_err() {
                 return Next::End(Some("could not write to the agent".into()));
@@ -317,6 +338,8 @@ async fn on_message(
             None
         }
         _ if !*joined => Some(refuse("the first message must be hello".into())),
+        // Sent again after a reconnect, and already taken.
+        AgentMsg::Tick(tick) if !agents.fresh(node, tick.ts_ms) => None,
         AgentMsg::Tick(tick) => {
             let msg = RemoteMsg::Tick {
                 node: node.to_string(),

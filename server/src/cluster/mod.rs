@@ -11,6 +11,7 @@
 //! nodes, services and tasks ([`swarm`]). The messages are in [`protocol`];
 //! the roots the agent trusts for a `wss://` hub in [`tls`].
 
+pub mod backlog;
 pub mod config;
 pub mod deflate;
 pub mod ingest;

@@ -95,8 +95,13 @@ impl From<Answer> for Result<Intervention, CommandError> {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum HubMsg {
-    /// The hub took the agent's `hello`.
-    Welcome { node: String },
+    /// The hub took the agent's `hello`; `since_ms` is the sample time of the newest tick it
+    /// has of this node (none: it has none), so the agent sends again what it missed.
+    Welcome {
+        node: String,
+        #[serde(default)]
+        since_ms: Option<i64>,
+    },
     /// A manual action asked at the hub, for the agent to carry out under its own guard rails.
     Command {
         id: u64,

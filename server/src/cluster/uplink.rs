@@ -3,6 +3,7 @@
 //! exactly as a single host does whether the hub is there or not; a lost hub is retried with
 //! backoff, and the reason it refused this agent (a wrong token, say) is logged as the hub gave it.
 
+use super::backlog::{Backlog, BACKLOG_BYTES};
 use super::protocol::{
     AgentMsg, AgentMsgOut, Answer, HubMsg, TickOut, MAX_MESSAGE, NODE_HEADER, PING_SILENCE,
     PROTOCOL, VERSION_HEADER,
@@ -19,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 
 /// How the link to the hub stands, for `/api/health`.
@@ -35,6 +36,12 @@ pub struct UplinkStatus {
     pub ticks_sent: u64,
     /// Bytes of messages sent to the hub since the agent started (websocket payloads).
     pub bytes_sent: u64,
+    /// Ticks kept to send again if the hub missed them (see [`super::backlog`]).
+    pub ticks_kept: usize,
+    /// Ticks the hub had missed and got after a reconnect.
+    pub ticks_resent: u64,
+    /// Ticks dropped from the backlog for room (the hub's history of this node has a gap).
+    pub ticks_dropped: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,14 +98,20 @@ impl Uplink {
     }
 
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut leases = self.leases.take();
+        let mut link = Link {
+            leases: self.leases.take(),
+            frames: self.hub.subscribe(),
+            backlog: Backlog::new(BACKLOG_BYTES),
+        };
+        link.frames.borrow_and_update();
         self.set(|s| {
             s.hub = self.url.clone();
             s.node = self.node.clone();
         });
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         loop {
-            let ended = self.session(&shutdown, &mut backoff, &mut leases).await;
+            let ended = self.session(&shutdown, &mut backoff, &mut link).await;
+            let leases = &link.leases;
             self.set(|s| s.connected = false);
             if let Some(l) = &leases {
                 l.set_linked(false);
@@ -110,20 +123,82 @@ impl Uplink {
                     self.set(|s| s.last_error = Some(e.to_string()));
                 }
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            // Ticks go on while the link is down: kept for the hub to get after the reconnect.
+            let wait = tokio::time::sleep(backoff.next_delay());
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = &mut wait => break,
+                    changed = link.frames.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        if let Err(e) = self.keep(&mut link) {
+                            tracing::warn!(error = %e, "a tick could not be kept for the hub");
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// One connection, until it fails (an error) or DockerPulse stops (`Ok`).
-    async fn session(
+    /// Packs this node's newest tick and keeps it in the backlog; returns it with the frame's
+    /// records revision.
+    fn keep(&self, link: &mut Link) -> Result<(Bytes, u64), UplinkError> {
+        let (ts_ms, rev, text) = {
+            let p = link.frames.borrow_and_update();
+            let f = &p.frame;
+            let out = AgentMsgOut::Tick(TickOut {
+                seq: f.seq,
+                ts_ms: f.ts_ms,
+                engine: &f.engine,
+                host: &f.host,
+                containers: &f.containers,
+            });
+            let text =
+                serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?;
+            (f.ts_ms, f.incidents_rev, text)
+        };
+        let packed = Bytes::from(
+            super::deflate::deflate(text.as_bytes())
+                .map_err(|e| UplinkError::Socket(e.to_string()))?,
+        );
+        link.backlog.push(ts_ms, packed.clone());
+        let (kept, dropped) = (link.backlog.len(), link.backlog.dropped);
+        self.set(|s| {
+            s.ticks_kept = kept;
+            s.ticks_dropped = dropped;
+        });
+        Ok((packed, rev))
+    }
+
+    /// Sends the kept ticks sampled after `since_ms` (the hub's newest of this node).
+    async fn resend(
         &self,
-        shutdown: &CancellationToken,
-        backoff: &mut Backoff,
-        leases: &mut Option<LeaseRequests>,
+        sink: &mut Sink,
+        backlog: &Backlog,
+        since_ms: Option<i64>,
     ) -> Result<(), UplinkError> {
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for (_, packed) in backlog.after(since_ms) {
+            send_message(sink, Message::Binary(packed.clone())).await?;
+            n += 1;
+            bytes += packed.len() as u64;
+        }
+        if n > 0 {
+            tracing::info!(ticks = n, "sent the hub the ticks it had missed");
+        }
+        self.set(|s| {
+            s.ticks_resent += n;
+            s.ticks_sent += n;
+            s.bytes_sent += bytes;
+        });
+        Ok(())
+    }
+
+    /// Opens the websocket to the hub (refusals and TLS failures told apart).
+    async fn connect(&self) -> Result<Ws, UplinkError> {
         let mut request = agent_url(&self.url)
             .into_client_request()
             .map_err(|e| UplinkError::Connect(e.to_string()))?;
@@ -168,6 +243,30 @@ impl Uplink {
             Ok(Err(e)) => return Err(UplinkError::Connect(e.to_string())),
             Ok(Ok(c)) => c,
         };
+        Ok(ws)
+    }
+
+    /// One connection, until it fails (an error) or DockerPulse stops (`Ok`).
+    async fn session(
+        &self,
+        shutdown: &CancellationToken,
+        backoff: &mut Backoff,
+        link: &mut Link,
+    ) -> Result<(), UplinkError> {
+        // Ticks are kept while connecting, and sent once the hub has said what it has.
+        let connecting = self.connect();
+        tokio::pin!(connecting);
+        let ws = loop {
+            tokio::select! {
+                ws = &mut connecting => break ws?,
+                changed = link.frames.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    self.keep(link)?;
+                }
+            }
+        };
         let (mut sink, mut stream) = ws.split();
         let hello = AgentMsg::Hello {
             node: self.node.clone(),
@@ -175,8 +274,6 @@ impl Uplink {
             protocol: PROTOCOL,
         };
         send(&mut sink, &hello).await?;
-        let mut frames = self.hub.subscribe();
-        frames.borrow_and_update();
         let (answers_tx, mut answers) = mpsc::channel::<(u64, Answer)>(16);
         // Records go after the hub's welcome, then whenever the node records something.
         let mut records_rev: Option<u64> = None;
@@ -198,32 +295,21 @@ impl Uplink {
                     let _ = sink.send(Message::Close(None)).await;
                     return Ok(());
                 }
-                changed = frames.changed() => {
+                changed = link.frames.changed() => {
                     if changed.is_err() {
                         return Ok(());
                     }
-                    let (text, rev) = {
-                        let p = frames.borrow_and_update();
-                        let f = &p.frame;
-                        let rev = f.incidents_rev;
-                        let out = AgentMsgOut::Tick(TickOut {
-                            seq: f.seq,
-                            ts_ms: f.ts_ms,
-                            engine: &f.engine,
-                            host: &f.host,
-                            containers: &f.containers,
-                        });
-                        (serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?, rev)
-                    };
-                    let packed = super::deflate::deflate(text.as_bytes())
-                        .map_err(|e| UplinkError::Socket(e.to_string()))?;
+                    let (packed, rev) = self.keep(link)?;
+                    if !welcomed {
+                        continue;
+                    }
                     let len = packed.len() as u64;
-                    send_message(&mut sink, Message::Binary(packed.into())).await?;
+                    send_message(&mut sink, Message::Binary(packed)).await?;
                     self.set(|s| {
                         s.ticks_sent += 1;
                         s.bytes_sent += len;
                     });
-                    if welcomed && records_rev != Some(rev) {
+                    if records_rev != Some(rev) {
                         let limit = if records_rev.is_none() { REPLAY } else { RESEND };
                         self.send_records(&mut sink, limit).await?;
                         records_rev = Some(rev);
@@ -232,7 +318,7 @@ impl Uplink {
                 Some((id, result)) = answers.recv() => {
                     send(&mut sink, &AgentMsg::Answer { id, result }).await?;
                 }
-                Some(ask) = next_ask(leases), if welcomed => {
+                Some(ask) = next_ask(&mut link.leases), if welcomed => {
                     // The executor gave up waiting: asking now would count an action not taken.
                     if ask.reply.is_closed() {
                         continue;
@@ -257,7 +343,9 @@ impl Uplink {
                         return Err(UplinkError::Closed(why));
                     }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<HubMsg>(&text) {
-                        Ok(HubMsg::Welcome { .. }) => {
+                        Ok(HubMsg::Welcome { since_ms, .. }) => {
+                            // What the hub missed first, then live ticks in order.
+                            self.resend(&mut sink, &link.backlog, since_ms).await?;
                             welcomed = true;
                             backoff.reset();
                             tracing::info!(hub = %self.url, node = %self.node, "streaming to the hub");
@@ -266,7 +354,7 @@ impl Uplink {
                                 s.connects += 1;
                                 s.last_error = None;
                             });
-                            if let Some(l) = leases.as_ref() {
+                            if let Some(l) = link.leases.as_ref() {
                                 l.set_linked(true);
                             }
                         }
@@ -293,6 +381,17 @@ impl Uplink {
         }
     }
 }
+
+/// What outlives one connection to the hub.
+struct Link {
+    leases: Option<LeaseRequests>,
+    /// This node's published frames (every tick).
+    frames: tokio::sync::watch::Receiver<crate::hub::Published>,
+    backlog: Backlog,
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Records sent after a (re)connect: what the node did while the hub could not hear it.
 const REPLAY: u64 = 500;
