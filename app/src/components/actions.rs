@@ -1,5 +1,5 @@
-//! Manual actions on a container (restart, pause, …) and the breaker reset, with the admin
-//! token kept in the tab's session storage.
+//! Manual actions on a container (restart, pause, …), the breaker reset, and a Swarm service's
+//! restart, with the admin token kept in the tab's session storage.
 
 use crate::api;
 use crate::wire::{HealAction, Intervention};
@@ -67,6 +67,46 @@ pub fn Actions(
                 Err(e) => view! { <p class="err" data-testid="action-result">{e}</p> }.into_any(),
             })}
         </section>
+    }
+    .into_any()
+}
+
+/// "restart service" for a Swarm service on the cluster page: a `service update --force` through
+/// the hub (every task replaced by Swarm under the service's own update config). Shown only
+/// once this tab knows the admin token (entered under a card's manual actions).
+#[component]
+pub fn ServiceRestart(service: String) -> AnyView {
+    let token = RwSignal::new(String::new());
+    Effect::new(move |_| token.set(api::stored_token()));
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let busy = RwSignal::new(false);
+    let url = format!("/api/services/{}/restart", api::enc(&service));
+    let run = move |_| {
+        let (t, url) = (token.get_untracked(), url.clone());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = api::send::<Intervention>("POST", &url, &t, None).await;
+            result.set(Some(r.map(|i| {
+                format!(
+                    "{} ({}){}",
+                    i.outcome.as_str(),
+                    i.mode.as_str(),
+                    i.detail.map(|d| format!(": {d}")).unwrap_or_default()
+                )
+            })));
+            busy.set(false);
+        });
+    };
+    view! {
+        <Show when=move || !token.with(String::is_empty)>
+            <button class="service-restart" data-testid="service-restart" prop:disabled=move || busy.get()
+                title="service update --force: Swarm replaces every task under the service's update config"
+                on:click=run.clone()>"restart service"</button>
+        </Show>
+        {move || result.get().map(|r| match r {
+            Ok(t) => view! { <p class="ok" data-testid="service-restart-result">{t}</p> }.into_any(),
+            Err(e) => view! { <p class="err" data-testid="service-restart-result">{e}</p> }.into_any(),
+        })}
     }
     .into_any()
 }

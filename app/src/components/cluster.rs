@@ -2,6 +2,7 @@
 //! and tasks (desired and current state) as the manager describes them, and each node's
 //! incidents and interventions as its agent sent them.
 
+use super::actions::ServiceRestart;
 use super::incidents::IncidentRows;
 use crate::api;
 use crate::format;
@@ -131,6 +132,7 @@ pub fn Cluster() -> AnyView {
                     <details class="service" data-testid="swarm-service" data-service=s.name.clone() open>
                         <summary>{format!("{} · {} · {} running{}", s.name, s.mode, s.running,
                             s.desired.map(|d| format!(" of {d}")).unwrap_or_default())}</summary>
+                        <ServiceRestart service=s.name.clone() />
                         <table class="tasks">
                             <thead><tr><th>"slot"</th><th>"node"</th><th>"desired"</th><th>"current"</th><th>"since"</th><th>"container"</th><th>"message"</th></tr></thead>
                             <tbody>

@@ -9,6 +9,22 @@ use serde::{Deserialize, Serialize};
 pub const SWARM_SERVICE_LABEL: &str = "com.docker.swarm.service.name";
 pub const SWARM_TASK_LABEL: &str = "com.docker.swarm.task.id";
 
+/// An intervention on a whole Swarm service (a service-wide restart) is recorded with
+/// `container_name` = this prefix + the service's name (and the service's id as
+/// `container_id`): the record keeps its one shape and store schema, and no reader can take it
+/// for a container's (Docker refuses `:` in container names).
+pub const SERVICE_RECORD_PREFIX: &str = "service:";
+
+/// The `container_name` of a record about the service `name`.
+pub fn service_record_name(name: &str) -> String {
+    format!("{SERVICE_RECORD_PREFIX}{name}")
+}
+
+/// The service a record is about, when it is about a whole service.
+pub fn service_of_record(container_name: &str) -> Option<&str> {
+    container_name.strip_prefix(SERVICE_RECORD_PREFIX)
+}
+
 /// Whether a node's agent is heard from.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
@@ -118,4 +134,17 @@ pub struct SwarmTask {
     /// When its state last changed.
     #[serde(default)]
     pub since_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_record_names_its_service_and_a_container_name_does_not() {
+        let n = service_record_name("web");
+        assert_eq!(n, "service:web");
+        assert_eq!(service_of_record(&n), Some("web"));
+        assert_eq!(service_of_record("web-1"), None);
+    }
 }

@@ -1,9 +1,10 @@
 //! Actions (admin only): `POST /api/containers/{id}/{restart|pause|unpause|isolate|throttle}`,
-//! `POST /api/containers/{id}/breaker/reset`, and `GET`/`PUT /api/healing`.
+//! `POST /api/containers/{id}/breaker/reset`, `POST /api/services/{service}/restart` (a
+//! service-wide restart through Swarm), and `GET`/`PUT /api/healing`.
 
 use super::admin::Admin;
 use super::error::ApiError;
-use crate::pipeline::commands::{Command, Reply};
+use crate::pipeline::commands::Command;
 use crate::state::AppState;
 use app::wire::{HealAction, HealMode, HealingStatus, Intervention, Outcome};
 use axum::extract::rejection::JsonRejection;
@@ -14,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Sends a command to the pipeline and waits for its answer.
-async fn ask<T>(
+async fn ask<T, E: Into<ApiError>>(
     st: &AppState,
-    make: impl FnOnce(Reply<T>) -> Command,
+    make: impl FnOnce(oneshot::Sender<Result<T, E>>) -> Command,
     timeout: Duration,
 ) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel();
@@ -25,7 +26,7 @@ async fn ask<T>(
         .await
         .map_err(|_| ApiError::Unavailable("DockerPulse is shutting down".into()))?;
     match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(answer)) => answer.map_err(ApiError::from),
+        Ok(Ok(answer)) => answer.map_err(Into::into),
         Ok(Err(_)) => Err(ApiError::Internal(
             "the pipeline dropped the request".into(),
         )),
@@ -76,6 +77,28 @@ pub async fn act(
             .await?
         }
     };
+    answered(done)
+}
+
+/// `POST /api/services/{service}/restart`: every task of the service replaced through Swarm
+/// (`service update --force`), when the engine is a Swarm manager and the service opted in.
+pub async fn restart_service(
+    _admin: Admin,
+    State(st): State<AppState>,
+    Path(service): Path<String>,
+) -> Result<Json<Intervention>, ApiError> {
+    let done = ask(
+        &st,
+        |reply| Command::RestartService { service, reply },
+        Duration::from_secs(60),
+    )
+    .await?;
+    answered(done)
+}
+
+/// An action's record as the answer: 502 when the engine refused it, 503 when it could not be
+/// recorded (and so was not carried out).
+fn answered(done: Intervention) -> Result<Json<Intervention>, ApiError> {
     match done.outcome {
         Outcome::Failed => Err(ApiError::BadGateway(done.detail.unwrap_or_default())),
         // The store could not record it, so it was not carried out.

@@ -76,6 +76,20 @@ impl From<crate::pipeline::commands::CommandError> for ApiError {
     }
 }
 
+impl From<crate::heal::ServiceRefusal> for ApiError {
+    fn from(r: crate::heal::ServiceRefusal) -> Self {
+        use crate::heal::executor::ServiceError as E;
+        use crate::heal::ServiceRefusal as R;
+        match r {
+            R::Lookup(e @ E::NotFound(_)) => ApiError::NotFound(e.to_string()),
+            R::Lookup(e @ E::NotManager(_)) => ApiError::Conflict(e.to_string()),
+            R::Lookup(e @ E::Engine(_)) => ApiError::Unavailable(e.to_string()),
+            R::NotOptedIn(why) => ApiError::Forbidden(why),
+            R::Dropped => ApiError::Internal(r.to_string()),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
         if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {

@@ -33,6 +33,10 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/containers/{id}/{action}", post(actions::act))
         .route(
+            "/api/services/{service}/restart",
+            post(actions::restart_service),
+        )
+        .route(
             "/api/healing",
             get(actions::get_healing).put(actions::put_healing),
         )

@@ -1,7 +1,8 @@
 //! The hub's view of the Docker Swarm: nodes, services and their tasks, read from the manager's
 //! API (the hub's own engine) every few seconds. What a card, the cluster page and
-//! `GET /api/swarm` show: each task's desired and current state, by service. Reading only: the
-//! hub never changes the swarm (healing a task is its node's agent's, through Swarm).
+//! `GET /api/swarm` show: each task's desired and current state, by service. Reading only: this
+//! never changes the swarm (healing a task is its node's agent's, through Swarm; a service-wide
+//! restart a human asks for is the healer's, see `heal::service`).
 
 use app::wire::{SwarmNode, SwarmService, SwarmTask, SwarmView};
 use bollard::models::{Node, Service, Task};

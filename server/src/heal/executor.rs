@@ -13,6 +13,9 @@ use bollard::query_parameters::{RemoveContainerOptionsBuilder, RestartContainerO
 use bollard::Docker;
 use tokio::sync::OnceCell;
 
+mod service;
+pub use service::ServiceError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error("engine: {0}")]
@@ -348,6 +351,9 @@ impl Executor {
                 "not carried out: the simulated fleet started afresh".into(),
             );
         };
+        if app::wire::service_of_record(&rec.container_name).is_some() {
+            return d.reconcile_service(rec).await;
+        }
         let (probe, inspect) = match d.probe(&rec.container_id).await {
             Ok(found) => found,
             Err(ExecError::Gone) => {

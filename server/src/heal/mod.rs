@@ -14,11 +14,15 @@ pub mod guard;
 pub mod lease;
 pub mod policy;
 pub mod self_id;
+pub mod service;
 pub mod swarm;
 pub mod verify;
 
 mod awaiting;
 mod records;
+mod service_request;
+
+pub use service_request::{ServiceRefusal, ServiceReply};
 
 use crate::clock::now_ms;
 use crate::store::db::{Counters, GuardRow};
@@ -55,6 +59,11 @@ pub enum ExecReport {
         held: Option<bool>,
         text: String,
         at_ms: i64,
+    },
+    /// A service a human asked to restart, as the manager describes it (or why there is none).
+    ServiceFound {
+        target: Result<service::ServiceTarget, executor::ServiceError>,
+        reply: ServiceReply,
     },
 }
 
@@ -373,6 +382,9 @@ impl Healer {
 
     /// Hands a committed action to the executor; its report comes back as [`ExecReport`]s.
     fn execute(&mut self, mut rec: Intervention, reply: Option<ManualReply>) {
+        if app::wire::service_of_record(&rec.container_name).is_some() {
+            return self.execute_service(rec, reply);
+        }
         self.last_decision
             .insert(rec.container_name.clone(), records::words(&rec));
         // Acting again ends the watch over the last restart: our own action is no crash loop.
@@ -480,6 +492,9 @@ impl Healer {
     /// The executor (or the reconciliation) reports.
     pub fn on_report(&mut self, report: ExecReport, store: &mut StoreWriter) {
         match report {
+            ExecReport::ServiceFound { target, reply } => {
+                self.on_service_found(target, reply, store)
+            }
             ExecReport::Done {
                 intervention: i,
                 ok,

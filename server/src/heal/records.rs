@@ -62,6 +62,31 @@ pub fn manual(
     }
 }
 
+/// The record of a service-wide restart a human asked for: named `service:NAME` (see
+/// [`app::wire::service_record_name`]) with the service's id, so it is never taken for a
+/// container's.
+pub fn service_restart(
+    t: &super::service::ServiceTarget,
+    mode: HealMode,
+    now_ms: i64,
+) -> Intervention {
+    let info = ContainerInfo {
+        id: t.id.clone(),
+        name: app::wire::service_record_name(&t.name),
+        ..ContainerInfo::default()
+    };
+    Intervention {
+        action: HealAction::Restart,
+        manual: true,
+        outcome: match mode {
+            HealMode::DryRun => Outcome::Simulated,
+            HealMode::Enforce => Outcome::Pending,
+        },
+        reason: "requested through the API: a service-wide restart through Swarm (service update --force), its tasks replaced under the service's own update_config".into(),
+        ..blank(&info, now_ms, mode)
+    }
+}
+
 /// The record of the breaker opening because restarts did not hold.
 pub fn escalation(container_id: &str, name: &str, ts_ms: i64, failures: u32) -> Intervention {
     let info = ContainerInfo {

@@ -25,6 +25,12 @@ pub enum Command {
         action: HealAction,
         reply: Reply<Intervention>,
     },
+    /// Restart every task of a Swarm service through Swarm (`service update --force`), only
+    /// for a service that opted in. Its refusals are the healer's own (404, 403, 409, 503).
+    RestartService {
+        service: String,
+        reply: crate::heal::ServiceReply,
+    },
     SetHealing {
         mode: Option<HealMode>,
         threshold_pct: Option<f64>,

@@ -295,6 +295,10 @@ impl Pipeline {
                     }
                 }
             }
+            // The healer answers once the manager, the store and (enforced) the engine have.
+            Command::RestartService { service, reply } => {
+                self.r.healer.restart_service(service, reply)
+            }
             Command::SetHealing {
                 mode,
                 threshold_pct,
