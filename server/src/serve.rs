@@ -89,6 +89,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<Running> {
         }
         Some(SourceKind::Simulated) => {
             let mut demo = DemoSource::with_size(cfg.interval, 0xD0C4E4, cfg.demo_containers);
+            if cfg.cluster.hub.is_some() {
+                demo = demo.on_node(&cfg.cluster.node_name());
+            }
             let executor = Executor::Demo(demo.control());
             start_with(cfg, demo, executor).await
         }
@@ -255,11 +258,7 @@ pub async fn start_with<S: Source>(
         (Some(url), Some(token)) => Some(crate::cluster::uplink::Uplink {
             tls,
             url: url.clone(),
-            node: cfg
-                .cluster
-                .node
-                .clone()
-                .unwrap_or_else(crate::cluster::config::host_name),
+            node: cfg.cluster.node_name(),
             token: token.clone(),
             hub: hub.clone(),
             commands: cmd_tx.clone(),

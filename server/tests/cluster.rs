@@ -84,13 +84,16 @@ async fn containers_of(hub: &Running, node: &str) -> Vec<Value> {
 async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
     let hub = start_hub().await;
     let mut agent = spawn_agent(&hub, "n1", T1, DEMO, "loss");
+    // A second simulated node: the same demo fleet, kept apart by its node's name in the ids.
+    let other = spawn_agent(&hub, "n2", T2, DEMO, "loss-other");
     agent.ready().await;
+    other.ready().await;
     let seen = eventually(Duration::from_secs(5), || async {
         let c = containers_of(&hub, "n1").await;
-        (c.len() == 9).then_some(c)
+        (c.len() == 9 && containers_of(&hub, "n2").await.len() == 9).then_some(c)
     })
     .await;
-    let (containers, took) = seen.expect("the agent's 9 containers reach the hub within 5 s");
+    let (containers, took) = seen.expect("each agent's 9 containers reach the hub within 5 s");
     eprintln!("agent ready -> its containers at the hub: {took:?}");
     // Each carries the agent's own assessment, not one the hub made up.
     assert!(containers.iter().any(|c| c["assessment"].is_object()));
@@ -135,6 +138,10 @@ async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
     );
     // Its containers keep their last state rather than vanishing.
     assert_eq!(containers_of(&hub, "n1").await.len(), 9);
+    let n2 = node_status(&hub, "n2").await.expect("n2 is listed");
+    assert_eq!(n2["state"], "connected", "the other node did not notice");
+    assert_eq!(containers_of(&hub, "n2").await.len(), 9);
+    drop(other);
 
     let mut again = Server::spawn(&agent.config, agent.addr);
     again.ready().await;

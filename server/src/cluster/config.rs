@@ -82,6 +82,11 @@ pub fn host_name() -> String {
 }
 
 impl ClusterConfig {
+    /// The name this node goes by at its hub: `node`, else the host's name.
+    pub fn node_name(&self) -> String {
+        self.node.clone().unwrap_or_else(host_name)
+    }
+
     pub fn is_hub(&self) -> bool {
         !self.agents.is_empty()
     }

@@ -217,6 +217,15 @@ impl DemoFleet {
         }
     }
 
+    /// Puts `node` in every container id (`sim-NODE-001-nginx`).
+    pub fn name_ids_after(&mut self, node: &str) {
+        for s in &mut self.services {
+            if let Some(rest) = s.id.strip_prefix("sim-") {
+                s.id = format!("sim-{node}-{rest}");
+            }
+        }
+    }
+
     /// Ticks elapsed for a duration of simulated time.
     fn ticks(&self, secs: f64) -> u64 {
         (secs / self.interval_s).round() as u64
@@ -464,6 +473,9 @@ pub struct DemoSource {
     interval: Duration,
     seed: u64,
     size: usize,
+    /// Set on an agent: its node's name in every container id, so that two simulated nodes'
+    /// fleets stay apart at their hub (which keys containers by id, as engines' ids are unique).
+    node: Option<String>,
     actions: Option<mpsc::Receiver<DemoRequest>>,
 }
 
@@ -477,8 +489,15 @@ impl DemoSource {
             interval,
             seed,
             size,
+            node: None,
             actions: None,
         }
+    }
+
+    /// The fleet of node `node` (its name in the containers' ids).
+    pub fn on_node(mut self, node: &str) -> Self {
+        self.node = Some(node.to_string());
+        self
     }
 
     /// A handle through which actions reach the simulated fleet.
@@ -526,6 +545,9 @@ impl Source for DemoSource {
 
     async fn run(mut self, out: mpsc::Sender<SourceMsg>, shutdown: CancellationToken) {
         let mut fleet = DemoFleet::with_size(self.seed, self.interval, now_ms(), self.size);
+        if let Some(node) = &self.node {
+            fleet.name_ids_after(node);
+        }
         let mut host = HostProbe::new();
         let status = EngineStatus {
             state: EngineState::Simulated,
@@ -584,6 +606,16 @@ mod tests {
         (0..ticks)
             .map(|i| fleet.step(1_000_000 + i as i64 * 1000))
             .collect()
+    }
+
+    #[test]
+    fn a_nodes_fleet_has_its_name_in_every_id() {
+        let mut fleet = DemoFleet::new(1, Duration::from_secs(1), 0);
+        let before: Vec<String> = fleet.services.iter().map(|s| s.id.clone()).collect();
+        fleet.name_ids_after("n2");
+        for (old, s) in before.iter().zip(&fleet.services) {
+            assert_eq!(s.id, old.replacen("sim-", "sim-n2-", 1));
+        }
     }
 
     #[test]
