@@ -19,7 +19,7 @@ case "${1:-}" in
     DRILL_ROUNDS=11 DRILL_PERIOD_S=45 cargo test -p server --test drills crash_loop -- --nocapture
     ;;
   churn)
-    DRILL_CHURN_S=600 cargo test -p server --test drills churn -- --nocapture
+    DRILL_CHURN_S=600 cargo test -p server --test drill_churn -- --nocapture
     ;;
   store)
     cargo test -p server --test drill_store -- --nocapture

@@ -31,18 +31,53 @@ cargo clippy --all-targets -- -D warnings
 say "lints (browser bundle)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-say "unit and integration tests"
+say "building every test"
 # Not --workspace: that would build the browser (hydrate) features into the server.
+cargo test --no-run
+cargo build -p server --bin dockerpulse
+# The long real-time tests (`test = false` in server/Cargo.toml: the crash-loop drills and the
+# brain on the engine) and the three-node Swarm drill mostly wait, so they run beside the other
+# tests, straight from their binaries (cargo holds its build lock while `cargo test` runs).
+# None of them minds another test's containers; the churn drill, which would, is not among them.
+long_tests=$(cargo test -p server --test drills --test brain_engine --no-run --message-format=json |
+  python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["test"]:
+        print(m["executable"])')
+long_log="$CACHE/long-tests.log"
+set -m # its own process group, so that it can be stopped with everything it started
+(
+  set -e
+  cd "$ROOT/server"
+  for t in $long_tests; do
+    echo "== $(basename "$t")"
+    "$t"
+  done
+  cd "$ROOT"
+  if [ "${DOCKERPULSE_TEST_IMAGE:-}" ]; then
+    echo "== three-node Docker Swarm drill (agents and a hub, network namespaces)"
+    DOCKERPULSE_BIN="$CARGO_TARGET_DIR/debug/dockerpulse" scripts/swarm_drill.sh
+  fi
+) >"$long_log" 2>&1 &
+long_pid=$!
+set +m
+# Stop them (and their servers) if the rest fails first.
+trap 'kill -- -$long_pid 2>/dev/null; stop_started_docker_engine' EXIT
+
+say "unit and integration tests (the long ones run alongside: $long_log)"
 cargo test
 
 say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1
 
-if [ "${DOCKERPULSE_TEST_IMAGE:-}" ]; then
-  say "three-node Docker Swarm drill (agents and a hub, network namespaces)"
-  cargo build -p server --bin dockerpulse
-  DOCKERPULSE_BIN="$CARGO_TARGET_DIR/debug/dockerpulse" scripts/swarm_drill.sh
+say "the long tests, run alongside: crash-loop drills, the brain on the engine, the Swarm drill"
+if ! wait "$long_pid"; then
+  cat "$long_log"
+  die "a long test failed (above)"
 fi
+cat "$long_log"
+trap stop_started_docker_engine EXIT
 
 say "demo infrastructure: compose file, scripts, the demo apps"
 DOCKERPULSE_ADMIN_TOKEN=compose-validation-token docker-compose -f docker-compose.yml config -q
