@@ -76,7 +76,7 @@ async fn churn_leaves_no_state_behind_and_memory_flat() {
     // Other tests may start or stop a container of their own meanwhile: the two counts must
     // meet, read at the same moment, not at the first try.
     let met = eventually(Duration::from_secs(15), || async {
-        let (_, h) = server.get("/api/health").await.ok()?;
+        let (_, h) = server.get("/api/health").await?;
         let live = h["bookkeeping"]["live"].as_u64()? as usize;
         (live == running_containers()).then_some(())
     })
