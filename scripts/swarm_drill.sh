@@ -16,7 +16,8 @@
 #      keeps its replica, the old task shows as shut down by the orchestrator;
 #   3. node 3's agent killed with SIGKILL shows as lost at the hub, and back after a restart;
 #   4. node 2's link cut (its veth down: no reset reaches anyone): the hub shows it lost; an
-#      action taken on node 2 meanwhile is at the hub after the link comes back.
+#      action taken and an incident opened on node 2 meanwhile are at the hub after the link
+#      comes back.
 # Leaves the lab down. Environment: DOCKERPULSE_BIN picks the binary (default: the release
 # build, built first).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -145,15 +146,17 @@ say "a CPU burner on node 2"
 dk 1 service create --detach --name dp-drill-burn --replicas 1 --restart-delay 1s \
   --constraint node.hostname==dp-swarm-2 --limit-cpu 0.5 \
   --container-label dockerpulse.heal=restart dockerpulse-test/busybox:latest sh -c 'yes > /dev/null' >/dev/null 2>&1
-burn_task() { dk 1 service ps -q -f desired-state=running dp-drill-burn | head -1; }
-until_ok 30 sh -c "[ -n \"\$(docker -H unix:///run/dp-swarm-1.sock service ps -q -f desired-state=running dp-drill-burn)\" ]" >/dev/null
-first_task=$(burn_task)
 burn_start=$(now_ms)
+burn_task() { dk 1 service ps -q -f desired-state=running dp-drill-burn | head -1; }
+burn_scheduled() { [ -n "$(burn_task)" ]; }
+until_ok 30 burn_scheduled >/dev/null || fail "2. the burner's task was not scheduled within 30 s"
+first_task=$(burn_task)
 incident_on_n2() {
   hub_get /api/nodes/n2/incidents | json "any('dp-drill-burn' in i['container_name'] for i in d) or sys.exit(1)"
 }
-if t=$(until_ok 300 incident_on_n2); then
-  pass "2a. the burner's incident is at the hub under node 2: $((t / 1000)) s after it started"
+if until_ok 300 incident_on_n2 >/dev/null; then
+  opened=$(hub_get /api/nodes/n2/incidents | json "min(i['opened_ms'] for i in d if 'dp-drill-burn' in i['container_name'])")
+  pass "2a. the burner's incident is at the hub under node 2, opened $(((opened - burn_start) / 1000)) s after its service was created"
 else
   fail "2a. no incident for the burner at the hub under node 2 within 300 s"
 fi
@@ -180,6 +183,13 @@ start_agent 3
 if t=$(until_ok 30 node_state n3 connected); then pass "3b. node 3 back ${t} ms after its agent restarted"; else fail "3b. node 3 not back"; fi
 
 say "node 2's link cut"
+# A second burner on node 2, not opted in to any action: its incident opens while cut off.
+dk 1 service create --detach --name dp-drill-cutburn --replicas 1 \
+  --constraint node.hostname==dp-swarm-2 --limit-cpu 0.5 \
+  dockerpulse-test/busybox:latest sh -c 'yes > /dev/null' >/dev/null 2>&1
+# Running on node 2 before the cut (the manager cannot reach it after).
+cutburn_running() { [ -n "$(dk 2 ps -q --filter label=com.docker.swarm.service.name=dp-drill-cutburn)" ]; }
+until_ok 60 cutburn_running >/dev/null || fail "4. the second burner did not start on node 2"
 # The root end of node 2's veth (swarm_lab.sh names it dp-swarm-2-h): down, nothing is reset.
 ip link set dp-swarm-2-h down
 if t=$(until_ok 20 node_state n2 lost); then pass "4a. node 2 lost at the hub ${t} ms after its link went down (silence, no reset)"; else fail "4a. node 2 not shown lost"; fi
@@ -187,11 +197,21 @@ web2=$(dk 2 ps -q --filter label=com.docker.swarm.service.name=dp-drill-web | he
 code=$(ip netns exec dp-swarm-2 curl -s -o /dev/null -w '%{http_code}' -X POST \
   -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:3000/api/containers/$web2/restart")
 [ "$code" = 200 ] && pass "4b. node 2 acted on its own while cut off (restart through Swarm: HTTP $code)" || fail "4b. node 2's own action answered HTTP $code"
+cut_incident() {
+  ip netns exec dp-swarm-2 curl -fsS --max-time 5 http://127.0.0.1:3000/api/incidents |
+    json "any('dp-drill-cutburn' in i['container_name'] for i in d['items']) or sys.exit(1)"
+}
+if t=$(until_ok 150 cut_incident); then pass "4b'. node 2 opened an incident while cut off, ${t} ms after the cut"; else fail "4b'. no incident on node 2 while cut off"; fi
 ip link set dp-swarm-2-h up
 at_hub() {
   hub_get /api/nodes/n2/interventions | json "any(i['manual'] and i['action']=='restart' and i['container_id'].startswith('$web2') for i in d) or sys.exit(1)"
 }
 if t=$(until_ok 60 at_hub); then pass "4c. that action is at the hub ${t} ms after the link came back"; else fail "4c. the action taken while cut off never reached the hub"; fi
+incident_at_hub() {
+  hub_get /api/nodes/n2/incidents | json "any('dp-drill-cutburn' in i['container_name'] for i in d) or sys.exit(1)"
+}
+if t=$(until_ok 60 incident_at_hub); then pass "4d. the incident opened while cut off is at the hub ${t} ms after the link came back"; else fail "4d. the incident opened while cut off never reached the hub"; fi
+dk 1 service rm dp-drill-cutburn >/dev/null
 
 if [ "$failed" = 0 ]; then
   say "drill passed"

@@ -35,11 +35,12 @@ say "building every test"
 # Not --workspace: that would build the browser (hydrate) features into the server.
 cargo test --no-run
 cargo build -p server --bin dockerpulse
-# The long real-time tests (`test = false` in server/Cargo.toml: the crash-loop drills and the
-# brain on the engine) and the three-node Swarm drill mostly wait, so they run beside the other
-# tests, straight from their binaries (cargo holds its build lock while `cargo test` runs).
-# None of them minds another test's containers; the churn drill, which would, is not among them.
-long_tests=$(cargo test -p server --test drills --test brain_engine --no-run --message-format=json |
+# The crash-loop drills (`test = false` in server/Cargo.toml) and the three-node Swarm drill
+# mostly wait, so they run beside the other tests, the drills straight from their binary (cargo
+# holds its build lock while `cargo test` runs). Neither minds another test's containers or loads
+# the machine much. Not the churn drill (it counts every container on the engine) nor the brain
+# on the engine (its timings want a machine that is not creating 200 containers a minute).
+long_tests=$(cargo test -p server --test drills --no-run --message-format=json |
   python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -71,7 +72,7 @@ cargo test
 say "engine loss and recovery (serial, on a private second engine)"
 cargo test -p server --test engine_restart -- --ignored --test-threads=1
 
-say "the long tests, run alongside: crash-loop drills, the brain on the engine, the Swarm drill"
+say "the long tests, run alongside: the crash-loop drills and the Swarm drill"
 if ! wait "$long_pid"; then
   cat "$long_log"
   die "a long test failed (above)"

@@ -111,9 +111,8 @@ impl Uplink {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         loop {
             let ended = self.session(&shutdown, &mut backoff, &mut link).await;
-            let leases = &link.leases;
             self.set(|s| s.connected = false);
-            if let Some(l) = &leases {
+            if let Some(l) = &link.leases {
                 l.set_linked(false);
             }
             match ended {
