@@ -35,10 +35,11 @@ dir=$(mktemp -d)
 cp "$BIN" "$dir/dockerpulse" && BIN="$dir/dockerpulse"
 pids=()
 failed=0
+keep_logs=0
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   "$LAB" down >/dev/null 2>&1
-  rm -rf "$dir"
+  [ "$keep_logs" = 1 ] || rm -rf "$dir"
 }
 trap cleanup EXIT
 
@@ -88,9 +89,13 @@ docker_host = \"unix:///run/dp-swarm-1.sock\"
 [cluster]
 watch_local = false
 $agents" >/dev/null
+# Another process answering there (an earlier drill's hub, say) would be checked instead.
+hub_get /api/health >/dev/null 2>&1 && die "something already answers at $HUB: stop it first"
 "$BIN" --config "$dir/hub/dockerpulse.toml" serve >>"$dir/hub.log" 2>&1 &
-pids+=($!)
+hub_pid=$!
+pids+=($hub_pid)
 until_ok 30 hub_get /api/health >/dev/null || die "the hub did not start ($dir/hub.log)"
+kill -0 "$hub_pid" 2>/dev/null || die "the hub exited at start ($dir/hub.log)"
 
 say "a service on every node, agents on every node"
 dk 1 service create --detach --name dp-drill-web --replicas 3 --restart-delay 1s \
@@ -218,6 +223,5 @@ if [ "$failed" = 0 ]; then
   exit 0
 fi
 warn "drill FAILED (logs: $dir, kept)"
-trap - EXIT
-"$LAB" down >/dev/null 2>&1
+keep_logs=1
 exit 1

@@ -28,6 +28,8 @@ cargo fmt --all --check
 
 say "lints (server and app)"
 cargo clippy --all-targets -- -D warnings
+# `--all-targets` leaves out test targets with `test = false` (the crash-loop drills).
+cargo clippy -p server --test drills -- -D warnings
 say "lints (browser bundle)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -46,6 +48,7 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["test"]:
         print(m["executable"])')
+[ -n "$long_tests" ] || die "the crash-loop drills' test binary was not found"
 long_log="$CACHE/long-tests.log"
 set -m # its own process group, so that it can be stopped with everything it started
 (
@@ -60,11 +63,15 @@ set -m # its own process group, so that it can be stopped with everything it sta
     echo "== three-node Docker Swarm drill (agents and a hub, network namespaces)"
     DOCKERPULSE_BIN="$CARGO_TARGET_DIR/debug/dockerpulse" scripts/swarm_drill.sh
   fi
-) >"$long_log" 2>&1 &
+) >"$long_log" 2>&1 </dev/null &
 long_pid=$!
 set +m
-# Stop them (and their servers) if the rest fails first.
-trap 'kill -- -$long_pid 2>/dev/null; stop_started_docker_engine' EXIT
+# Stop them (and their servers) if the rest fails first, and let the Swarm drill clean up.
+stop_long_tests() {
+  kill -- -"$long_pid" 2>/dev/null || true
+  wait "$long_pid" 2>/dev/null || true
+}
+trap 'stop_long_tests; stop_started_docker_engine' EXIT
 
 say "unit and integration tests (the long ones run alongside: $long_log)"
 cargo test

@@ -68,8 +68,9 @@ pub struct Agents {
     commands: mpsc::Sender<crate::pipeline::commands::Command>,
     /// Each node's incidents and interventions, as its agent last sent them.
     pub records: Arc<Mutex<super::records::Mirror>>,
-    /// The sample time of each node's newest tick taken: told to a reconnecting agent, which
-    /// sends what came after; older ticks (sent again) are not taken twice.
+    /// The sample time of each node's last tick taken: told to a reconnecting agent, which
+    /// sends what came after (so nothing twice). The last, not the greatest: should the node's
+    /// clock step back, its ticks still count.
     newest: Arc<Mutex<HashMap<String, i64>>>,
 }
 
@@ -204,27 +205,16 @@ impl Agents {
         if self.commands.send(ask).await.is_err() {
             return Err("the hub is stopping".into());
         }
-        match tokio::time::timeout(crate::heal::lease::LEASE_TIMEOUT, answer).await {
+        match tokio::time::timeout(crate::heal::lease::HUB_DECIDES_WITHIN, answer).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(e.to_string()),
             _ => Err("the hub's loop did not answer".into()),
         }
     }
 
-    /// Whether a tick of `node` sampled at `ts_ms` is newer than any taken (and notes it).
-    fn fresh(&self, node: &str, ts_ms: i64) -> bool {
-        let mut newest = lock(&self.newest);
-        match newest.get_mut(node) {
-            Some(t) if *t >= ts_ms => false,
-            Some(t) => {
-                *t = ts_ms;
-                true
-            }
-            None => {
-                newest.insert(node.to_string(), ts_ms);
-                true
-            }
-        }
+    /// Notes that a tick of `node` sampled at `ts_ms` was taken.
+    fn took(&self, node: &str, ts_ms: i64) {
+        lock(&self.newest).insert(node.to_string(), ts_ms);
     }
 
     fn answered(&self, id: u64, answer: Answer) {
@@ -338,9 +328,8 @@ async fn on_message(
             None
         }
         _ if !*joined => Some(refuse("the first message must be hello".into())),
-        // Sent again after a reconnect, and already taken.
-        AgentMsg::Tick(tick) if !agents.fresh(node, tick.ts_ms) => None,
         AgentMsg::Tick(tick) => {
+            agents.took(node, tick.ts_ms);
             let msg = RemoteMsg::Tick {
                 node: node.to_string(),
                 tick,

@@ -172,18 +172,29 @@ impl Uplink {
         Ok((packed, rev))
     }
 
-    /// Sends the kept ticks sampled after `since_ms` (the hub's newest of this node).
+    /// Sends the kept ticks sampled after `since_ms` (the hub's newest of this node). Ticks
+    /// published meanwhile are kept and sent too, so that none is lost to a long resend.
     async fn resend(
         &self,
         sink: &mut Sink,
-        backlog: &Backlog,
+        link: &mut Link,
         since_ms: Option<i64>,
     ) -> Result<(), UplinkError> {
-        let (mut n, mut bytes) = (0u64, 0u64);
-        for (_, packed) in backlog.after(since_ms) {
-            send_message(sink, Message::Binary(packed.clone())).await?;
-            n += 1;
-            bytes += packed.len() as u64;
+        let (mut since, mut n, mut bytes) = (since_ms, 0u64, 0u64);
+        loop {
+            let batch: Vec<(i64, Bytes)> = link.backlog.after(since).cloned().collect();
+            if batch.is_empty() {
+                break;
+            }
+            for (ts, packed) in batch {
+                bytes += packed.len() as u64;
+                send_message(sink, Message::Binary(packed)).await?;
+                since = Some(ts);
+                n += 1;
+                if link.frames.has_changed().unwrap_or(false) {
+                    self.keep(link)?;
+                }
+            }
         }
         if n > 0 {
             tracing::info!(ticks = n, "sent the hub the ticks it had missed");
@@ -344,7 +355,7 @@ impl Uplink {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<HubMsg>(&text) {
                         Ok(HubMsg::Welcome { since_ms, .. }) => {
                             // What the hub missed first, then live ticks in order.
-                            self.resend(&mut sink, &link.backlog, since_ms).await?;
+                            self.resend(&mut sink, link, since_ms).await?;
                             welcomed = true;
                             backoff.reset();
                             tracing::info!(hub = %self.url, node = %self.node, "streaming to the hub");

@@ -15,6 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How long an action waits for the hub's answer before it is refused.
 pub const LEASE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the hub's loop may take to decide: well within [`LEASE_TIMEOUT`], so that the hub
+/// does not count a lease the agent has stopped waiting for.
+pub const HUB_DECIDES_WITHIN: Duration = Duration::from_secs(3);
 
 /// One request for a lease, as the uplink carries it to the hub.
 #[derive(Debug)]
@@ -115,17 +118,19 @@ impl LeaseLine {
             manual,
             reply,
         };
-        if self.tx.send(ask).await.is_err() {
-            return unlinked();
-        }
-        match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(Ok(()))) => Ok(Leased::ByHub),
-            Ok(Ok(Err(reason))) => Err(LeaseError::Refused {
+        // One deadline for both: a link busy sending must not hold the action either.
+        let exchange = async {
+            self.tx.send(ask).await.ok()?;
+            answer.await.ok()
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Some(Ok(()))) => Ok(Leased::ByHub),
+            Ok(Some(Err(reason))) => Err(LeaseError::Refused {
                 service: service.to_string(),
                 reason,
             }),
             // The link ended before the hub answered.
-            Ok(Err(_)) => unlinked(),
+            Ok(None) => unlinked(),
             Err(_) => Err(LeaseError::NoAnswer(service.to_string())),
         }
     }

@@ -103,6 +103,9 @@ pub struct Healer {
     awaiting: AwaitingSet,
     /// Restarts being verified, by container: (intervention id, stop watching).
     verifying: HashMap<String, (i64, tokio_util::sync::CancellationToken)>,
+    /// Automatic actions being carried out, by record id: their container's guard before the
+    /// decision, to roll back should the hub refuse the lease (no action, no count).
+    acting: HashMap<i64, Option<Guard>>,
     /// Told of actions taken, refused and breakers opened, to announce them (see `notify`).
     pub notify: Option<crate::notify::NotifyTx>,
 }
@@ -153,6 +156,7 @@ impl Healer {
             last_decision: HashMap::new(),
             awaiting: AwaitingSet::default(),
             verifying: HashMap::new(),
+            acting: HashMap::new(),
             notify: None,
         };
         healer.reconcile(restored.pending);
@@ -337,6 +341,9 @@ impl Healer {
             Answer::Recorded(id) => {
                 aw.rec.id = id;
                 if aw.rec.outcome == Outcome::Pending {
+                    if !aw.rec.manual {
+                        self.acting.insert(id, aw.before);
+                    }
                     self.execute(aw.rec, aw.reply);
                 } else if let Some(reply) = aw.reply {
                     let _ = reply.send(aw.rec);
@@ -508,10 +515,20 @@ impl Healer {
                     "healing action finished"
                 );
                 self.announce(&i);
-                // A refused lease is no relapse of the container: the breaker does not count it.
-                if !i.manual && i.outcome != Outcome::Blocked {
-                    let at = i.finished_ms.unwrap_or(i.decided_ms);
-                    self.policy.outcome(&i.container_name, i.mode, ok, at);
+                let before = self.acting.remove(&i.id);
+                match (i.manual, i.outcome) {
+                    (true, _) => {}
+                    // A refused lease: nothing was done, so nothing is counted (as when the
+                    // store refuses), and it is no relapse of the container either.
+                    (false, Outcome::Blocked) => {
+                        self.policy
+                            .rollback(&i.container_name, before.flatten(), i.decided_ms);
+                        self.count(&i.container_name, i.decided_ms, -1);
+                    }
+                    (false, _) => {
+                        let at = i.finished_ms.unwrap_or(i.decided_ms);
+                        self.policy.outcome(&i.container_name, i.mode, ok, at);
+                    }
                 }
                 store.send(Op::Finish {
                     id: i.id,
@@ -636,7 +653,7 @@ impl Healer {
         (
             self.policy.tracked(),
             self.last_decision.len(),
-            self.awaiting.len() + self.verifying.len(),
+            self.awaiting.len() + self.verifying.len() + self.acting.len(),
         )
     }
 

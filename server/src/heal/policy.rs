@@ -326,6 +326,9 @@ impl Policy {
         let st = self.states.entry(id.to_string()).or_default();
         st.guard = before.unwrap_or_default();
         self.fleet.remove(decided_ms);
+        // Stored again as they were, so that a restart resumes from the rolled-back guards.
+        self.dirty.insert(id.to_string());
+        self.dirty.insert(FLEET_KEY.to_string());
     }
 
     /// The guards changed since the last call: their names ([`FLEET_KEY`] for the fleet's).

@@ -162,6 +162,52 @@ async fn an_enforced_action_runs_only_after_its_record_is_committed() {
 }
 
 #[tokio::test]
+async fn a_lease_the_hub_refused_counts_as_no_action_and_no_relapse() {
+    let mut r = rig();
+    let t = now_ms();
+    assert!(r
+        .healer
+        .decide(&info("web"), &hot(t), None, &mut r.store.writer));
+    let acted = r.healer.policy.guard("web").cloned().expect("a guard");
+    assert_eq!(
+        (acted.restarts, acted.recent.len()),
+        (1, 1),
+        "counted at the decision"
+    );
+    assert_eq!(r.healer.status().interventions_today, 1);
+    let ack = next_ack(&mut r).await;
+    r.healer.on_ack(ack, &mut r.store.writer);
+    // The executor's answer, as it is when the hub refuses the lease on a Swarm task.
+    let report = match next(&mut r.reports).await.expect("the executor reports") {
+        ExecReport::Done {
+            mut intervention,
+            reply,
+            ..
+        } => {
+            intervention.outcome = Outcome::Blocked;
+            ExecReport::Done {
+                intervention,
+                ok: false,
+                reply,
+            }
+        }
+        other => panic!("{other:?}"),
+    };
+    r.healer.on_report(report, &mut r.store.writer);
+    let g = r.healer.policy.guard("web").cloned().unwrap_or_default();
+    assert_eq!(
+        (g.restarts, g.recent.len(), g.relapses, g.last_action_ms),
+        (0, 0, 0, None),
+        "rolled back, no relapse: {g:?}"
+    );
+    assert_eq!(r.healer.status().interventions_today, 0);
+    let verified = next(&mut r.reports).await.expect("the watch ends");
+    r.healer.on_report(verified, &mut r.store.writer);
+    assert_eq!(r.healer.tracked().2, 0, "nothing left acting");
+    let _ = std::fs::remove_dir_all(&r.dir);
+}
+
+#[tokio::test]
 async fn a_locked_store_refuses_the_action_rolls_the_guards_back_and_records_it_later() {
     let mut r = rig();
     let locker = rusqlite::Connection::open(r.dir.join("dockerpulse.db")).expect("connection");

@@ -178,7 +178,7 @@ impl Pipeline {
         let local = readings.iter().flatten().map(|(i, _, _)| &i.labels);
         self.r
             .healer
-            .observe_services(local.chain(live.remote_labels()));
+            .observe_services(local.chain(live.remote_labels(tick.ts_ms)));
         if let Some(readings) = readings {
             let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
             self.departed += live.absent(&present);

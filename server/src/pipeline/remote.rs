@@ -112,6 +112,37 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_nodes_containers_stay_shown_but_count_as_no_ones_replicas() {
+        let mut live = LiveStore::new(60, SourceKind::Docker);
+        live.record(
+            ContainerInfo {
+                id: "local".into(),
+                ..ContainerInfo::default()
+            },
+            None,
+            None,
+        );
+        apply(
+            &mut live,
+            tick("n1", 1_000, vec![container("a", 1.0, 1_000)]),
+        );
+        apply(
+            &mut live,
+            tick("n2", 1_000, vec![container("b", 1.0, 1_000)]),
+        );
+        assert_eq!(live.remote_labels(1_100).count(), 2, "only other nodes'");
+        apply(
+            &mut live,
+            RemoteMsg::Left {
+                node: "n1".into(),
+                why: "reset".into(),
+            },
+        );
+        assert!(live.get("a").is_some(), "still shown");
+        assert_eq!(live.remote_labels(1_200).count(), 1);
+    }
+
+    #[test]
     fn a_nodes_tick_drops_only_its_own_departed_containers() {
         let mut live = LiveStore::new(60, SourceKind::Docker);
         live.record(

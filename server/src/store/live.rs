@@ -211,13 +211,21 @@ impl LiveStore {
         before - self.containers.len()
     }
 
-    /// The labels of other nodes' containers (a hub's agents').
+    /// The labels of the containers of other nodes (a hub's agents') not lost at `now_ms`: a
+    /// lost node's containers keep their last state on the page, but Swarm is rescheduling its
+    /// tasks elsewhere, so they no longer count as a service's replicas.
     pub fn remote_labels(
         &self,
+        now_ms: i64,
     ) -> impl Iterator<Item = &std::collections::BTreeMap<String, String>> {
         self.containers
             .values()
-            .filter(|c| c.info.node.is_some())
+            .filter(move |c| {
+                c.info
+                    .node
+                    .as_deref()
+                    .is_some_and(|n| !self.nodes.is_lost(n, now_ms))
+            })
             .map(|c| &c.info.labels)
     }
 
