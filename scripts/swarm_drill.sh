@@ -94,6 +94,7 @@ hub_get /api/health >/dev/null 2>&1 && die "something already answers at $HUB: s
 "$BIN" --config "$dir/hub/dockerpulse.toml" serve >>"$dir/hub.log" 2>&1 &
 hub_pid=$!
 pids+=($hub_pid)
+disown "$hub_pid" # killed at the end on purpose: no "Killed" notice
 until_ok 30 hub_get /api/health >/dev/null || die "the hub did not start ($dir/hub.log)"
 kill -0 "$hub_pid" 2>/dev/null || die "the hub exited at start ($dir/hub.log)"
 
