@@ -76,6 +76,120 @@ fn running_tasks(service: &str) -> Vec<String> {
         .collect()
 }
 
+/// A two-replica service opted in to restarts; its running tasks' container ids.
+async fn two_replicas(name: &str) -> (Service, Vec<String>) {
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        name,
+        "--replicas",
+        "2",
+        "--restart-delay",
+        "1s",
+        "--container-label",
+        "dockerpulse.heal=restart",
+        &common::test_image(),
+        "sleep",
+        "600",
+    ]);
+    let service = Service(name.to_string());
+    let (tasks, _) = eventually(Duration::from_secs(30), || async {
+        let t = running_tasks(name);
+        (t.len() == 2).then_some(t)
+    })
+    .await
+    .expect("the service runs its two tasks");
+    (service, tasks)
+}
+
+/// An agent acts on a Swarm task only with its hub's lease. The agent's own cap is loosened to
+/// every replica and the hub keeps the default half, so the cap that holds is the hub's (the one
+/// that sees every node's tasks): the agent's first restart is granted by the hub, the second
+/// refused by it, recorded as blocked, and the task left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_acts_on_a_task_only_with_its_hubs_lease() {
+    if !common::engine_available("swarm_engine::lease") {
+        return;
+    }
+    let _one_at_a_time = SWARM_LOCK.lock().await;
+    let _swarm = Swarm::up();
+    let name = format!("dp-test-lease-{}", std::process::id());
+    let (_service, tasks) = two_replicas(&name).await;
+
+    const TOKEN: &str = "token-of-node-one-0001";
+    let mut hub_cfg = common::test_config();
+    hub_cfg.cluster.agents = vec![dockerpulse::cluster::AgentCredential {
+        node: "n1".into(),
+        token: TOKEN.into(),
+    }];
+    hub_cfg.cluster.watch_local = false;
+    let hub = dockerpulse::serve::start(hub_cfg)
+        .await
+        .expect("the hub starts");
+    let extra = format!(
+        "[heal]\nmode = \"enforce\"\nservice_max_share = 1.0\n\
+         [cluster]\nhub = \"ws://{}\"\nnode = \"n1\"\ntoken = \"{TOKEN}\"\n",
+        hub.addr
+    );
+    let (config, addr) = common::Server::config(&common::temp_data_dir().join("agent"), &extra);
+    let agent = common::Server::spawn(&config, addr);
+    agent.ready().await;
+    eventually(Duration::from_secs(20), || async {
+        let live = hub.state.live.read();
+        tasks
+            .iter()
+            .all(|t| {
+                live.get(t)
+                    .is_some_and(|c| c.info.node.as_deref() == Some("n1"))
+            })
+            .then_some(())
+    })
+    .await
+    .expect("both tasks at the hub under n1");
+    // The hub's guard counts them on its own next tick.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let restart = |id: &str| format!("/api/containers/{id}/restart");
+    let (s, first) = common::http_post(agent.addr, &restart(&tasks[0]))
+        .await
+        .expect("the agent answers");
+    assert_eq!(s, 200, "{first}");
+    assert!(
+        first["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the hub granted it")),
+        "{first}"
+    );
+    let (s, second) = common::http_post(agent.addr, &restart(&tasks[1]))
+        .await
+        .expect("the agent answers");
+    assert_eq!(s, 503, "{second}");
+    assert!(
+        second["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the hub refused a lease")),
+        "{second}"
+    );
+    assert!(
+        running_tasks(&name).contains(&tasks[1]),
+        "the refused task was left alone"
+    );
+    let (_, records) = agent
+        .get("/api/interventions")
+        .await
+        .expect("the agent's records");
+    let blocked = records["items"]
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["container_id"] == tasks[1].as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(blocked["outcome"], "blocked", "{records}");
+    drop(agent);
+    hub.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swarm_task_is_restarted_through_swarm_and_the_service_cap_holds() {
     if !common::engine_available("swarm_engine") {

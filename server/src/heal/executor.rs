@@ -156,7 +156,7 @@ impl DockerExecutor {
             let cap = match leased {
                 Some(Leased::ByHub) => "; the hub granted it under the service-wide cap",
                 Some(Leased::LocalOnly) => {
-                    "; the hub was unreachable, so only this node's share of the service was checked"
+                    "; the hub did not answer, so only this node's share of the service was checked"
                 }
                 None => "",
             };

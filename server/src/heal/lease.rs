@@ -4,9 +4,10 @@
 //! container it asks the hub, over the agent's link, for a lease on that service; the hub
 //! grants it or says why not.
 //!
-//! When the link is down an automatic action is refused (the cap cannot be checked, and Swarm
-//! itself reschedules the tasks of a node its managers cannot reach); a human's manual action
-//! goes ahead under this node's own cap, and its record says so.
+//! When the link is down, or the hub does not answer in time, an automatic action is refused
+//! (the cap cannot be checked, and Swarm itself reschedules the tasks of a node its managers
+//! cannot reach); a human's manual action goes ahead under this node's own cap, and its record
+//! says so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -131,6 +132,8 @@ impl LeaseLine {
             }),
             // The link ended before the hub answered.
             Ok(None) => unlinked(),
+            // A link that went silent looks like this until the agent gives up on it.
+            Err(_) if manual => Ok(Leased::LocalOnly),
             Err(_) => Err(LeaseError::NoAnswer(service.to_string())),
         }
     }
@@ -188,5 +191,9 @@ mod tests {
             .ask_within("web", "c1", false, Duration::from_millis(50))
             .await;
         assert_eq!(waited, Err(LeaseError::NoAnswer("web".into())));
+        let human = line
+            .ask_within("web", "c1", true, Duration::from_millis(50))
+            .await;
+        assert_eq!(human, Ok(Leased::LocalOnly), "a human's action goes ahead");
     }
 }
