@@ -3,24 +3,27 @@
 //! exactly as a single host does whether the hub is there or not; a lost hub is retried with
 //! backoff, and the reason it refused this agent (a wrong token, say) is logged as the hub gave it.
 
-use super::backlog::{Backlog, BACKLOG_BYTES};
-use super::protocol::{
-    AgentMsg, AgentMsgOut, Answer, HubMsg, TickOut, MAX_MESSAGE, NODE_HEADER, PING_SILENCE,
-    PROTOCOL, VERSION_HEADER,
-};
+mod connect;
+mod io;
+mod ticks;
+
+pub use connect::agent_url;
+
+use connect::tls_hint;
+use io::{carry_out, next_ask, send, send_message};
+
+use crate::cluster::backlog::{Backlog, BACKLOG_BYTES};
+use crate::cluster::protocol::{AgentMsg, Answer, HubMsg, PING_SILENCE, PROTOCOL};
 use crate::collect::docker::Backoff;
-use crate::heal::lease::{LeaseAsk, LeaseRequests};
+use crate::heal::lease::LeaseRequests;
 use crate::hub::Hub;
-use crate::pipeline::commands::{Command, CommandError};
+use crate::pipeline::commands::Command;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// How the link to the hub stands, for `/api/health`.
@@ -59,16 +62,6 @@ pub enum UplinkError {
     Socket(String),
 }
 
-/// What to do about a certificate no trusted CA signed: the usual first `wss://` mistake.
-fn tls_hint(e: &rustls::Error) -> &'static str {
-    match e {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
-            " (a hub behind a private CA needs that CA in cluster.ca_file / --ca-file)"
-        }
-        _ => "",
-    }
-}
-
 pub struct Uplink {
     pub url: String,
     pub node: String,
@@ -82,13 +75,8 @@ pub struct Uplink {
     pub status: Arc<Mutex<UplinkStatus>>,
     /// This node's executor asks for leases on Swarm tasks through here.
     pub leases: Option<LeaseRequests>,
-    /// The TLS client configuration for a `wss://` hub (the roots it trusts: see [`super::tls`]).
+    /// The TLS client configuration for a `wss://` hub (the roots it trusts: see [`crate::cluster::tls`]).
     pub tls: Arc<rustls::ClientConfig>,
-}
-
-/// The agent websocket's address at `hub` (a `ws://` or `wss://` base URL).
-pub fn agent_url(hub: &str) -> String {
-    format!("{}/agent", hub.trim_end_matches('/'))
 }
 
 impl Uplink {
@@ -140,120 +128,6 @@ impl Uplink {
                 }
             }
         }
-    }
-
-    /// Packs this node's newest tick and keeps it in the backlog; returns it with the frame's
-    /// records revision.
-    fn keep(&self, link: &mut Link) -> Result<(Bytes, u64), UplinkError> {
-        let (ts_ms, rev, text) = {
-            let p = link.frames.borrow_and_update();
-            let f = &p.frame;
-            let out = AgentMsgOut::Tick(TickOut {
-                seq: f.seq,
-                ts_ms: f.ts_ms,
-                engine: &f.engine,
-                host: &f.host,
-                containers: &f.containers,
-            });
-            let text =
-                serde_json::to_string(&out).map_err(|e| UplinkError::Socket(e.to_string()))?;
-            (f.ts_ms, f.incidents_rev, text)
-        };
-        let packed = Bytes::from(
-            super::deflate::deflate(text.as_bytes())
-                .map_err(|e| UplinkError::Socket(e.to_string()))?,
-        );
-        link.backlog.push(ts_ms, packed.clone());
-        let (kept, dropped) = (link.backlog.len(), link.backlog.dropped);
-        self.set(|s| {
-            s.ticks_kept = kept;
-            s.ticks_dropped = dropped;
-        });
-        Ok((packed, rev))
-    }
-
-    /// Sends the kept ticks sampled after `since_ms` (the hub's newest of this node). Ticks
-    /// published meanwhile are kept and sent too, so that none is lost to a long resend.
-    async fn resend(
-        &self,
-        sink: &mut Sink,
-        link: &mut Link,
-        since_ms: Option<i64>,
-    ) -> Result<(), UplinkError> {
-        let (mut since, mut n, mut bytes) = (since_ms, 0u64, 0u64);
-        loop {
-            let batch: Vec<(i64, Bytes)> = link.backlog.after(since).cloned().collect();
-            if batch.is_empty() {
-                break;
-            }
-            for (ts, packed) in batch {
-                bytes += packed.len() as u64;
-                send_message(sink, Message::Binary(packed)).await?;
-                since = Some(ts);
-                n += 1;
-                if link.frames.has_changed().unwrap_or(false) {
-                    self.keep(link)?;
-                }
-            }
-        }
-        if n > 0 {
-            tracing::info!(ticks = n, "sent the hub the ticks it had missed");
-        }
-        self.set(|s| {
-            s.ticks_resent += n;
-            s.ticks_sent += n;
-            s.bytes_sent += bytes;
-        });
-        Ok(())
-    }
-
-    /// Opens the websocket to the hub (refusals and TLS failures told apart).
-    async fn connect(&self) -> Result<Ws, UplinkError> {
-        let mut request = agent_url(&self.url)
-            .into_client_request()
-            .map_err(|e| UplinkError::Connect(e.to_string()))?;
-        let h = request.headers_mut();
-        let header =
-            |v: &str| HeaderValue::from_str(v).map_err(|e| UplinkError::Connect(e.to_string()));
-        h.insert("authorization", header(&format!("Bearer {}", self.token))?);
-        h.insert(NODE_HEADER, header(&self.node)?);
-        h.insert(VERSION_HEADER, header(env!("CARGO_PKG_VERSION"))?);
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE))
-            .max_frame_size(Some(MAX_MESSAGE));
-        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            true,
-            Some(connector),
-        );
-        let (ws, _) = match tokio::time::timeout(Duration::from_secs(10), connecting).await {
-            Err(_) => return Err(UplinkError::Connect("timed out".into())),
-            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
-                let reason = resp
-                    .body()
-                    .as_deref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                return Err(UplinkError::Refused {
-                    status: resp.status().as_u16(),
-                    reason,
-                });
-            }
-            Ok(Err(tokio_tungstenite::tungstenite::Error::Io(e))) => {
-                // tokio-rustls hands a failed handshake over as an I/O error around rustls's.
-                return Err(
-                    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                        Some(tls) => UplinkError::Tls(tls.clone()),
-                        None => UplinkError::Connect(e.to_string()),
-                    },
-                );
-            }
-            Ok(Err(e)) => return Err(UplinkError::Connect(e.to_string())),
-            Ok(Ok(c)) => c,
-        };
-        Ok(ws)
     }
 
     /// One connection, until it fails (an error) or DockerPulse stops (`Ok`).
@@ -400,127 +274,7 @@ struct Link {
     backlog: Backlog,
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Records sent after a (re)connect: what the node did while the hub could not hear it.
 const REPLAY: u64 = 500;
 /// Records resent each time the node records something (the hub upserts them by id).
 const RESEND: u64 = 20;
-
-impl Uplink {
-    /// Sends the newest `limit` incidents and interventions of this node's store.
-    async fn send_records(&self, sink: &mut Sink, limit: u64) -> Result<(), UplinkError> {
-        let db = self.db.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let incidents = db.incidents(&crate::store::db::IncidentFilter {
-                limit,
-                ..Default::default()
-            })?;
-            let interventions = db.interventions(&crate::store::db::InterventionFilter {
-                limit,
-                ..Default::default()
-            })?;
-            Ok::<_, crate::store::db::StoreError>((incidents.items, interventions.items))
-        })
-        .await;
-        match read {
-            Ok(Ok((incidents, interventions))) => {
-                send(
-                    sink,
-                    &AgentMsg::Records {
-                        incidents,
-                        interventions,
-                    },
-                )
-                .await
-            }
-            // The node's store failing is its own visible state; the ticks still go up.
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot read this node's records for the hub");
-                Ok(())
-            }
-            Err(e) => Err(UplinkError::Socket(e.to_string())),
-        }
-    }
-}
-
-/// The next lease this node's executor asks for (never, without a lease line).
-async fn next_ask(leases: &mut Option<LeaseRequests>) -> Option<LeaseAsk> {
-    match leases {
-        Some(l) => l.rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Asks this node's loop to act, as `POST /api/containers/{id}/{action}` would.
-async fn carry_out(
-    commands: &mpsc::Sender<Command>,
-    container: String,
-    action: app::wire::HealAction,
-) -> Result<app::wire::Intervention, CommandError> {
-    let (reply, rx) = oneshot::channel();
-    commands
-        .send(Command::Manual {
-            container,
-            action,
-            reply,
-        })
-        .await
-        .map_err(|_| CommandError::Invalid("the agent is shutting down".into()))?;
-    match tokio::time::timeout(super::ingest::ANSWER_TIMEOUT, rx).await {
-        Ok(Ok(answer)) => answer,
-        _ => Err(CommandError::Invalid(
-            "the agent's loop did not answer".into(),
-        )),
-    }
-}
-
-type Sink = futures_util::stream::SplitSink<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    Message,
->;
-
-async fn send(sink: &mut Sink, m: &AgentMsg) -> Result<(), UplinkError> {
-    let text = serde_json::to_string(m).map_err(|e| UplinkError::Socket(e.to_string()))?;
-    send_text(sink, text).await
-}
-
-async fn send_text(sink: &mut Sink, text: String) -> Result<(), UplinkError> {
-    send_message(sink, Message::Text(text.into())).await
-}
-
-async fn send_message(sink: &mut Sink, m: Message) -> Result<(), UplinkError> {
-    match tokio::time::timeout(Duration::from_secs(30), sink.send(m)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(UplinkError::Socket(e.to_string())),
-        Err(_) => Err(UplinkError::Socket(
-            "the hub did not take a message for 30 s".into(),
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_agent_url_is_the_hubs_agent_path() {
-        assert_eq!(agent_url("ws://hub:3000"), "ws://hub:3000/agent");
-        assert_eq!(agent_url("wss://hub.example/"), "wss://hub.example/agent");
-    }
-
-    #[test]
-    fn an_unknown_issuer_points_at_the_ca_file_and_other_tls_errors_do_not() {
-        use rustls::{CertificateError, Error};
-        let unknown = UplinkError::Tls(Error::InvalidCertificate(CertificateError::UnknownIssuer));
-        let text = unknown.to_string();
-        assert!(
-            text.starts_with("TLS with the hub failed: invalid peer certificate"),
-            "{text}"
-        );
-        assert!(text.contains("cluster.ca_file / --ca-file"), "{text}");
-        let expired = UplinkError::Tls(Error::InvalidCertificate(CertificateError::Expired));
-        assert!(!expired.to_string().contains("ca_file"), "{expired}");
-    }
-}
