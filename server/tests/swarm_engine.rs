@@ -76,25 +76,17 @@ fn running_tasks(service: &str) -> Vec<String> {
         .collect()
 }
 
-/// A two-replica service opted in to restarts; its running tasks' container ids.
+/// A two-replica service whose tasks opted in to restarts; its running tasks' container ids.
 async fn two_replicas(name: &str) -> (Service, Vec<String>) {
-    docker(&[
-        "service",
-        "create",
-        "--detach",
-        "--name",
+    let service = service(
         name,
-        "--replicas",
-        "2",
-        "--restart-delay",
-        "1s",
-        "--container-label",
-        "dockerpulse.heal=restart",
-        &common::test_image(),
-        "sleep",
-        "600",
-    ]);
-    let service = Service(name.to_string());
+        &[
+            "--restart-delay",
+            "1s",
+            "--container-label",
+            "dockerpulse.heal=restart",
+        ],
+    );
     let (tasks, _) = eventually(Duration::from_secs(30), || async {
         let t = running_tasks(name);
         (t.len() == 2).then_some(t)
@@ -198,29 +190,7 @@ async fn a_swarm_task_is_restarted_through_swarm_and_the_service_cap_holds() {
     let _one_at_a_time = SWARM_LOCK.lock().await;
     let _swarm = Swarm::up();
     let name = format!("dp-test-svc-{}", std::process::id());
-    docker(&[
-        "service",
-        "create",
-        "--detach",
-        "--name",
-        &name,
-        "--replicas",
-        "2",
-        "--restart-delay",
-        "1s",
-        "--container-label",
-        "dockerpulse.heal=restart",
-        &common::test_image(),
-        "sleep",
-        "600",
-    ]);
-    let _service = Service(name.clone());
-    let (tasks, _) = eventually(Duration::from_secs(30), || async {
-        let t = running_tasks(&name);
-        (t.len() == 2).then_some(t)
-    })
-    .await
-    .expect("the service runs its two tasks");
+    let (_service, tasks) = two_replicas(&name).await;
 
     let mut cfg = common::test_config();
     cfg.heal.mode = app::wire::HealMode::Enforce;

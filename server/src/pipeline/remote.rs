@@ -111,8 +111,8 @@ mod tests {
         assert_eq!(f.nodes[0].lag_ms, 20);
     }
 
-    #[test]
-    fn a_lost_nodes_containers_stay_shown_but_count_as_no_ones_replicas() {
+    /// A local container, "a" on node n1 and "b" on node n2.
+    fn two_nodes_and_a_local_container() -> LiveStore {
         let mut live = LiveStore::new(60, SourceKind::Docker);
         live.record(
             ContainerInfo {
@@ -130,6 +130,12 @@ mod tests {
             &mut live,
             tick("n2", 1_000, vec![container("b", 1.0, 1_000)]),
         );
+        live
+    }
+
+    #[test]
+    fn a_lost_nodes_containers_stay_shown_but_count_as_no_ones_replicas() {
+        let mut live = two_nodes_and_a_local_container();
         assert_eq!(live.remote_labels(1_100).count(), 2, "only other nodes'");
         apply(
             &mut live,
@@ -144,23 +150,7 @@ mod tests {
 
     #[test]
     fn a_nodes_tick_drops_only_its_own_departed_containers() {
-        let mut live = LiveStore::new(60, SourceKind::Docker);
-        live.record(
-            ContainerInfo {
-                id: "local".into(),
-                ..ContainerInfo::default()
-            },
-            None,
-            None,
-        );
-        apply(
-            &mut live,
-            tick("n1", 1_000, vec![container("a", 1.0, 1_000)]),
-        );
-        apply(
-            &mut live,
-            tick("n2", 1_000, vec![container("b", 1.0, 1_000)]),
-        );
+        let mut live = two_nodes_and_a_local_container();
         apply(&mut live, tick("n1", 2_000, vec![]));
         assert!(live.get("a").is_none());
         assert!(live.get("b").is_some());
