@@ -1,11 +1,17 @@
 //! Per-sample cost of the brain: `ContainerBrain::observe` (incremental), against a full linfa
 //! refit of the 60-second window per sample (what a naive implementation would do).
 //!
+//! Two inputs: white noise in every metric (the pattern index's worst case: its search bound
+//! prunes nothing, so every sample spends the whole budget), and the recorded real services of
+//! `tests/data/traces/steady` (redis, PostgreSQL, nginx, idle and under their load tools, 20 min
+//! each) replayed one after another through one brain: what a watched container costs.
+//!
 //! Run: `cargo bench -p server --bench brain`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
-use dockerpulse::brain::{BrainConfig, ContainerBrain};
+use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
+use dockerpulse::eval::traces::{observations, read_trace_dir};
 
 #[path = "support/white_noise.rs"]
 mod white_noise;
@@ -24,6 +30,24 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let o = observation(i, &mut s);
             i += 1;
+            black_box(brain.observe(black_box(&o)))
+        })
+    });
+
+    let real = real_service_observations();
+    let mut brain = ContainerBrain::new(&BrainConfig::default());
+    let warm = 1000.min(real.len() / 2);
+    for o in &real[..warm] {
+        brain.observe(o);
+    }
+    let mut k = warm;
+    c.bench_function("observe per sample (real service traces)", |b| {
+        b.iter(|| {
+            // Round after round of the traces, in time order (the brain holds time monotonic).
+            let round = (k / real.len()) as i64;
+            let mut o = real[k % real.len()];
+            o.ts_ms += round * (real.len() as i64 * 1000);
+            k += 1;
             black_box(brain.observe(black_box(&o)))
         })
     });
@@ -51,6 +75,22 @@ fn bench(c: &mut Criterion) {
             black_box(ols.fit())
         })
     });
+}
+
+/// Every steady real-service trace's observations, one after another, on one clock (1 s apart).
+fn real_service_observations() -> Vec<Observation> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traces/steady");
+    let set = read_trace_dir(&dir).expect("the steady real-service traces");
+    let mut all: Vec<Observation> = set
+        .traces
+        .iter()
+        .flat_map(|t| observations(t, &set.events, 2, true))
+        .collect();
+    for (i, o) in all.iter_mut().enumerate() {
+        o.ts_ms = i as i64 * 1000;
+    }
+    assert!(all.len() > 2000, "{} observations", all.len());
+    all
 }
 
 criterion_group!(benches, bench);

@@ -8,6 +8,7 @@ use dockerpulse::brain::conformal::ConformalBands;
 use dockerpulse::brain::nearest::{PatternIndex, Shape};
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
 use dockerpulse::brain::semaphore::{Semaphore, Thresholds};
+use dockerpulse::brain::stats::narrow;
 use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
 use proptest::prelude::*;
 
@@ -73,8 +74,8 @@ proptest! {
         a in 0.01..100.0f64,
         b in -1e4..1e4f64,
     ) {
-        let mut q1 = RollingQuantiles::new(500);
-        let mut q2 = RollingQuantiles::new(500);
+        let mut q1 = RollingQuantiles::<f64>::new(500);
+        let mut q2 = RollingQuantiles::<f64>::new(500);
         for v in &data {
             q1.push(*v);
             q2.push(a * v + b);
@@ -195,7 +196,9 @@ proptest! {
             if i < span {
                 continue;
             }
-            let w: Vec<f64> = (0..width).map(|j| stream[i - j * stride]).collect();
+            // As the index keeps the values: relative to the first, in single precision.
+            let kept_as = |x: f64| f64::from(narrow(x - stream[0])) + stream[0];
+            let w: Vec<f64> = (0..width).map(|j| kept_as(stream[i - j * stride])).collect();
             if i % 7 == 0 {
                 let want = kept
                     .iter()

@@ -112,8 +112,9 @@ pub struct AnomalyDetector {
     /// Spread floor in the series' units (0 = scale-free).
     floor: f64,
     values: RollingQuantiles,
-    /// Nearest-pattern distances (in spreads) of recent samples: the typical novelty.
-    distances: RollingQuantiles,
+    /// Nearest-pattern distances (in spreads) of recent samples: the typical novelty. In single
+    /// precision: they are ratios, scale-free, and only compared with one another.
+    distances: RollingQuantiles<f32>,
     /// The last `segment_samples` values and their sum.
     segment: VecDeque<f64>,
     /// The searchable memory: patterns (`pattern_segments` segment means `segment_samples`

@@ -9,19 +9,46 @@
 /// Most samples a window holds (its slots are `u16`).
 pub const MAX_WINDOW: usize = 1 << 16;
 
-/// Rolling order statistics over the last `capacity` finite samples.
+/// How a window stores its samples: `f64` exactly, or `f32` for half the memory where seven
+/// significant digits are plenty (scale-free quantities such as the detector's distances in
+/// spreads; not raw metric values, whose offset would eat the digits).
+pub trait Stored: Copy + std::fmt::Debug {
+    /// `x` as stored (finite in, finite out).
+    fn store(x: f64) -> Self;
+    fn get(self) -> f64;
+}
+
+impl Stored for f64 {
+    fn store(x: f64) -> Self {
+        x
+    }
+    fn get(self) -> f64 {
+        self
+    }
+}
+
+impl Stored for f32 {
+    fn store(x: f64) -> Self {
+        super::stats::narrow(x)
+    }
+    fn get(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+/// Rolling order statistics over the last `capacity` finite samples, stored as `T`.
 #[derive(Clone, Debug)]
-pub struct RollingQuantiles {
+pub struct RollingQuantiles<T: Stored = f64> {
     capacity: usize,
     /// The samples, a ring in arrival order: once full, the oldest is at `head`.
-    arrivals: Vec<f64>,
+    arrivals: Vec<T>,
     head: usize,
     /// Slots of `arrivals` in value order, equal values in arrival order (so the oldest of a run
     /// of equal values is its first, where eviction finds it without a scan).
     sorted: Vec<u16>,
 }
 
-impl RollingQuantiles {
+impl<T: Stored> RollingQuantiles<T> {
     /// A window of the last `capacity` samples (1 to [`MAX_WINDOW`]).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.clamp(1, MAX_WINDOW);
@@ -47,7 +74,7 @@ impl RollingQuantiles {
 
     /// The sample in slot `s`.
     fn at(&self, s: u16) -> f64 {
-        self.arrivals.get(usize::from(s)).copied().unwrap_or(0.0)
+        self.arrivals.get(usize::from(s)).map_or(0.0, |v| v.get())
     }
 
     /// The `k`-th smallest sample (0-based; `k < len`).
@@ -55,23 +82,26 @@ impl RollingQuantiles {
         self.sorted.get(k).map_or(0.0, |&s| self.at(s))
     }
 
-    /// Adds a sample (non-finite ones are ignored), evicting the oldest when full.
+    /// Adds a sample (non-finite ones are ignored), evicting the oldest when full. It is ranked
+    /// as stored.
     pub fn push(&mut self, x: f64) {
         if !x.is_finite() {
             return;
         }
+        let stored = T::store(x);
+        let x = stored.get();
         // `x` is the newest: it goes after the samples equal to it.
         let j = self.sorted.partition_point(|&s| self.at(s) <= x);
         if self.arrivals.len() < self.capacity {
             let slot = self.arrivals.len() as u16;
-            self.arrivals.push(x);
+            self.arrivals.push(stored);
             self.sorted.insert(j, slot);
             return;
         }
         // Full: `x` takes the oldest sample's slot, and its place in value order with one shift
         // of the slots between the two ranks. The oldest is the first of its run of equals.
         let slot = self.head;
-        let old = self.arrivals.get(slot).copied().unwrap_or(0.0);
+        let old = self.arrivals.get(slot).map_or(0.0, |v| v.get());
         let i = self.sorted.partition_point(|&s| self.at(s) < old);
         if j > i {
             self.sorted.copy_within(i + 1..j, i);
@@ -80,7 +110,7 @@ impl RollingQuantiles {
             self.sorted.copy_within(j..i, j + 1);
             self.sorted[j] = slot as u16;
         }
-        self.arrivals[slot] = x;
+        self.arrivals[slot] = stored;
         self.head = if slot + 1 == self.capacity {
             0
         } else {
@@ -153,7 +183,7 @@ pub const Z_CAP: f64 = 1000.0;
 /// 1 MiB, ...), so a metric that never moved does not turn a tiny change into thousands of σ. With
 /// `floor = 0` the score is invariant to shifting and positive scaling of the whole series. A
 /// baseline with no spread and no floor yields 0 for `x = median` and ±[`Z_CAP`] otherwise.
-pub fn robust_z(base: &RollingQuantiles, x: f64, floor: f64) -> f64 {
+pub fn robust_z<T: Stored>(base: &RollingQuantiles<T>, x: f64, floor: f64) -> f64 {
     match base.center_and_spread() {
         Some((med, sigma)) => z_against(med, sigma, x, floor),
         None => 0.0,
@@ -187,7 +217,7 @@ mod tests {
 
     #[test]
     fn quantiles_of_a_known_window() {
-        let mut q = RollingQuantiles::new(5);
+        let mut q = RollingQuantiles::<f64>::new(5);
         for x in [5.0, 1.0, 4.0, 2.0, 3.0] {
             q.push(x);
         }
@@ -203,7 +233,7 @@ mod tests {
 
     #[test]
     fn spike_is_not_absorbed() {
-        let mut q = RollingQuantiles::new(100);
+        let mut q = RollingQuantiles::<f64>::new(100);
         for i in 0..100 {
             q.push(10.0 + (i % 5) as f64);
         }
@@ -216,7 +246,7 @@ mod tests {
 
     #[test]
     fn flat_baseline_uses_floor_or_cap() {
-        let mut q = RollingQuantiles::new(10);
+        let mut q = RollingQuantiles::<f64>::new(10);
         for _ in 0..10 {
             q.push(12.0);
         }
@@ -224,12 +254,12 @@ mod tests {
         assert_eq!(robust_z(&q, 13.0, 0.0), Z_CAP);
         assert_eq!(robust_z(&q, 13.0, 1.0), 1.0);
         assert_eq!(robust_z(&q, f64::NAN, 1.0), 0.0);
-        assert_eq!(robust_z(&RollingQuantiles::new(3), 1.0, 1.0), 0.0);
+        assert_eq!(robust_z(&RollingQuantiles::<f64>::new(3), 1.0, 1.0), 0.0);
     }
 
     #[test]
     fn sorted_copy_matches_a_fresh_sort() {
-        let mut q = RollingQuantiles::new(37);
+        let mut q = RollingQuantiles::<f64>::new(37);
         let mut s = 5u64;
         let mut all = Vec::new();
         for _ in 0..2000 {
@@ -248,12 +278,28 @@ mod tests {
 
     #[test]
     fn duplicates_are_evicted_one_at_a_time() {
-        let mut q = RollingQuantiles::new(3);
+        let mut q = RollingQuantiles::<f64>::new(3);
         for x in [1.0, 1.0, 1.0, 2.0, 2.0] {
             q.push(x);
         }
         assert_eq!(q.len(), 3);
         assert_eq!(q.quantile(0.0), Some(1.0));
         assert_eq!(q.quantile(1.0), Some(2.0));
+    }
+
+    #[test]
+    fn a_single_precision_window_ranks_what_it_stores() {
+        let mut q = RollingQuantiles::<f32>::new(4);
+        for x in [0.1, 1e300, 3.0, 2.0] {
+            q.push(x);
+        }
+        // 0.1 is kept as the nearest f32, 1e300 as the largest finite f32.
+        assert_eq!(q.quantile(0.0), Some(f64::from(0.1f32)));
+        assert_eq!(q.quantile(1.0), Some(f64::from(f32::MAX)));
+        assert_eq!(q.rank(f64::from(0.1f32)), Some(0.125));
+        q.push(f64::NAN);
+        assert_eq!(q.len(), 4);
+        q.push(2.5); // evicts the f32 0.1 by its stored value
+        assert_eq!(q.quantile(0.0), Some(2.0));
     }
 }

@@ -14,9 +14,11 @@
 //!
 //! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
 //! as the anomaly detector's segment means make them), so the index keeps the series once, as a
-//! ring, and each pattern as its end position: a pattern costs 2 bytes, not `width` copies of
-//! values that other patterns also hold (its key is recomputed from the ring when needed, by the
-//! same sum, so to the same value). A snapshot of ends sorted by key is rebuilt in place by
+//! ring of single-precision values, and each pattern as its end position: a pattern costs 2
+//! bytes, not `width` copies of values that other patterns also hold (its key is recomputed from
+//! the ring when needed, by the same sum, so to the same value). The ring's length is a power of
+//! two no longer than 2¹⁶, so the low 16 bits of a position are enough to find its slot (a mask,
+//! no division and no branch: the search's inner loop is a few loads and multiplies). A snapshot of ends sorted by key is rebuilt in place by
 //! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
 //! remembered since then wait in a small pending list and are searched exhaustively, and
 //! snapshot entries that have since been forgotten are skipped by their end. The search starts
@@ -52,12 +54,19 @@ pub struct PatternIndex {
     shape: Shape,
     capacity: usize,
     budget: usize,
-    /// The series' recent values, a ring of `ring` slots (position `p` at `p mod ring`), long
-    /// enough for every value of every pattern in the snapshot or pending.
-    series: Vec<f64>,
+    /// The series' recent values, a ring of `ring` slots (position `p` at `p & mask`), long
+    /// enough for every value of every pattern in the snapshot or pending; allocated in full at
+    /// the first value (slots not written yet read 0). Single precision:
+    /// half the memory and cache traffic, and 7 significant digits are far finer than any
+    /// distance between two metric patterns that matters.
+    series: Vec<f32>,
+    /// The first finite value recorded: the ring holds each value minus it (so a series far
+    /// from zero keeps its single-precision digits for how it moves, and shifting a whole
+    /// series shifts nothing stored: distances stay shift-invariant). Queries are shifted alike.
+    origin: Option<f64>,
     ring: usize,
-    /// The slot of the next position (`recorded mod ring`, kept so that no access divides).
-    head: usize,
+    /// `ring − 1` (the ring's length is a power of two).
+    mask: usize,
     /// Values recorded so far (the next position).
     recorded: u64,
     /// Ends of the patterns remembered since the snapshot was built, oldest first.
@@ -95,22 +104,25 @@ impl PatternIndex {
     /// most [`MAX_CAPACITY`]), at most `budget` of them examined per query (besides the few most
     /// recent).
     pub fn new(shape: Shape, capacity: usize, budget: usize) -> Self {
+        // Bounded so that the ring below never needs more than 2¹⁶ slots.
         let shape = Shape {
             width: shape.width.clamp(1, MAX_WIDTH),
-            stride: shape.stride.clamp(1, 1 << 16),
-            lag: shape.lag.min(1 << 20),
+            stride: shape.stride.clamp(1, 1 << 10),
+            lag: shape.lag.min(1 << 13),
         };
         let capacity = capacity.clamp(1, MAX_CAPACITY);
         // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
         // can reach back to, from the newest recorded one: their keys must stay computable.
         let reach = capacity + BATCH + (shape.width - 1) * shape.stride + shape.lag + 2;
+        let ring = reach.next_power_of_two();
         Self {
             shape,
             capacity,
             budget: budget.max(1),
             series: Vec::new(),
-            ring: reach,
-            head: 0,
+            origin: None,
+            ring,
+            mask: ring - 1,
             recorded: 0,
             pending: Vec::new(),
             count: 0,
@@ -131,7 +143,7 @@ impl PatternIndex {
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        (self.series.capacity() + self.pending.capacity()) * 8 + self.ends.capacity() * 2
+        self.series.capacity() * 4 + self.pending.capacity() * 8 + self.ends.capacity() * 2
     }
 
     /// Live entries: ending in the last `capacity` positions remembered, with all their values
@@ -145,22 +157,22 @@ impl PatternIndex {
         }
     }
 
-    /// Appends the series' next value (at position [`Self::recorded`]).
+    /// Appends the series' next value (at position [`Self::recorded`]), rounded to single
+    /// precision (beyond its range: its largest finite value; NaN stays NaN, and the patterns
+    /// that hold it are not remembered).
     pub fn record(&mut self, x: f64) {
-        if self.series.len() < self.ring {
-            if self.series.capacity() == 0 {
-                self.series.reserve_exact(self.ring);
-            }
-            self.series.push(x);
-        } else {
-            self.series[self.head] = x;
+        if self.series.is_empty() {
+            self.series = vec![0.0; self.ring];
+        }
+        if self.origin.is_none() && x.is_finite() {
+            self.origin = Some(x);
+        }
+        let relative = x - self.origin();
+        let slot = self.slot(self.recorded);
+        if let Some(v) = self.series.get_mut(slot) {
+            *v = super::stats::narrow(relative);
         }
         self.recorded += 1;
-        self.head = if self.head + 1 == self.ring {
-            0
-        } else {
-            self.head + 1
-        };
     }
 
     /// Values recorded so far.
@@ -171,67 +183,39 @@ impl PatternIndex {
     /// The value recorded `back` positions before the next one (1: the newest), while the ring
     /// still holds it.
     pub fn recent(&self, back: usize) -> Option<f64> {
-        (back >= 1 && back <= self.series.len()).then(|| self.at(self.recorded - back as u64))
+        (back >= 1 && back as u64 <= self.recorded.min(self.ring as u64))
+            .then(|| self.at(self.recorded - back as u64) + self.origin())
     }
 
-    /// The value at position `p`, one of the last `ring` recorded (any other reads some value
-    /// of the ring: callers only use it for entries they then treat as forgotten).
+    /// What every stored value is relative to (0 before the first finite value).
+    fn origin(&self) -> f64 {
+        self.origin.unwrap_or(0.0)
+    }
+
+    /// The stored (relative) value at position `p`, one of the last `ring` recorded (any other
+    /// reads some value of the ring: callers only use it for entries they then treat as
+    /// forgotten).
     fn at(&self, p: u64) -> f64 {
         self.value(self.slot(p))
     }
 
-    /// The slot of position `p` when it is one of the last `ring` recorded (0 otherwise).
+    /// The slot of position `p` (of any position with the same low 16 bits).
     fn slot(&self, p: u64) -> usize {
-        let back = self.recorded.wrapping_sub(p) as usize;
-        if back <= self.head {
-            self.head - back
-        } else if back <= self.ring {
-            self.head + self.ring - back
-        } else {
-            0
-        }
-    }
-
-    /// The slot `stride` positions before `slot`'s. Only called between two values of one
-    /// pattern, so `width ≥ 2` and the ring is longer than a stride.
-    fn back(&self, slot: usize) -> usize {
-        let stride = self.shape.stride;
-        if slot >= stride {
-            slot - stride
-        } else {
-            slot.wrapping_add(self.ring).wrapping_sub(stride)
-        }
+        p as usize & self.mask
     }
 
     /// The value in `slot` (0 for a slot not yet written).
     fn value(&self, slot: usize) -> f64 {
-        self.series.get(slot).copied().unwrap_or(0.0)
+        self.series.get(slot).copied().map_or(0.0, f64::from)
     }
 
-    /// The pattern ending at position `end`, newest value first.
+    /// The pattern ending at position `end` as stored (relative to the origin), newest first.
     fn pattern(&self, end: u64) -> [f64; MAX_WIDTH] {
         let mut p = [0.0; MAX_WIDTH];
-        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
-            *v = self.at(end - (j * self.shape.stride) as u64);
-        }
-        p
-    }
-
-    /// [`Self::pattern`] with one slot computation per pattern instead of one per value (the
-    /// search's inner loop), when all its values are still in the ring (as every live pattern's
-    /// are); the same values either way.
-    fn pattern_fast(&self, end: u64) -> [f64; MAX_WIDTH] {
-        let span = ((self.shape.width - 1) * self.shape.stride) as u64;
-        if self.recorded.wrapping_sub(end).wrapping_add(span) > self.ring as u64 {
-            return self.pattern(end);
-        }
-        let mut p = [0.0; MAX_WIDTH];
         let mut slot = self.slot(end);
-        for (j, v) in p.iter_mut().enumerate().take(self.shape.width) {
-            if j > 0 {
-                slot = self.back(slot);
-            }
+        for v in p.iter_mut().take(self.shape.width) {
             *v = self.value(slot);
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
         }
         p
     }
@@ -272,7 +256,13 @@ impl PatternIndex {
 
     /// The key of the pattern ending at `end`: the sum of its values, newest first.
     fn key(&self, end: u64) -> f64 {
-        self.pattern_fast(end)[..self.shape.width].iter().sum()
+        let mut slot = self.slot(end);
+        let mut sum = 0.0;
+        for _ in 0..self.shape.width {
+            sum += self.value(slot);
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
+        }
+        sum
     }
 
     /// The key of snapshot entry `i`.
@@ -323,22 +313,35 @@ impl PatternIndex {
         self.cleaned_at = next;
     }
 
-    /// Squared distance from `q` (`width` values) to the live pattern ending at `end` when it
-    /// is below `best`; otherwise some value at least `best` (the sum stops once it reaches
-    /// `best`: its terms are non-negative and rounding is monotonic, so the rest could only add
-    /// to it). `min(best, ·)` of the result is therefore that of the full distance, bit for bit.
-    fn dist2_below(&self, end: u64, q: &[f64], best: f64) -> f64 {
+    /// Squared distance from `q` (`width` values) to the live pattern ending at `end`, summed in
+    /// full: no early stop once above the best so far, because that branch, taken at random,
+    /// costs more than the few terms it saves, and without it consecutive candidates' sums
+    /// overlap in the processor. The detector's width (5 segments) gets an unrolled loop.
+    #[inline]
+    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+        match q {
+            [a, b, c, d, e] => self.dist2_fixed(end, &[*a, *b, *c, *d, *e]),
+            _ => {
+                let mut slot = self.slot(end);
+                let mut s = 0.0;
+                for qj in q {
+                    let d = self.value(slot) - qj;
+                    s += d * d;
+                    slot = slot.wrapping_sub(self.shape.stride) & self.mask;
+                }
+                s
+            }
+        }
+    }
+
+    #[inline]
+    fn dist2_fixed<const W: usize>(&self, end: u64, q: &[f64; W]) -> f64 {
         let mut slot = self.slot(end);
         let mut s = 0.0;
-        for (j, qj) in q.iter().enumerate() {
-            if j > 0 {
-                slot = self.back(slot);
-            }
+        for qj in q {
             let d = self.value(slot) - qj;
             s += d * d;
-            if s >= best {
-                break;
-            }
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
         }
         s
     }
@@ -352,7 +355,7 @@ impl PatternIndex {
     /// the entry is still remembered).
     fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
         match self.ends.get(i) {
-            Some(&e) if live.has(e) => best.min(self.dist2_below(self.end_of(e), q, best)),
+            Some(&e) if live.has(e) => lower(best, self.dist2(u64::from(e), q)),
             _ => best,
         }
     }
@@ -360,10 +363,17 @@ impl PatternIndex {
     /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
     /// nearest remembered pattern found within the budget; `None` when nothing is remembered.
     pub fn nearest2(&self, query: &[f64]) -> Option<f64> {
-        let q = query.get(..self.shape.width)?;
-        if self.is_empty() || !q.iter().all(|v| v.is_finite()) {
+        let query = query.get(..self.shape.width)?;
+        if self.is_empty() || !query.iter().all(|v| v.is_finite()) {
             return None;
         }
+        // The query as it would be stored, so that a pattern seen before is at distance 0
+        // exactly (series that repeat themselves exactly, as idle ones do, rely on it).
+        let mut relative = [0.0; MAX_WIDTH];
+        for (r, v) in relative.iter_mut().zip(query) {
+            *r = f64::from(super::stats::narrow(v - self.origin()));
+        }
+        let q = &relative[..self.shape.width];
         let live = self.live();
         let n = self.ends.len();
         let qk: f64 = q.iter().sum();
@@ -386,7 +396,7 @@ impl PatternIndex {
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
         for &e in &self.pending {
             if live.has(e as u16) {
-                best = best.min(self.dist2_below(e, q, best));
+                best = lower(best, self.dist2(e, q));
             }
         }
         let g = self.shape.width as f64;
@@ -418,6 +428,17 @@ impl PatternIndex {
             spent += 1;
         }
         best.is_finite().then_some(best)
+    }
+}
+
+/// `min(best, d)` for a distance that cannot be NaN (finite query, remembered patterns hold
+/// finite values): one instruction, where `f64::min`'s NaN handling adds a dependent two.
+#[inline]
+fn lower(best: f64, d: f64) -> f64 {
+    if d < best {
+        d
+    } else {
+        best
     }
 }
 

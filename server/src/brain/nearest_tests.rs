@@ -26,8 +26,11 @@ fn against_brute(shape: Shape, cap: usize, budget: usize, exact: bool, seed: u64
     let mut level = 0.0;
     for i in 0..3000 {
         level += noise(&mut s);
-        series.push(level + 0.3 * noise(&mut s));
-        idx.record(series[i]);
+        // As the index keeps it: relative to the first value, in single precision.
+        let x = level + 0.3 * noise(&mut s);
+        let origin = *series.first().unwrap_or(&x);
+        series.push(f64::from(crate::brain::stats::narrow(x - origin)) + origin);
+        idx.record(x);
         if i >= span + shape.lag {
             idx.remember((i - shape.lag) as u64);
             kept.push(pat(&series, shape, i - shape.lag));
@@ -151,10 +154,10 @@ fn each_pattern_is_stored_once() {
             idx.remember(i - 20);
         }
     }
-    // The series once, then a 2-byte end per entry, for at most `capacity + BATCH` entries
+    // The series once (single precision, a power-of-two ring), then a 2-byte end per entry, for at most `capacity + BATCH` entries
     // (forgotten ones wait for the next merge).
-    let ring = cap + BATCH + 16 + 20 + 2;
-    let most = ring * 8 + (cap + BATCH) * 2 + BATCH * 8;
+    let ring = (cap + BATCH + 16 + 20 + 2).next_power_of_two();
+    let most = ring * 4 + (cap + BATCH) * 2 + BATCH * 8;
     assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
 }
 
@@ -162,7 +165,11 @@ fn each_pattern_is_stored_once() {
 /// summed in full from per-value ring reads, pending patterns first): the answer must be the same
 /// bits, whatever the budget.
 fn nearest2_in_full(idx: &PatternIndex, query: &[f64]) -> Option<f64> {
-    let q = query.get(..idx.shape.width)?;
+    let q: Vec<f64> = query
+        .get(..idx.shape.width)?
+        .iter()
+        .map(|v| f64::from(crate::brain::stats::narrow(v - idx.origin())))
+        .collect();
     if idx.is_empty() || !q.iter().all(|v| v.is_finite()) {
         return None;
     }
@@ -256,8 +263,11 @@ fn the_search_gives_the_same_bits_as_summing_every_distance_in_full() {
                     idx.remember(i - 20);
                 }
                 if i % 7 == 0 && i >= 16 {
-                    let q = idx.pattern(i);
-                    let q = &q[..shape.width];
+                    let q: Vec<f64> = idx.pattern(i)[..shape.width]
+                        .iter()
+                        .map(|v| v + idx.origin())
+                        .collect();
+                    let q = &q[..];
                     let (got, want) = (idx.nearest2(q), nearest2_in_full(&idx, q));
                     assert_eq!(
                         got.map(f64::to_bits),

@@ -144,6 +144,16 @@ pub fn sanitize_metric(x: f64) -> Option<f64> {
     }
 }
 
+/// `x` in single precision, saturating at its largest finite magnitude (an infinity stays one;
+/// NaN stays NaN).
+pub fn narrow(x: f64) -> f32 {
+    if x.is_finite() {
+        x.clamp(-f64::from(f32::MAX), f64::from(f32::MAX)) as f32
+    } else {
+        x as f32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
