@@ -41,7 +41,8 @@ struct Viewer {
     /// Bytes of joining (the whole fleet and the sparklines), and when joining ended.
     join_bytes: u64,
     joined_at: Option<Instant>,
-    lags: Vec<i64>,
+    /// Each tick's delivery lag (ms) and when it arrived.
+    lags: Vec<(Instant, i64)>,
 }
 
 async fn view(url: String, secs: u64) -> Result<Viewer, String> {
@@ -80,7 +81,7 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
             .and_then(|n| n.parse::<i64>().ok())
         {
             v.frames += 1;
-            v.lags.push(now_ms() - ts);
+            v.lags.push((Instant::now(), now_ms() - ts));
         }
     }
     Ok(v)
@@ -120,9 +121,18 @@ async fn main() -> Result<(), String> {
     let after = pid.and_then(proc_usage);
     let mut lags: Vec<i64> = viewers
         .iter()
-        .flat_map(|v| v.lags.iter().copied())
+        .flat_map(|v| v.lags.iter().map(|l| l.1))
         .collect();
     lags.sort_unstable();
+    // Once every viewer has joined: the fan-out alone, without the joins' bytes ahead of ticks.
+    let all_joined = viewers.iter().filter_map(|v| v.joined_at).max();
+    let mut settled: Vec<i64> = viewers
+        .iter()
+        .flat_map(|v| v.lags.iter())
+        .filter(|l| all_joined.is_some_and(|t| l.0 > t))
+        .map(|l| l.1)
+        .collect();
+    settled.sort_unstable();
     let frames: Vec<u64> = viewers.iter().map(|v| v.frames).collect();
     let bytes: u64 = viewers.iter().map(|v| v.bytes).sum();
     let join: u64 = viewers.iter().map(|v| v.join_bytes).sum();
@@ -156,6 +166,16 @@ async fn main() -> Result<(), String> {
         percentile(&lags, 0.99),
         lags.last().unwrap_or(&0)
     );
+    if let Some(t) = all_joined {
+        println!(
+            "  after the last viewer joined ({:.1} s in): p50 {} ms, p99 {} ms, max {} ms over {} deliveries",
+            t.saturating_duration_since(started).as_secs_f64(),
+            percentile(&settled, 0.5),
+            percentile(&settled, 0.99),
+            settled.last().unwrap_or(&0),
+            settled.len()
+        );
+    }
     if let (Some((t0, _)), Some((t1, rss))) = (before, after) {
         let hz = 100.0; // USER_HZ on Linux
         println!(
