@@ -14,12 +14,13 @@
 //!
 //! Layout: the patterns are those of one series (`width` values `stride` apart, newest first,
 //! as the anomaly detector's segment means make them), so the index keeps the series once, as a
-//! ring of single-precision values, and each pattern as its end position: a pattern costs 2
-//! bytes, not `width` copies of values that other patterns also hold (its key is recomputed from
-//! the ring when needed, by the same sum, so to the same value). The ring's length is a power of
-//! two no longer than 2¹⁶, so the low 16 bits of a position are enough to find its slot (a mask,
-//! no division and no branch: the search's inner loop is a few loads and multiplies). A snapshot of ends sorted by key is rebuilt in place by
-//! merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
+//! ring of single-precision values (relative to the series' first value, queries rounded alike),
+//! and each pattern as its end position: a pattern costs 2 bytes, not `width` copies of values
+//! that other patterns also hold (its key is recomputed from the ring when needed, by the same
+//! sum, so to the same value). The ring's length is a power of two no longer than 2¹⁶, so the low
+//! 16 bits of a position are enough to find its slot (a mask, no division and no branch: the
+//! search's inner loop is a few loads and multiplies). A snapshot of ends sorted by key is
+//! rebuilt in place by merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
 //! remembered since then wait in a small pending list and are searched exhaustively, and
 //! snapshot entries that have since been forgotten are skipped by their end. The search starts
 //! with a block of neighbours in key order, then walks outward in bound order.
