@@ -1,15 +1,9 @@
-//! Runs one brain per container: turns readings and engine events into observations. A large
-//! tick's brains run on two threads: each brain reads only its own container, so the verdicts are
-//! the same, and at a thousand containers the tick (most of which is the brains) is done sooner.
+//! Runs one brain per container: turns readings and engine events into observations.
 
 use crate::brain::{BrainConfig, ContainerBrain, Observation};
 use crate::collect::{LifecycleEvent, LifecycleKind};
 use app::wire::{Assessment, ContainerInfo, Sample};
 use std::collections::{HashMap, HashSet};
-
-/// Ticks with at least this many samples are assessed on two threads; below, a thread costs
-/// more than it saves.
-const PARALLEL_FROM: usize = 256;
 
 /// Engine events the brain has not yet seen, per container.
 #[derive(Debug, Default, Clone, Copy)]
@@ -75,84 +69,8 @@ impl Assessor {
 
     /// The brain's verdict on one sample, with the engine events seen since the last one.
     pub fn assess(&mut self, info: &ContainerInfo, s: &Sample) -> Assessment {
-        let obs = self.observation(info, s);
-        self.brain(&info.id).observe(&obs)
-    }
-
-    /// The verdicts on a tick's readings, in their order (`None` where there is no sample): the
-    /// same as [`Self::assess`] on each in turn, on two threads when the tick is large.
-    pub fn assess_all(
-        &mut self,
-        readings: &[(&ContainerInfo, Option<&Sample>)],
-    ) -> Vec<Option<Assessment>> {
-        let mut verdicts: Vec<Option<Assessment>> = vec![None; readings.len()];
-        let mut jobs: Vec<(usize, &str, Observation)> = Vec::with_capacity(readings.len());
-        for (k, (info, sample)) in readings.iter().enumerate() {
-            if let Some(s) = sample {
-                let obs = self.observation(info, s);
-                self.brain(&info.id);
-                jobs.push((k, info.id.as_str(), obs));
-            }
-        }
-        if jobs.len() < PARALLEL_FROM {
-            for (k, id, obs) in jobs {
-                verdicts[k] = Some(self.brain(id).observe(&obs));
-            }
-            return verdicts;
-        }
-        // One mutable brain per job; a container listed twice in a tick (never seen, but
-        // possible) is assessed afterwards, in its turn, so each brain sees its samples in order.
-        let mut brains: HashMap<&str, &mut ContainerBrain> = self
-            .brains
-            .iter_mut()
-            .map(|(id, b)| (id.as_str(), b))
-            .collect();
-        let mut work = Vec::with_capacity(jobs.len());
-        let mut again = Vec::new();
-        for (k, id, obs) in jobs {
-            match brains.remove(id) {
-                Some(brain) => work.push((k, brain, obs)),
-                None => again.push((k, id, obs)),
-            }
-        }
-        let half = work.len() / 2;
-        let (first, second) = work.split_at_mut(half);
-        let run =
-            |part: &mut [(usize, &mut ContainerBrain, Observation)]| -> Vec<(usize, Assessment)> {
-                part.iter_mut()
-                    .map(|(k, brain, obs)| (*k, brain.observe(obs)))
-                    .collect()
-            };
-        let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| run(first));
-            let mine = run(second);
-            (other.join(), mine)
-        });
-        // A brain that panicked panics here, as it would have on one thread.
-        let a = a.unwrap_or_else(|e| std::panic::resume_unwind(e));
-        drop(work);
-        drop(brains);
-        for (k, v) in a.into_iter().chain(b) {
-            verdicts[k] = Some(v);
-        }
-        for (k, id, obs) in again {
-            verdicts[k] = Some(self.brain(id).observe(&obs));
-        }
-        verdicts
-    }
-
-    /// This container's brain, made on its first sample.
-    fn brain(&mut self, id: &str) -> &mut ContainerBrain {
-        let cfg = &self.cfg;
-        self.brains
-            .entry(id.to_string())
-            .or_insert_with(|| ContainerBrain::new(cfg))
-    }
-
-    /// The brain's observation of `s`, with the engine events seen since the last one.
-    fn observation(&mut self, info: &ContainerInfo, s: &Sample) -> Observation {
         let events = self.pending.remove(&info.id).unwrap_or_default();
-        Observation {
+        let obs = Observation {
             ts_ms: s.ts_ms,
             cpu_pct: s.cpu_pct,
             cpu_capacity_pct: info
@@ -165,98 +83,11 @@ impl Assessor {
             pids: s.pids as f64,
             restarts: events.restarts,
             oom_kills: events.oom_kills,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(k: usize) -> ContainerInfo {
-        ContainerInfo {
-            id: format!("c{k}"),
-            name: format!("n{k}"),
-            mem_limited: true,
-            ..ContainerInfo::default()
-        }
-    }
-
-    /// A different series per container, deterministic.
-    fn sample(k: usize, t: i64) -> Sample {
-        let x = ((k as i64 * 7919 + t * 104_729) % 1000) as f64 / 10.0;
-        Sample {
-            ts_ms: 1_800_000_000_000 + t * 1000,
-            cpu_pct: x,
-            mem_bytes: 1_000_000 + x as u64 * 1000 + t as u64 * 50_000,
-            mem_limit_bytes: 1 << 28,
-            net_rx_bps: x * 3.0,
-            pids: 3,
-            ..Sample::default()
-        }
-    }
-
-    #[test]
-    fn a_large_tick_on_two_threads_gives_each_container_what_one_thread_would() {
-        let n = PARALLEL_FROM * 2 + 3;
-        let infos: Vec<ContainerInfo> = (0..n).map(info).collect();
-        let mut two = Assessor::new(BrainConfig::default());
-        let mut one = Assessor::new(BrainConfig::default());
-        for t in 0..60 {
-            if t == 40 {
-                let ev = |kind| LifecycleEvent {
-                    ts_ms: 0,
-                    id: "c7".into(),
-                    name: "n7".into(),
-                    kind,
-                };
-                for a in [&mut two, &mut one] {
-                    a.on_event(&ev(LifecycleKind::Oom));
-                    a.on_event(&ev(LifecycleKind::Die {
-                        exit_code: Some(137),
-                    }));
-                    a.on_event(&ev(LifecycleKind::Start));
-                }
-            }
-            // Some containers miss every other sample.
-            let samples: Vec<Option<Sample>> = (0..n)
-                .map(|k| (k % 17 != 0 || t % 2 == 0).then(|| sample(k, t)))
-                .collect();
-            let mut readings: Vec<(&ContainerInfo, Option<&Sample>)> = infos
-                .iter()
-                .zip(&samples)
-                .map(|(i, s)| (i, s.as_ref()))
-                .collect();
-            // A container listed twice: its brain sees both samples, in order.
-            readings.push((&infos[5], samples[5].as_ref()));
-            let got = two.assess_all(&readings);
-            let want: Vec<Option<Assessment>> = readings
-                .iter()
-                .map(|(i, s)| s.map(|s| one.assess(i, s)))
-                .collect();
-            assert_eq!(got, want, "tick {t}");
-        }
-        // The OOM kill and the restart reached c7's brain (and were taken from the pending).
-        assert!(two.pending.is_empty() && one.pending.is_empty());
-    }
-
-    #[test]
-    fn a_small_tick_stays_on_one_thread_and_agrees_too() {
-        let infos: Vec<ContainerInfo> = (0..5).map(info).collect();
-        let mut two = Assessor::new(BrainConfig::default());
-        let mut one = Assessor::new(BrainConfig::default());
-        for t in 0..10 {
-            let samples: Vec<Sample> = (0..5).map(|k| sample(k, t)).collect();
-            let readings: Vec<(&ContainerInfo, Option<&Sample>)> = infos
-                .iter()
-                .zip(&samples)
-                .map(|(i, s)| (i, Some(s)))
-                .collect();
-            let want: Vec<Option<Assessment>> = readings
-                .iter()
-                .map(|(i, s)| s.map(|s| one.assess(i, s)))
-                .collect();
-            assert_eq!(two.assess_all(&readings), want);
-        }
+        };
+        let cfg = &self.cfg;
+        self.brains
+            .entry(info.id.clone())
+            .or_insert_with(|| ContainerBrain::new(cfg))
+            .observe(&obs)
     }
 }

@@ -155,15 +155,12 @@ impl Pipeline {
             self.ctx.host.clone_from(&h.hostname);
         }
         let readings: Option<Vec<Assessed>> = tick.containers.map(|readings| {
-            let pairs: Vec<_> = readings
-                .iter()
-                .map(|r| (&r.info, r.sample.as_ref()))
-                .collect();
-            let verdicts = self.assessor.assess_all(&pairs);
             readings
                 .into_iter()
-                .zip(verdicts)
-                .map(|(r, a)| (r.info, r.sample, a))
+                .map(|r| {
+                    let a = r.sample.map(|s| self.assessor.assess(&r.info, &s));
+                    (r.info, r.sample, a)
+                })
                 .collect()
         });
         let mut changed = false;
