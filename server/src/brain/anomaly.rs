@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{z_against, RollingQuantiles};
-use super::nearest::{PatternIndex, Shape};
+use super::nearest::{PatternIndex, Shape, MAX_LAG, MAX_STRIDE};
 use super::rings::RollingRange;
 
 /// Tunables, all counts in samples.
@@ -139,7 +139,11 @@ impl AnomalyDetector {
         let mut cfg = cfg;
         cfg.baseline_samples = cfg.baseline_samples.max(4);
         cfg.pattern_segments = cfg.pattern_segments.clamp(1, MAX_SEGMENTS);
-        cfg.segment_samples = cfg.segment_samples.max(1);
+        // What the pattern index can hold: a stride of one segment, remembered a pattern's span
+        // late (clamped here, so that queries and stored patterns keep the same shape).
+        cfg.segment_samples = cfg
+            .segment_samples
+            .clamp(1, MAX_STRIDE.min(MAX_LAG / cfg.pattern_segments));
         cfg.memory_samples = cfg.memory_samples.max(1);
         cfg.pattern_memory_samples = cfg.pattern_memory_samples.max(1);
         if !(cfg.breakout_tolerance.is_finite() && cfg.breakout_tolerance >= 0.0) {
@@ -390,5 +394,31 @@ mod tests {
             assert!(o.score.is_finite() && o.z.is_finite() && o.surprise.is_finite());
             assert!((0.0..=1.0).contains(&o.score));
         }
+    }
+
+    #[test]
+    fn segments_longer_than_the_pattern_index_holds_are_shortened_not_lost() {
+        let cfg = AnomalyConfig {
+            pattern_segments: 2,
+            segment_samples: 5000,
+            ..AnomalyConfig::default()
+        };
+        let mut d = AnomalyDetector::new(cfg, 0.0);
+        assert_eq!(d.config().segment_samples, MAX_STRIDE);
+        let mut s = 9;
+        for _ in 0..3 * MAX_STRIDE + 50 {
+            d.observe(10.0 + noise(&mut s));
+        }
+        // Its patterns are remembered (with the clamped stride they fit the index's lag).
+        assert!(!d.patterns.is_empty());
+        let wide = AnomalyDetector::new(
+            AnomalyConfig {
+                pattern_segments: 16,
+                segment_samples: 1000,
+                ..AnomalyConfig::default()
+            },
+            0.0,
+        );
+        assert!(wide.config().segment_samples * 16 <= MAX_LAG);
     }
 }

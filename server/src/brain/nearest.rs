@@ -57,9 +57,9 @@ pub struct PatternIndex {
     budget: usize,
     /// The series' recent values, a ring of `ring` slots (position `p` at `p & mask`), long
     /// enough for every value of every pattern in the snapshot or pending; allocated in full at
-    /// the first value (slots not written yet read 0). Single precision:
-    /// half the memory and cache traffic, and 7 significant digits are far finer than any
-    /// distance between two metric patterns that matters.
+    /// the first value (slots not written yet read 0). Single precision: half the memory and
+    /// cache traffic, and 7 significant digits are far finer than any distance between two
+    /// metric patterns that matters.
     series: Vec<f32>,
     /// The first finite value recorded: the ring holds each value minus it (so a series far
     /// from zero keeps its single-precision digits for how it moves, and shifting a whole
@@ -108,8 +108,8 @@ impl PatternIndex {
         // Bounded so that the ring below never needs more than 2¹⁶ slots.
         let shape = Shape {
             width: shape.width.clamp(1, MAX_WIDTH),
-            stride: shape.stride.clamp(1, 1 << 10),
-            lag: shape.lag.min(1 << 13),
+            stride: shape.stride.clamp(1, MAX_STRIDE),
+            lag: shape.lag.min(MAX_LAG),
         };
         let capacity = capacity.clamp(1, MAX_CAPACITY);
         // Positions a snapshot entry (live, or forgotten since the last merge) or a pending one
@@ -321,22 +321,14 @@ impl PatternIndex {
     #[inline]
     fn dist2(&self, end: u64, q: &[f64]) -> f64 {
         match q {
-            [a, b, c, d, e] => self.dist2_fixed(end, &[*a, *b, *c, *d, *e]),
-            _ => {
-                let mut slot = self.slot(end);
-                let mut s = 0.0;
-                for qj in q {
-                    let d = self.value(slot) - qj;
-                    s += d * d;
-                    slot = slot.wrapping_sub(self.shape.stride) & self.mask;
-                }
-                s
-            }
+            // An array: its length is known, so the loop below is unrolled.
+            [a, b, c, d, e] => self.sum_sq(end, &[*a, *b, *c, *d, *e]),
+            _ => self.sum_sq(end, q),
         }
     }
 
     #[inline]
-    fn dist2_fixed<const W: usize>(&self, end: u64, q: &[f64; W]) -> f64 {
+    fn sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> f64 {
         let mut slot = self.slot(end);
         let mut s = 0.0;
         for qj in q {
@@ -445,6 +437,11 @@ fn lower(best: f64, d: f64) -> f64 {
 
 /// Most values per pattern.
 pub const MAX_WIDTH: usize = 16;
+/// Largest stride between a pattern's values, and longest lag before a pattern is remembered:
+/// with [`MAX_CAPACITY`] and [`MAX_WIDTH`] they keep the ring within 2¹⁶ slots. Callers that
+/// need more must shorten their patterns (the anomaly detector clamps its own settings to these).
+pub const MAX_STRIDE: usize = 1 << 10;
+pub const MAX_LAG: usize = 1 << 13;
 
 #[cfg(test)]
 #[path = "nearest_tests.rs"]

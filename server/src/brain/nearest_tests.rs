@@ -154,8 +154,8 @@ fn each_pattern_is_stored_once() {
             idx.remember(i - 20);
         }
     }
-    // The series once (single precision, a power-of-two ring), then a 2-byte end per entry, for at most `capacity + BATCH` entries
-    // (forgotten ones wait for the next merge).
+    // The series once (single precision, a power-of-two ring), then a 2-byte end per entry, for
+    // at most `capacity + BATCH` entries (forgotten ones wait for the next merge).
     let ring = (cap + BATCH + 16 + 20 + 2).next_power_of_two();
     let most = ring * 4 + (cap + BATCH) * 2 + BATCH * 8;
     assert!(idx.heap_bytes() <= most, "{} > {most}", idx.heap_bytes());
