@@ -12,6 +12,10 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
+/// Long enough for the last removals to be seen (within a tick or two) and for freed memory to
+/// go back to the system once they have stopped (5 s later), with room to spare.
+const SETTLE_S: u64 = 20;
+
 fn running_containers() -> usize {
     let out = std::process::Command::new("docker")
         .args(["ps", "-q"])
@@ -38,8 +42,9 @@ async fn churn_leaves_no_state_behind_and_memory_flat() {
     server.ready().await;
     let prefix = format!("dp-churn-{}", std::process::id());
     churn(&format!("{prefix}-warm"), 30).await;
-    // Settle, and past the once-a-minute return of freed memory to the system.
-    tokio::time::sleep(Duration::from_secs(75)).await;
+    // Settle: the server returns freed memory to the system once departures have stopped for
+    // 5 s (`pipeline/release.rs`).
+    tokio::time::sleep(Duration::from_secs(SETTLE_S)).await;
     let (rss_before, anon_before) = (server.rss_kib(), server.rss_anon_kib());
 
     let created = churn(&prefix, secs).await;
@@ -51,7 +56,7 @@ async fn churn_leaves_no_state_behind_and_memory_flat() {
     );
 
     // Settle: every removal seen and freed memory returned, then compare.
-    tokio::time::sleep(Duration::from_secs(75)).await;
+    tokio::time::sleep(Duration::from_secs(SETTLE_S)).await;
     let (rss_after, anon_after) = (server.rss_kib(), server.rss_anon_kib());
     let (_, health) = server.get("/api/health").await.expect("health");
     let (_, list) = server.get("/api/containers").await.expect("containers");

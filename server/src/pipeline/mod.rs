@@ -7,6 +7,7 @@
 
 pub mod assessor;
 pub mod commands;
+mod release;
 mod remote;
 
 use crate::collect::{LifecycleEvent, SourceMsg, Tick};
@@ -19,6 +20,7 @@ use crate::store::writer::{Ack, Op, StoreWriter};
 use app::wire::{Assessment, ContainerInfo, EngineState, Sample};
 use assessor::Assessor;
 use commands::{Command, CommandError};
+use release::ReleaseClock;
 use std::collections::HashSet;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -43,8 +45,6 @@ pub struct Responders {
 const PRUNE_EVERY_MS: i64 = 3_600_000;
 /// How often the store is asked to prove it can write.
 const HEARTBEAT_EVERY_MS: i64 = 5_000;
-/// After containers leave, freed memory goes back to the system at most this often.
-const RELEASE_EVERY_MS: i64 = 60_000;
 
 pub struct Pipeline {
     live: Shared<LiveStore>,
@@ -54,9 +54,8 @@ pub struct Pipeline {
     ctx: Context,
     last_prune_ms: i64,
     last_heartbeat_ms: i64,
-    /// Containers that left since freed memory was last given back, and when that was.
-    departed: usize,
-    last_release_ms: i64,
+    /// When memory freed by departed containers goes back to the system.
+    release: ReleaseClock,
     /// Observes how long each tick takes (exposed at `/metrics`).
     tick_seconds: Option<prometheus_client::metrics::histogram::Histogram>,
 }
@@ -75,8 +74,7 @@ impl Pipeline {
             },
             last_prune_ms: 0,
             last_heartbeat_ms: 0,
-            departed: 0,
-            last_release_ms: 0,
+            release: ReleaseClock::default(),
             tick_seconds: None,
         }
     }
@@ -181,7 +179,7 @@ impl Pipeline {
             .observe_services(local.chain(live.remote_labels(tick.ts_ms)));
         if let Some(readings) = readings {
             let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
-            self.departed += live.absent(&present);
+            self.release.departed(live.absent(&present), tick.ts_ms);
             self.assessor.retain(&present);
             live.retain_present(&present);
             let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
@@ -232,9 +230,7 @@ impl Pipeline {
             self.last_heartbeat_ms = now_ms;
             self.r.store.send(Op::Heartbeat { at_ms: now_ms });
         }
-        if self.departed > 0 && now_ms - self.last_release_ms >= RELEASE_EVERY_MS {
-            self.departed = 0;
-            self.last_release_ms = now_ms;
+        if self.release.due(now_ms) {
             tokio::task::spawn_blocking(crate::util::release_freed_memory);
         }
         if now_ms - self.last_prune_ms >= PRUNE_EVERY_MS {
