@@ -10,11 +10,13 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dockerpulse::brain::regression::{linfa_fit, SlidingOls};
-use dockerpulse::brain::{BrainConfig, ContainerBrain, Observation};
-use dockerpulse::eval::traces::{observations, read_trace_dir};
+use dockerpulse::brain::{BrainConfig, ContainerBrain};
 
+#[path = "support/real_traces.rs"]
+mod real_traces;
 #[path = "support/white_noise.rs"]
 mod white_noise;
+use real_traces::real_service_observations;
 use white_noise::{noise, observation};
 
 fn bench(c: &mut Criterion) {
@@ -78,20 +80,5 @@ fn bench(c: &mut Criterion) {
 }
 
 /// Every steady real-service trace's observations, one after another, on one clock (1 s apart).
-fn real_service_observations() -> Vec<Observation> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traces/steady");
-    let set = read_trace_dir(&dir).expect("the steady real-service traces");
-    let mut all: Vec<Observation> = set
-        .traces
-        .iter()
-        .flat_map(|t| observations(t, &set.events, 2, true))
-        .collect();
-    for (i, o) in all.iter_mut().enumerate() {
-        o.ts_ms = i as i64 * 1000;
-    }
-    assert!(all.len() > 2000, "{} observations", all.len());
-    all
-}
-
 criterion_group!(benches, bench);
 criterion_main!(benches);

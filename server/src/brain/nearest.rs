@@ -384,6 +384,10 @@ impl PatternIndex {
             right = left + block;
             for i in (start..right).chain((left..start).rev()) {
                 best = self.nearer(i, q, live, best);
+                // An exact repeat: nothing can be nearer (an idle series, a constant count).
+                if best == 0.0 {
+                    return Some(0.0);
+                }
             }
         }
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
