@@ -346,6 +346,7 @@ impl PatternIndex {
 
     /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
     /// the entry is still remembered).
+    #[inline(always)]
     fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
         match self.ends.get(i) {
             Some(&e) if live.has(e) => lower(best, self.dist2(u64::from(e), q)),
