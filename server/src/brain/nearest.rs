@@ -344,6 +344,63 @@ impl PatternIndex {
         self.next_end - u64::from((self.next_end as u16).wrapping_sub(low))
     }
 
+    /// `best` lowered to the nearest of the snapshot entries `side` visits (outward from the
+    /// query's key), stopping where their lower bound reaches it or at an exact repeat.
+    #[inline(always)]
+    fn scan(
+        &self,
+        side: impl Iterator<Item = usize>,
+        q: &[f64],
+        qk: f64,
+        live: Live,
+        mut best: f64,
+    ) -> f64 {
+        let g = self.shape.width as f64;
+        for i in side {
+            let Some((lb, d2)) = self.probe(i, q, qk, g, live) else {
+                continue;
+            };
+            best = lower(best, d2);
+            if lb >= best || best == 0.0 {
+                break;
+            }
+        }
+        best
+    }
+
+    /// For snapshot entry `i`, if still remembered: the lower bound of its distance from `q`
+    /// (whose key is `qk`, `g` values), and the distance itself, from one read of its values.
+    #[inline(always)]
+    fn probe(&self, i: usize, q: &[f64], qk: f64, g: f64, live: Live) -> Option<(f64, f64)> {
+        let e = *self.ends.get(i)?;
+        if !live.has(e) {
+            return None;
+        }
+        let (key, d2) = match q {
+            // An array: its length is known, so the loop below is unrolled.
+            [a, b, c, d, e5] => self.key_and_sum_sq(u64::from(e), &[*a, *b, *c, *d, *e5]),
+            _ => self.key_and_sum_sq(u64::from(e), q),
+        };
+        let k = key - qk;
+        Some((k * k / g, d2))
+    }
+
+    /// The key of the pattern ending at `end` (summed as [`Self::key`] sums it) and its squared
+    /// distance from `q`.
+    #[inline(always)]
+    fn key_and_sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
+        let mut slot = self.slot(end);
+        let (mut key, mut s) = (0.0, 0.0);
+        for qj in q {
+            let v = self.value(slot);
+            key += v;
+            let d = v - qj;
+            s += d * d;
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
+        }
+        (key, s)
+    }
+
     /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
     /// the entry is still remembered).
     #[inline(always)]
@@ -383,12 +440,15 @@ impl PatternIndex {
             let block = BLOCK.min(self.budget).min(n);
             left = start.saturating_sub(block / 2).min(n - block);
             right = left + block;
-            for i in (start..right).chain((left..start).rev()) {
-                best = self.nearer(i, q, live, best);
-                // An exact repeat: nothing can be nearer (an idle series, a constant count).
-                if best == 0.0 {
-                    return Some(0.0);
-                }
+            //    Each side stops once its lower bound reaches the best distance found: keys only
+            //    move further from the query's outward, so nothing further out can be nearer
+            //    (the answer is the one the whole block gives; metrics that move smoothly skip
+            //    a third of it).
+            best = self.scan(start..right, q, qk, live, best);
+            best = self.scan((left..start).rev(), q, qk, live, best);
+            // An exact repeat: nothing can be nearer (an idle series, a constant count).
+            if best == 0.0 {
+                return Some(0.0);
             }
         }
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
