@@ -79,6 +79,5 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-/// Every steady real-service trace's observations, one after another, on one clock (1 s apart).
 criterion_group!(benches, bench);
 criterion_main!(benches);
