@@ -29,7 +29,7 @@ pub const FULL_EVERY: u64 = 300;
 pub const PART: usize = 100;
 /// Containers per part of a tick's changes: a changed row is a few tens of bytes, so a thousand
 /// fit in less than a full message's part, and every part is one more write to every viewer
-/// each tick (at a thousand viewers, parts of 100 made ten thousand writes a second).
+/// each tick (a thousand containers in parts of 100 made ten writes per viewer per tick).
 pub const CHANGES_PART: usize = 1000;
 
 /// The parts of one message, serialised, in order.

@@ -23,7 +23,9 @@
 //! rebuilt in place by merging every few insertions (O(memory) each time, so O(memory / batch) per sample); patterns
 //! remembered since then wait in a small pending list and are searched exhaustively, and
 //! snapshot entries that have since been forgotten are skipped by their end. The search starts
-//! with a block of neighbours in key order, then walks outward in bound order.
+//! with a block of neighbours in key order (each side of it read outward until the bound reaches
+//! the best distance, the bound and the distance from one read of a pattern), then walks outward
+//! in bound order; an exact repeat (distance 0) ends it at once.
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
