@@ -1,0 +1,188 @@
+//! The nearest-pattern query of a [`PatternIndex`]: a block of neighbours in key order, each of
+//! its sides read outward until the key bound reaches the best distance, the patterns not yet in
+//! the snapshot, then a walk outward in bound order while budget is left (the method is described
+//! in the parent module).
+
+use super::{Live, PatternIndex, BLOCK, MAX_WIDTH};
+
+impl PatternIndex {
+    /// Squared distance from `q` (`width` values) to the live pattern ending at `end`, summed in
+    /// full: no early stop once above the best so far, because that branch, taken at random,
+    /// costs more than the few terms it saves, and without it consecutive candidates' sums
+    /// overlap in the processor. The detector's width (5 segments) gets an unrolled loop.
+    #[inline]
+    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
+        match q {
+            // An array: its length is known, so the loop below is unrolled.
+            [a, b, c, d, e] => self.sum_sq(end, &[*a, *b, *c, *d, *e]),
+            _ => self.sum_sq(end, q),
+        }
+    }
+
+    #[inline]
+    fn sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> f64 {
+        let mut slot = self.slot(end);
+        let mut s = 0.0;
+        for qj in q {
+            let d = self.value(slot) - qj;
+            s += d * d;
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
+        }
+        s
+    }
+
+    /// `best` lowered to the nearest of the snapshot entries `side` visits (outward from the
+    /// query's key), stopping where their lower bound reaches it or at an exact repeat.
+    #[inline(always)]
+    fn scan(
+        &self,
+        side: impl Iterator<Item = usize>,
+        q: &[f64],
+        qk: f64,
+        live: Live,
+        mut best: f64,
+    ) -> f64 {
+        let g = self.shape.width as f64;
+        for i in side {
+            let Some((lb, d2)) = self.probe(i, q, qk, g, live) else {
+                continue;
+            };
+            best = lower(best, d2);
+            if lb >= best || best == 0.0 {
+                break;
+            }
+        }
+        best
+    }
+
+    /// For snapshot entry `i`, if still remembered: the lower bound of its distance from `q`
+    /// (whose key is `qk`, `g` values), and the distance itself, from one read of its values.
+    #[inline(always)]
+    fn probe(&self, i: usize, q: &[f64], qk: f64, g: f64, live: Live) -> Option<(f64, f64)> {
+        let e = *self.ends.get(i)?;
+        if !live.has(e) {
+            return None;
+        }
+        let (key, d2) = match q {
+            // An array: its length is known, so the loop below is unrolled.
+            [a, b, c, d, e5] => self.key_and_sum_sq(u64::from(e), &[*a, *b, *c, *d, *e5]),
+            _ => self.key_and_sum_sq(u64::from(e), q),
+        };
+        let k = key - qk;
+        Some((k * k / g, d2))
+    }
+
+    /// The key of the pattern ending at `end` (summed as [`Self::key`] sums it) and its squared
+    /// distance from `q`.
+    #[inline(always)]
+    fn key_and_sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
+        let mut slot = self.slot(end);
+        let (mut key, mut s) = (0.0, 0.0);
+        for qj in q {
+            let v = self.value(slot);
+            key += v;
+            let d = v - qj;
+            s += d * d;
+            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
+        }
+        (key, s)
+    }
+
+    /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
+    /// the entry is still remembered).
+    #[inline(always)]
+    fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
+        match self.ends.get(i) {
+            Some(&e) if live.has(e) => lower(best, self.dist2(u64::from(e), q)),
+            _ => best,
+        }
+    }
+
+    /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
+    /// nearest remembered pattern found within the budget; `None` when nothing is remembered.
+    pub fn nearest2(&self, query: &[f64]) -> Option<f64> {
+        let query = query.get(..self.shape.width)?;
+        if self.is_empty() || !query.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        // The query as it would be stored, so that a pattern seen before is at distance 0
+        // exactly (series that repeat themselves exactly, as idle ones do, rely on it).
+        let mut relative = [0.0; MAX_WIDTH];
+        for (r, v) in relative.iter_mut().zip(query) {
+            *r = f64::from(crate::brain::stats::narrow(v - self.origin()));
+        }
+        let q = &relative[..self.shape.width];
+        let live = self.live();
+        let n = self.ends.len();
+        let qk: f64 = q.iter().sum();
+        let mut best = f64::INFINITY;
+        let (mut left, mut right) = (0, 0);
+        if n > 0 {
+            // 1. A block of neighbours in key order, centred on the query's key, nearest keys
+            //    first: they are the likeliest to be near, and the sooner `best` is small, the
+            //    sooner the other distances stop (the minimum does not depend on the order).
+            let start = self
+                .ends
+                .partition_point(|&e| self.key(self.end_of(e)) < qk);
+            let block = BLOCK.min(self.budget).min(n);
+            left = start.saturating_sub(block / 2).min(n - block);
+            right = left + block;
+            //    Each side stops once its lower bound reaches the best distance found: keys only
+            //    move further from the query's outward, so nothing further out can be nearer
+            //    (the answer is the one the whole block gives; metrics that move smoothly skip
+            //    a third of it).
+            best = self.scan(start..right, q, qk, live, best);
+            best = self.scan((left..start).rev(), q, qk, live, best);
+            // An exact repeat: nothing can be nearer (an idle series, a constant count).
+            if best == 0.0 {
+                return Some(0.0);
+            }
+        }
+        // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
+        for &e in &self.pending {
+            if live.has(e as u16) {
+                best = lower(best, self.dist2(e, q));
+            }
+        }
+        let g = self.shape.width as f64;
+        // 2. Outward in bound order while the bound can still beat the best and budget is left.
+        let bound = |i: usize| {
+            let d = self.key_at(i) - qk;
+            d * d / g
+        };
+        let mut spent = right - left;
+        while spent < self.budget {
+            let lb_left = left.checked_sub(1).map(bound);
+            let lb_right = (right < n).then(|| bound(right));
+            let (i, lb) = match (lb_left, lb_right) {
+                (Some(a), Some(b)) if a <= b => (left - 1, a),
+                (Some(a), None) => (left - 1, a),
+                (_, Some(b)) => (right, b),
+                (None, None) => break,
+            };
+            // Every entry further out on either side has a bound at least this large.
+            if lb >= best {
+                break;
+            }
+            if i < left {
+                left = i;
+            } else {
+                right = i + 1;
+            }
+            best = self.nearer(i, q, live, best);
+            spent += 1;
+        }
+        best.is_finite().then_some(best)
+    }
+}
+
+/// `min(best, d)` for a distance that cannot be NaN (finite query, remembered patterns hold
+/// finite values): one instruction, where `f64::min`'s NaN handling adds a dependent two.
+#[inline]
+fn lower(best: f64, d: f64) -> f64 {
+    if d < best {
+        d
+    } else {
+        best
+    }
+}
