@@ -328,6 +328,20 @@ mod tests {
         }
     }
 
+    /// A frame of `PART * 2 + 5` containers (ids `prefix0`, `prefix1`…), all at `cpu`.
+    fn large(seq: u64, cpu: f64, prefix: &str) -> Frame {
+        let mut f = frame(seq, cpu);
+        let one = f.containers[0].clone();
+        f.containers = (0..(PART * 2 + 5))
+            .map(|i| {
+                let mut c = one.clone();
+                c.info.id = format!("{prefix}{i}");
+                c
+            })
+            .collect();
+        f
+    }
+
     fn fleet_of(text: &str) -> Fleet {
         match serde_json::from_str(text).expect("a ServerMsg") {
             ServerMsg::Fleet(f) => f,
@@ -387,19 +401,7 @@ mod tests {
     #[tokio::test]
     async fn a_large_fleet_goes_in_parts_that_add_up() {
         let hub = Hub::new();
-        let big = |seq| {
-            let mut f = frame(seq, 1.0);
-            let one = f.containers[0].clone();
-            f.containers = (0..(PART * 2 + 5))
-                .map(|i| {
-                    let mut c = one.clone();
-                    c.info.id = format!("c{i}");
-                    c
-                })
-                .collect();
-            f
-        };
-        hub.publish(big(1));
+        hub.publish(large(1, 1.0, "c"));
         let (_, parts) = hub.full().expect("json");
         assert_eq!(parts.len(), 3);
         let fleets: Vec<Fleet> = parts.iter().map(|p| fleet_of(p.as_str())).collect();
@@ -418,32 +420,20 @@ mod tests {
     #[tokio::test]
     async fn a_ticks_changes_go_in_few_parts_and_many_identities_in_small_ones() {
         let hub = Hub::new();
-        let fleet = |seq, cpu: f64, prefix: &str| {
-            let mut f = frame(seq, cpu);
-            let one = f.containers[0].clone();
-            f.containers = (0..(PART * 2 + 5))
-                .map(|i| {
-                    let mut c = one.clone();
-                    c.info.id = format!("{prefix}{i}");
-                    c
-                })
-                .collect();
-            f
-        };
         let sent = |hub: &Hub| {
             let p = hub.subscribe().borrow().clone();
             let parts: Vec<Fleet> = p.fleet.iter().map(|t| fleet_of(t.as_str())).collect();
             parts
         };
-        hub.publish(fleet(1, 1.0, "a"));
+        hub.publish(large(1, 1.0, "a"));
         // Every container's CPU changed: one part of rows, not one per hundred containers.
-        hub.publish(fleet(2, 9.0, "a"));
+        hub.publish(large(2, 9.0, "a"));
         let changes = sent(&hub);
         assert_eq!(changes.len(), 1);
         assert!(!changes[0].full && !changes[0].more);
         assert_eq!(changes[0].rows.0.len(), PART * 2 + 5);
         // A new fleet of as many containers: their identities go in parts of a hundred.
-        hub.publish(fleet(3, 9.0, "b"));
+        hub.publish(large(3, 9.0, "b"));
         let joined = sent(&hub);
         assert_eq!(joined.len(), 3);
         assert!(joined.iter().all(|f| f.infos.len() <= PART));

@@ -6,31 +6,6 @@
 use super::{Live, PatternIndex, BLOCK, MAX_WIDTH};
 
 impl PatternIndex {
-    /// Squared distance from `q` (`width` values) to the live pattern ending at `end`, summed in
-    /// full: no early stop once above the best so far, because that branch, taken at random,
-    /// costs more than the few terms it saves, and without it consecutive candidates' sums
-    /// overlap in the processor. The detector's width (5 segments) gets an unrolled loop.
-    #[inline]
-    fn dist2(&self, end: u64, q: &[f64]) -> f64 {
-        match q {
-            // An array: its length is known, so the loop below is unrolled.
-            [a, b, c, d, e] => self.sum_sq(end, &[*a, *b, *c, *d, *e]),
-            _ => self.sum_sq(end, q),
-        }
-    }
-
-    #[inline]
-    fn sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> f64 {
-        let mut slot = self.slot(end);
-        let mut s = 0.0;
-        for qj in q {
-            let d = self.value(slot) - qj;
-            s += d * d;
-            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
-        }
-        s
-    }
-
     /// `best` lowered to the nearest of the snapshot entries `side` visits (outward from the
     /// query's key), stopping where their lower bound reaches it or at an exact repeat.
     #[inline(always)]
@@ -39,10 +14,10 @@ impl PatternIndex {
         side: impl Iterator<Item = usize>,
         q: &[f64],
         qk: f64,
+        g: f64,
         live: Live,
         mut best: f64,
     ) -> f64 {
-        let g = self.shape.width as f64;
         for i in side {
             let Some((lb, d2)) = self.probe(i, q, qk, g, live) else {
                 continue;
@@ -63,17 +38,25 @@ impl PatternIndex {
         if !live.has(e) {
             return None;
         }
-        let (key, d2) = match q {
-            // An array: its length is known, so the loop below is unrolled.
-            [a, b, c, d, e5] => self.key_and_sum_sq(u64::from(e), &[*a, *b, *c, *d, *e5]),
-            _ => self.key_and_sum_sq(u64::from(e), q),
-        };
+        let (key, d2) = self.key_and_dist2(u64::from(e), q);
         let k = key - qk;
         Some((k * k / g, d2))
     }
 
     /// The key of the pattern ending at `end` (summed as [`Self::key`] sums it) and its squared
-    /// distance from `q`.
+    /// distance from `q` (`width` values), from one read of its values. Summed in full: no early
+    /// stop once above the best so far, because that branch, taken at random, costs more than
+    /// the few terms it saves, and without it consecutive candidates' sums overlap in the
+    /// processor. The detector's width (5 segments) gets an unrolled loop.
+    #[inline(always)]
+    fn key_and_dist2(&self, end: u64, q: &[f64]) -> (f64, f64) {
+        match q {
+            // An array: its length is known, so the loop below is unrolled.
+            [a, b, c, d, e] => self.key_and_sum_sq(end, &[*a, *b, *c, *d, *e]),
+            _ => self.key_and_sum_sq(end, q),
+        }
+    }
+
     #[inline(always)]
     fn key_and_sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
         let mut slot = self.slot(end);
@@ -86,16 +69,6 @@ impl PatternIndex {
             slot = slot.wrapping_sub(self.shape.stride) & self.mask;
         }
         (key, s)
-    }
-
-    /// `best` lowered to the distance from `q` to snapshot entry `i` when that is nearer (and
-    /// the entry is still remembered).
-    #[inline(always)]
-    fn nearer(&self, i: usize, q: &[f64], live: Live, best: f64) -> f64 {
-        match self.ends.get(i) {
-            Some(&e) if live.has(e) => lower(best, self.dist2(u64::from(e), q)),
-            _ => best,
-        }
     }
 
     /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
@@ -115,6 +88,7 @@ impl PatternIndex {
         let live = self.live();
         let n = self.ends.len();
         let qk: f64 = q.iter().sum();
+        let g = self.shape.width as f64;
         let mut best = f64::INFINITY;
         let (mut left, mut right) = (0, 0);
         if n > 0 {
@@ -131,8 +105,8 @@ impl PatternIndex {
             //    move further from the query's outward, so nothing further out can be nearer
             //    (the answer is the one the whole block gives; metrics that move smoothly skip
             //    a third of it).
-            best = self.scan(start..right, q, qk, live, best);
-            best = self.scan((left..start).rev(), q, qk, live, best);
+            best = self.scan(start..right, q, qk, g, live, best);
+            best = self.scan((left..start).rev(), q, qk, g, live, best);
             // An exact repeat: nothing can be nearer (an idle series, a constant count).
             if best == 0.0 {
                 return Some(0.0);
@@ -141,10 +115,9 @@ impl PatternIndex {
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
         for &e in &self.pending {
             if live.has(e as u16) {
-                best = lower(best, self.dist2(e, q));
+                best = lower(best, self.key_and_dist2(e, q).1);
             }
         }
-        let g = self.shape.width as f64;
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
         let bound = |i: usize| {
             let d = self.key_at(i) - qk;
@@ -169,7 +142,9 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            best = self.nearer(i, q, live, best);
+            if let Some((_, d2)) = self.probe(i, q, qk, g, live) {
+                best = lower(best, d2);
+            }
             spent += 1;
         }
         best.is_finite().then_some(best)
