@@ -23,14 +23,10 @@ use tokio::sync::watch;
 /// finds a message out of order, gets the whole fleet at once).
 pub const FULL_EVERY: u64 = 300;
 
-/// Containers per part of a full message: each connection keeps a write buffer as large as the
-/// largest message it sent, so a thousand viewers of a whole-fleet message of a thousand
-/// containers would hold most of a GiB. A part of a full message is ~80 KB.
+/// Containers per message part: each connection keeps a write buffer as large as the largest
+/// message it sent, so a thousand viewers of a whole-fleet message of a thousand containers
+/// would hold most of a GiB.
 pub const PART: usize = 100;
-/// Containers per part of a tick's changes: a changed row is a few tens of bytes, so a thousand
-/// fit in less than a full message's part, and every part is one more write to every viewer
-/// each tick (a thousand containers in parts of 100 made ten writes per viewer per tick).
-pub const CHANGES_PART: usize = 1000;
 
 /// The parts of one message, serialised, in order.
 pub type Parts = Arc<Vec<Utf8Bytes>>;
@@ -82,8 +78,7 @@ impl Hub {
     }
 
     /// Encodes `frame` as this tick's fleet message (a full one every [`FULL_EVERY`] ticks),
-    /// serialises it once (in parts of [`CHANGES_PART`] containers, of [`PART`] when it is full
-    /// or carries many identities) and makes it the latest. Returns
+    /// serialises it once (in parts of [`PART`] containers) and makes it the latest. Returns
     /// its size in bytes.
     pub fn publish(&self, frame: Frame) -> usize {
         let seq = frame.seq;
@@ -97,11 +92,7 @@ impl Hub {
             }
         };
         let (base, full) = (msg.base, msg.full);
-        // Identities weigh as much as a full message's rows: many of them (a fleet starting)
-        // go in the small parts.
-        let heavy = msg.infos.len() + msg.heals.len() > PART;
-        let per_part = if full || heavy { PART } else { CHANGES_PART };
-        let parts = match serialise(msg, per_part) {
+        let parts = match serialise(msg) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "fleet message could not be serialised");
@@ -136,7 +127,7 @@ impl Hub {
             enc.full()
         };
         let seq = msg.seq;
-        let parts = serialise(msg, PART)?;
+        let parts = serialise(msg)?;
         *lock(&self.full) = Some(Cached {
             seq,
             text: parts.clone(),
@@ -231,9 +222,9 @@ impl Hub {
     }
 }
 
-/// Serialises a fleet message in parts of at most `per_part` containers.
-fn serialise(msg: Fleet, per_part: usize) -> serde_json::Result<Parts> {
-    msg.split(per_part)
+/// Serialises a fleet message in parts.
+fn serialise(msg: Fleet) -> serde_json::Result<Parts> {
+    msg.split(PART)
         .into_iter()
         .map(|part| to_json(&ServerMsg::Fleet(part)).map(Utf8Bytes::from))
         .collect::<serde_json::Result<Vec<_>>>()
@@ -328,20 +319,6 @@ mod tests {
         }
     }
 
-    /// A frame of `PART * 2 + 5` containers (ids `prefix0`, `prefix1`…), all at `cpu`.
-    fn large(seq: u64, cpu: f64, prefix: &str) -> Frame {
-        let mut f = frame(seq, cpu);
-        let one = f.containers[0].clone();
-        f.containers = (0..(PART * 2 + 5))
-            .map(|i| {
-                let mut c = one.clone();
-                c.info.id = format!("{prefix}{i}");
-                c
-            })
-            .collect();
-        f
-    }
-
     fn fleet_of(text: &str) -> Fleet {
         match serde_json::from_str(text).expect("a ServerMsg") {
             ServerMsg::Fleet(f) => f,
@@ -401,7 +378,19 @@ mod tests {
     #[tokio::test]
     async fn a_large_fleet_goes_in_parts_that_add_up() {
         let hub = Hub::new();
-        hub.publish(large(1, 1.0, "c"));
+        let big = |seq| {
+            let mut f = frame(seq, 1.0);
+            let one = f.containers[0].clone();
+            f.containers = (0..(PART * 2 + 5))
+                .map(|i| {
+                    let mut c = one.clone();
+                    c.info.id = format!("c{i}");
+                    c
+                })
+                .collect();
+            f
+        };
+        hub.publish(big(1));
         let (_, parts) = hub.full().expect("json");
         assert_eq!(parts.len(), 3);
         let fleets: Vec<Fleet> = parts.iter().map(|p| fleet_of(p.as_str())).collect();
@@ -415,28 +404,6 @@ mod tests {
             index.apply(&mut held, f);
         }
         assert_eq!(held.map(|f| f.containers.len()), Some(PART * 2 + 5));
-    }
-
-    #[tokio::test]
-    async fn a_ticks_changes_go_in_few_parts_and_many_identities_in_small_ones() {
-        let hub = Hub::new();
-        let sent = |hub: &Hub| {
-            let p = hub.subscribe().borrow().clone();
-            let parts: Vec<Fleet> = p.fleet.iter().map(|t| fleet_of(t.as_str())).collect();
-            parts
-        };
-        hub.publish(large(1, 1.0, "a"));
-        // Every container's CPU changed: one part of rows, not one per hundred containers.
-        hub.publish(large(2, 9.0, "a"));
-        let changes = sent(&hub);
-        assert_eq!(changes.len(), 1);
-        assert!(!changes[0].full && !changes[0].more);
-        assert_eq!(changes[0].rows.0.len(), PART * 2 + 5);
-        // A new fleet of as many containers: their identities go in parts of a hundred.
-        hub.publish(large(3, 9.0, "b"));
-        let joined = sent(&hub);
-        assert_eq!(joined.len(), 3);
-        assert!(joined.iter().all(|f| f.infos.len() <= PART));
     }
 
     #[tokio::test]
