@@ -300,6 +300,23 @@ mod browser {
     /// The close code of a refused viewer (RFC 6455 "try again later").
     const REFUSED: u16 = 1013;
 
+    /// Most bytes a binary message may inflate to (the server's parts are far smaller).
+    const INFLATED_MAX: usize = 16 << 20;
+
+    /// A message's JSON: text as it comes, binary (the whole fleet, deflated) inflated.
+    fn text_of(data: &JsValue) -> Result<String, String> {
+        if let Some(text) = data.as_string() {
+            return Ok(text);
+        }
+        let buf = data
+            .dyn_ref::<js_sys::ArrayBuffer>()
+            .ok_or("neither text nor binary")?;
+        let packed = js_sys::Uint8Array::new(buf).to_vec();
+        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, INFLATED_MAX)
+            .map_err(|e| format!("cannot inflate: {e}"))?;
+        String::from_utf8(raw).map_err(|e| e.to_string())
+    }
+
     thread_local! {
         /// The open connection, for messages to the server.
         static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
@@ -341,9 +358,16 @@ mod browser {
             retry(live, attempt);
             return;
         };
+        // Whole-fleet messages come deflated, as binary: read them as bytes, not blobs.
+        ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else {
-                return;
+            let text = match text_of(&e.data()) {
+                Ok(t) => t,
+                Err(err) => {
+                    leptos::logging::warn!("bad message from server: {err}");
+                    live.outdated.set(true);
+                    return;
+                }
             };
             match serde_json::from_str::<ServerMsg>(&text) {
                 Ok(msg) => {

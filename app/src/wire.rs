@@ -17,7 +17,7 @@ pub use node::*;
 pub use notify::*;
 
 /// Bumped on any incompatible change of the messages below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Where the fleet's data comes from. `Simulated` must be shown to users wherever data appears.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -1,5 +1,5 @@
 //! Load program for the server: N websocket viewers watch a running DockerPulse's fleet view for
-//! S seconds. Prints per-viewer tick counts (fleet messages: changes or the whole fleet), the
+//! S seconds, reading each message as the page does (whole-fleet messages inflated). Prints per-viewer tick counts (fleet messages: changes or the whole fleet), the
 //! delivery lag (receive time − tick timestamp), bytes per second per viewer (the snapshot
 //! included) and the server's CPU and memory over the run (from /proc, when the server runs on
 //! this machine). `scripts/bench_viewers.sh CONTAINERS VIEWERS SECONDS` starts a demo fleet of
@@ -58,13 +58,21 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
     };
     let end = Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(msg)) = tokio::time::timeout_at(end.into(), ws.next()).await {
+        // Bytes as they travel; whole-fleet messages come deflated and are inflated, as the
+        // page does.
         let text = match msg {
-            Ok(Message::Text(text)) => text,
+            Ok(Message::Text(text)) => {
+                v.bytes += text.len() as u64;
+                text.to_string()
+            }
+            Ok(Message::Binary(data)) => {
+                v.bytes += data.len() as u64;
+                dockerpulse::hub::text_of_binary(&data).map_err(|e| e.to_string())?
+            }
             // Past the server's viewer caps: it says why (raise `[viewers]` for this bench).
             Ok(Message::Close(Some(f))) => return Err(format!("closed: {} {}", f.code, f.reason)),
             _ => continue,
         };
-        v.bytes += text.len() as u64;
         if text.starts_with("{\"type\":\"sparks\"") {
             v.join_bytes = v.bytes;
             v.joined_at = Some(Instant::now());

@@ -3,8 +3,15 @@
 //!
 //! Fleet viewers get only what changed since the last tick ([`app::wire::Fleet`]), encoded and
 //! serialised once per tick; a viewer that joins, misses a frame, or asks again gets the whole
-//! state, serialised at most once per tick however many ask. A detail view watching one
-//! container gets that container in full, serialised once per tick per watched container.
+//! state, serialised and deflated at most once per tick however many ask. A detail view
+//! watching one container gets that container in full, serialised once per tick per watched
+//! container.
+//!
+//! Whole-fleet messages (and the sparklines sent with them) go as binary messages of deflated
+//! JSON ([`crate::deflate`]): a thousand containers' whole state is most of a megabyte of
+//! JSON repeating the same keys and shrinks about tenfold, so a reconnect storm (every
+//! dashboard after a restart) writes a tenth of the bytes. A tick's changes stay text: they are
+//! small, and every viewer reads them every second.
 //!
 //! Built on a `watch` channel, so a viewer that falls behind skips straight to the newest frame
 //! instead of queueing old ones: one slow browser can neither stall the others nor grow memory.
@@ -13,7 +20,7 @@ use app::wire::{
     ContainerFrame, Detail, Fleet, FleetEncoder, Frame, SeriesHistory, ServerMsg, Spark, Sparks,
     PROTOCOL_VERSION,
 };
-use axum::extract::ws::Utf8Bytes;
+use axum::extract::ws::{Message, Utf8Bytes};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
@@ -28,8 +35,19 @@ pub const FULL_EVERY: u64 = 300;
 /// would hold most of a GiB.
 pub const PART: usize = 100;
 
-/// The parts of one message, serialised, in order.
-pub type Parts = Arc<Vec<Utf8Bytes>>;
+/// The parts of one message, serialised, in order: text, or deflated JSON for whole-fleet
+/// messages (see the module doc).
+pub type Parts = Arc<Vec<Message>>;
+
+/// Most bytes a viewer's binary message may inflate to (a whole-fleet part of [`PART`]
+/// containers is well under a megabyte).
+pub const INFLATED_MAX: usize = 16 << 20;
+
+/// The JSON text of a message from the feed: text as it is, binary inflated.
+pub fn text_of_binary(data: &[u8]) -> Result<String, crate::deflate::InflateError> {
+    let raw = crate::deflate::inflate(data, INFLATED_MAX)?;
+    String::from_utf8(raw).map_err(|e| crate::deflate::InflateError::Corrupt(e.to_string()))
+}
 
 /// A tick ready to send.
 #[derive(Clone, Debug, Default)]
@@ -105,7 +123,7 @@ impl Hub {
                 text: parts.clone(),
             });
         }
-        let len = parts.iter().map(|p| p.as_str().len()).sum();
+        let len = parts.iter().map(wire_len).sum();
         self.tx.send_replace(Published {
             seq,
             base,
@@ -171,10 +189,10 @@ impl Hub {
             sparks_of.chunks(PART).collect()
         };
         for chunk in chunks {
-            parts.push(Utf8Bytes::from(to_json(&ServerMsg::Sparks(Sparks {
+            parts.push(packed(&to_json(&ServerMsg::Sparks(Sparks {
                 v: PROTOCOL_VERSION,
                 sparks: chunk.to_vec(),
-            }))?));
+            }))?)?);
         }
         let parts = Arc::new(parts);
         *cached = Some(Cached {
@@ -222,13 +240,37 @@ impl Hub {
     }
 }
 
-/// Serialises a fleet message in parts.
+/// Serialises a fleet message in parts: a whole fleet deflated, changes as text.
 fn serialise(msg: Fleet) -> serde_json::Result<Parts> {
+    let whole = msg.full;
     msg.split(PART)
         .into_iter()
-        .map(|part| to_json(&ServerMsg::Fleet(part)).map(Utf8Bytes::from))
+        .map(|part| {
+            let json = to_json(&ServerMsg::Fleet(part))?;
+            if whole {
+                packed(&json)
+            } else {
+                Ok(Message::Text(Utf8Bytes::from(json)))
+            }
+        })
         .collect::<serde_json::Result<Vec<_>>>()
         .map(Arc::new)
+}
+
+/// Bytes a message puts on the wire (its payload).
+fn wire_len(m: &Message) -> usize {
+    match m {
+        Message::Text(t) => t.as_str().len(),
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    }
+}
+
+/// `json` deflated, as a binary message.
+fn packed(json: &str) -> serde_json::Result<Message> {
+    crate::deflate::deflate(json.as_bytes())
+        .map(|d| Message::Binary(d.into()))
+        .map_err(serde_json::Error::io)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -319,8 +361,18 @@ mod tests {
         }
     }
 
-    fn fleet_of(text: &str) -> Fleet {
-        match serde_json::from_str(text).expect("a ServerMsg") {
+    /// The message a viewer reads from `m` (binary ones inflated).
+    fn msg_of(m: &Message) -> ServerMsg {
+        let text = match m {
+            Message::Text(t) => t.as_str().to_string(),
+            Message::Binary(b) => text_of_binary(b).expect("inflates"),
+            other => panic!("not a feed message: {other:?}"),
+        };
+        serde_json::from_str(&text).expect("a ServerMsg")
+    }
+
+    fn fleet_of(m: &Message) -> Fleet {
+        match msg_of(m) {
             ServerMsg::Fleet(f) => f,
             other => panic!("not a fleet message: {other:?}"),
         }
@@ -336,7 +388,7 @@ mod tests {
         rx.changed().await.expect("hub alive");
         let latest = rx.borrow_and_update().clone();
         assert_eq!(latest.seq, 5);
-        let fleet = fleet_of(latest.fleet[0].as_str());
+        let fleet = fleet_of(&latest.fleet[0]);
         assert_eq!((fleet.seq, fleet.base, fleet.full), (5, 4, false));
         assert!(!rx.has_changed().expect("hub alive"));
     }
@@ -350,7 +402,7 @@ mod tests {
             hub.publish(frame(seq, 1.0));
             rx.changed().await.expect("hub alive");
             let p = rx.borrow_and_update().clone();
-            if fleet_of(p.fleet[0].as_str()).full {
+            if fleet_of(&p.fleet[0]).full {
                 full.push(seq);
             }
         }
@@ -366,13 +418,13 @@ mod tests {
         let (s2, b) = hub.full().expect("json");
         assert_eq!((s1, s2), (2, 2));
         assert!(Arc::ptr_eq(&a, &b), "the same serialised parts");
-        let f = fleet_of(a[0].as_str());
+        let f = fleet_of(&a[0]);
         assert!(f.full);
         assert_eq!(f.rows.0[0].values.cpu, 50.0);
         hub.publish(frame(3, 7.0));
         let (s3, c) = hub.full().expect("json");
         assert_eq!(s3, 3);
-        assert_eq!(fleet_of(c[0].as_str()).rows.0[0].values.cpu, 7.0);
+        assert_eq!(fleet_of(&c[0]).rows.0[0].values.cpu, 7.0);
     }
 
     #[tokio::test]
@@ -393,7 +445,7 @@ mod tests {
         hub.publish(big(1));
         let (_, parts) = hub.full().expect("json");
         assert_eq!(parts.len(), 3);
-        let fleets: Vec<Fleet> = parts.iter().map(|p| fleet_of(p.as_str())).collect();
+        let fleets: Vec<Fleet> = parts.iter().map(fleet_of).collect();
         assert!(fleets[0].full && fleets[0].more);
         assert!(!fleets[1].full && fleets[1].more && fleets[1].base == 1);
         assert!(!fleets[2].more);
@@ -404,6 +456,51 @@ mod tests {
             index.apply(&mut held, f);
         }
         assert_eq!(held.map(|f| f.containers.len()), Some(PART * 2 + 5));
+    }
+
+    #[tokio::test]
+    async fn a_whole_fleet_goes_deflated_and_a_tick_s_changes_as_text() {
+        let hub = Hub::new();
+        let mut rx = hub.subscribe();
+        let big = |seq: u64| {
+            let mut f = frame(seq, seq as f64);
+            let one = f.containers[0].clone();
+            f.containers = (0..PART)
+                .map(|i| {
+                    let mut c = one.clone();
+                    c.info.id = format!("c{i}");
+                    c.info.name = format!("web-{i}");
+                    c
+                })
+                .collect();
+            f
+        };
+        hub.publish(big(1));
+        hub.publish(big(2));
+        rx.changed().await.expect("hub alive");
+        let tick = rx.borrow_and_update().clone();
+        assert!(
+            matches!(tick.fleet[0], Message::Text(_)),
+            "changes are text"
+        );
+        let (_, whole) = hub.full().expect("json");
+        let Message::Binary(packed) = &whole[0] else {
+            panic!("the whole fleet is binary: {:?}", whole[0]);
+        };
+        let json = text_of_binary(packed).expect("inflates");
+        let fleet = fleet_of(&whole[0]);
+        assert!(fleet.full);
+        assert_eq!(fleet.infos.len(), PART, "every container, read back");
+        assert!(
+            packed.len() * 4 < json.len(),
+            "deflated to {} of {} bytes",
+            packed.len(),
+            json.len()
+        );
+        assert!(matches!(
+            text_of_binary(b"not deflate"),
+            Err(crate::deflate::InflateError::Corrupt(_))
+        ));
     }
 
     #[tokio::test]
@@ -422,7 +519,7 @@ mod tests {
         assert_eq!(s0, 0);
         assert_eq!(t0.len(), 1);
         assert!(matches!(
-            serde_json::from_str(t0[0].as_str()).expect("msg"),
+            msg_of(&t0[0]),
             ServerMsg::Sparks(Sparks { sparks, .. }) if sparks.is_empty()
         ));
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 0);
@@ -434,8 +531,8 @@ mod tests {
         assert_eq!(built.load(std::sync::atomic::Ordering::Relaxed), 1);
         // The whole fleet, then the sparks.
         assert_eq!(a.len(), 2);
-        assert!(fleet_of(a[0].as_str()).full);
-        let ServerMsg::Sparks(sp) = serde_json::from_str(a[1].as_str()).expect("msg") else {
+        assert!(fleet_of(&a[0]).full);
+        let ServerMsg::Sparks(sp) = msg_of(&a[1]) else {
             panic!("not sparks");
         };
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod collect;
 pub mod config;
+pub mod deflate;
 pub mod eval;
 pub mod export;
 pub mod heal;

@@ -280,7 +280,7 @@ async fn malformed_and_oversized_messages_close_only_that_agent() {
     assert_eq!(close_code(&mut garbage).await, Some(1008));
     let mut bomb = raw_agent(&hub, "n2", T2).await;
     let zeros = vec![0u8; dockerpulse::cluster::protocol::MAX_INFLATED + 1];
-    let packed = dockerpulse::cluster::deflate::deflate(&zeros).expect("deflates");
+    let packed = dockerpulse::deflate::deflate(&zeros).expect("deflates");
     assert!(packed.len() < dockerpulse::cluster::protocol::MAX_MESSAGE);
     let _ = bomb.send(Message::Binary(packed.into())).await;
     assert_eq!(close_code(&mut bomb).await, Some(1009));

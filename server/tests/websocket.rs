@@ -34,18 +34,27 @@ async fn connect(addr: SocketAddr, recv_buffer: Option<u32>) -> Ws {
 
 /// The next text message, parsed, with its raw text.
 async fn next_msg(ws: &mut Ws) -> (ServerMsg, String) {
+    parsed(&next_wire(ws).await)
+}
+
+/// The next message of the feed as it came on the wire (text or binary).
+async fn next_wire(ws: &mut Ws) -> Message {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
             .expect("a message within 5 s")
             .expect("stream open")
             .expect("valid frame");
-        if let Message::Text(t) = msg {
-            let text = t.to_string();
-            let parsed = serde_json::from_str(&text).expect("a ServerMsg");
-            return (parsed, text);
+        if msg.is_text() || msg.is_binary() {
+            return msg;
         }
     }
+}
+
+/// A feed message read as the page reads it, with its JSON.
+fn parsed(msg: &Message) -> (ServerMsg, String) {
+    let text = common::feed_text(msg).expect("text or binary");
+    (serde_json::from_str(&text).expect("a ServerMsg"), text)
 }
 
 fn seq_of(msg: &ServerMsg) -> u64 {
@@ -341,10 +350,11 @@ async fn next_msg_or_close(ws: &mut Ws) -> Option<ServerMsg> {
             .await
             .ok()??
             .ok()?;
-        match msg {
-            Message::Text(t) => return serde_json::from_str(&t).ok(),
-            Message::Close(_) => return None,
-            _ => {}
+        if let Message::Close(_) = msg {
+            return None;
+        }
+        if let Some(text) = common::feed_text(&msg) {
+            return serde_json::from_str(&text).ok();
         }
     }
 }
@@ -354,14 +364,25 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
     let running = start_demo(Duration::from_millis(100)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut late = connect(running.addr, None).await;
-    let (first, _) = next_msg(&mut late).await;
+    // The whole fleet and the sparklines come deflated (binary), the changes as text.
+    let wire = next_wire(&mut late).await;
+    assert!(wire.is_binary(), "the whole fleet is deflated: {wire:?}");
+    let (first, json) = parsed(&wire);
+    assert!(
+        wire.len() * 2 < json.len(),
+        "{} of {} bytes",
+        wire.len(),
+        json.len()
+    );
     let ServerMsg::Fleet(fleet) = first else {
         panic!("the first message must be the whole fleet");
     };
     assert_eq!(fleet.v, app::wire::PROTOCOL_VERSION);
     assert!(fleet.full && !fleet.more);
     assert_eq!(fleet.infos.len(), 7);
-    let (second, _) = next_msg(&mut late).await;
+    let wire = next_wire(&mut late).await;
+    assert!(wire.is_binary(), "the sparklines are deflated: {wire:?}");
+    let (second, _) = parsed(&wire);
     let ServerMsg::Sparks(sparks) = second else {
         panic!("then the sparklines: {second:?}");
     };
@@ -375,7 +396,9 @@ async fn a_late_viewer_gets_the_history_snapshot_first() {
         );
         assert!(s.cpu.len() <= app::live::SPARK_POINTS);
     }
-    let (next, _) = next_msg(&mut late).await;
+    let wire = next_wire(&mut late).await;
+    assert!(wire.is_text(), "a tick's changes are text: {wire:?}");
+    let (next, _) = parsed(&wire);
     assert!(
         matches!(&next, ServerMsg::Fleet(f) if !f.full && f.base == fleet.seq),
         "then changes from the snapshot on: {next:?}"

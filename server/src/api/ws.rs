@@ -1,6 +1,6 @@
 //! `GET /ws`: the live feed. A viewer first receives the whole fleet and each container's
-//! recent CPU, then one fleet message per tick with what changed (see
-//! [`crate::hub`]). A viewer may watch one container (`{"type":"watch","id":…}`): it then also
+//! recent CPU (binary messages of deflated JSON), then one fleet message per tick with what
+//! changed (text; see [`crate::hub`]). A viewer may watch one container (`{"type":"watch","id":…}`): it then also
 //! gets that container in full, with its history first and then every tick. Viewers beyond the
 //! caps of [`crate::viewers`] are closed at once with code 1013 (try again later) and the
 //! reason; a message the server cannot read closes that viewer with 1008 and the reason.
@@ -217,10 +217,10 @@ type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 /// Sends a message's parts as separate websocket messages (the page decodes each in its own
 /// task) but flushes once: the socket's write buffer ([`WRITE_BUFFER`]) gathers them, so a tick
 /// of a thousand containers costs a viewer one or two writes, not one per part.
-async fn send_parts(sink: &mut Sink, parts: &[Utf8Bytes]) -> Result<(), ()> {
+async fn send_parts(sink: &mut Sink, parts: &[Message]) -> Result<(), ()> {
     let all = async {
         for part in parts {
-            sink.feed(Message::Text(part.clone())).await?;
+            sink.feed(part.clone()).await?;
         }
         sink.flush().await
     };

@@ -271,9 +271,9 @@ async fn close(
 fn decode(m: Message) -> Result<Option<AgentMsg>, (u16, String)> {
     let parsed = match m {
         Message::Text(text) => serde_json::from_str::<AgentMsg>(&text),
-        Message::Binary(data) => match super::deflate::inflate(&data, MAX_INFLATED) {
+        Message::Binary(data) => match crate::deflate::inflate(&data, MAX_INFLATED) {
             Ok(json) => serde_json::from_slice::<AgentMsg>(&json),
-            Err(e @ super::deflate::InflateError::TooLarge(_)) => {
+            Err(e @ crate::deflate::InflateError::TooLarge(_)) => {
                 return Err((close_code::SIZE, format!("message {e}")))
             }
             Err(e) => return Err((close_code::POLICY, format!("malformed message: {e}"))),

@@ -13,7 +13,6 @@
 
 pub mod backlog;
 pub mod config;
-pub mod deflate;
 pub mod ingest;
 pub mod protocol;
 pub mod records;

@@ -470,6 +470,19 @@ impl Drop for RestartWatch {
     }
 }
 
+/// The JSON of a message from `/ws`, as the page reads it: text as it is, binary (whole-fleet
+/// messages) inflated; `None` for control frames.
+pub fn feed_text(msg: &tokio_tungstenite::tungstenite::Message) -> Option<String> {
+    use tokio_tungstenite::tungstenite::Message;
+    match msg {
+        Message::Text(t) => Some(t.to_string()),
+        Message::Binary(b) => {
+            Some(dockerpulse::hub::text_of_binary(b).expect("a deflated message"))
+        }
+        _ => None,
+    }
+}
+
 /// A websocket viewer that notes when each message arrives, until dropped.
 pub struct Viewer {
     times: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>,
@@ -486,11 +499,11 @@ impl Viewer {
         let seen = times.clone();
         let task = tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
-                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                if let Some(t) = feed_text(&msg) {
                     let mut v = seen
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    v.push((Instant::now(), t.to_string()));
+                    v.push((Instant::now(), t));
                 }
             }
         });

@@ -25,7 +25,7 @@ impl Uplink {
             (f.ts_ms, f.incidents_rev, text)
         };
         let packed = Bytes::from(
-            crate::cluster::deflate::deflate(text.as_bytes())
+            crate::deflate::deflate(text.as_bytes())
                 .map_err(|e| UplinkError::Socket(e.to_string()))?,
         );
         link.backlog.push(ts_ms, packed.clone());

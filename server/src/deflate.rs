@@ -1,6 +1,6 @@
-//! Ticks go from agent to hub deflated (RFC 1951) in binary messages: a tick's JSON repeats the
-//! same keys for every container and shrinks several times. Inflating is capped, so a small
-//! message cannot expand into a huge one at the hub.
+//! Raw deflate (RFC 1951) for JSON that repeats the same keys for every container and shrinks
+//! several times: agents' ticks to their hub, and the whole-fleet messages a joining viewer gets
+//! (see [`crate::hub`]). Inflating is capped, so a small message cannot expand into a huge one.
 
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
