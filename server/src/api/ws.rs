@@ -1,7 +1,8 @@
 //! `GET /ws`: the live feed. A viewer first receives the whole fleet and each container's
 //! recent CPU (binary messages of deflated JSON), then one fleet message per tick with what
-//! changed (text; see [`crate::hub`]). A viewer may watch one container (`{"type":"watch","id":…}`): it then also
-//! gets that container in full, with its history first and then every tick. Viewers beyond the
+//! changed (text; see [`crate::hub`]). A viewer may watch one container
+//! (`{"type":"watch","id":…}`): it then also gets that container in full, with its history
+//! first and then every tick. Viewers beyond the
 //! caps of [`crate::viewers`] are closed at once with code 1013 (try again later) and the
 //! reason; a message the server cannot read closes that viewer with 1008 and the reason.
 
