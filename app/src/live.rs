@@ -300,9 +300,6 @@ mod browser {
     /// The close code of a refused viewer (RFC 6455 "try again later").
     const REFUSED: u16 = 1013;
 
-    /// Most bytes a binary message may inflate to (the server's parts are far smaller).
-    const INFLATED_MAX: usize = 16 << 20;
-
     /// A message's JSON: text as it comes, binary (the whole fleet, deflated) inflated.
     fn text_of(data: &JsValue) -> Result<String, String> {
         if let Some(text) = data.as_string() {
@@ -312,8 +309,11 @@ mod browser {
             .dyn_ref::<js_sys::ArrayBuffer>()
             .ok_or("neither text nor binary")?;
         let packed = js_sys::Uint8Array::new(buf).to_vec();
-        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, INFLATED_MAX)
-            .map_err(|e| format!("cannot inflate: {e}"))?;
+        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(
+            &packed,
+            crate::wire::FEED_INFLATED_MAX,
+        )
+        .map_err(|e| format!("cannot inflate: {e}"))?;
         String::from_utf8(raw).map_err(|e| e.to_string())
     }
 

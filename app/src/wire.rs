@@ -19,6 +19,10 @@ pub use notify::*;
 /// Bumped on any incompatible change of the messages below.
 pub const PROTOCOL_VERSION: u32 = 4;
 
+/// Most bytes a binary feed message (deflated JSON: the whole fleet, the sparklines) may
+/// inflate to; the server's parts of 100 containers are far smaller. Both ends refuse more.
+pub const FEED_INFLATED_MAX: usize = 16 << 20;
+
 /// Where the fleet's data comes from. `Simulated` must be shown to users wherever data appears.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]

@@ -56,6 +56,27 @@ test("a dropped websocket reconnects by itself and frames flow again", async ({ 
   await expect.poll(async () => cpu.textContent(), { timeout: 10_000 }).not.toBe(before);
 });
 
+test("the page reads the deflated join, and says so when a binary message cannot be read", async ({ page }) => {
+  const sockets: WebSocketRoute[] = [];
+  const kinds: string[] = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    sockets.push(ws);
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      kinds.push(typeof m === "string" ? "text" : "binary");
+      ws.send(m);
+    });
+  });
+  await openLive(page, DEMO_URL);
+  await expect(page.getByTestId("card")).toHaveCount(7);
+  // The whole fleet and the sparklines came as binary (deflated), then ticks as text.
+  expect(kinds.slice(0, 2)).toEqual(["binary", "binary"]);
+  await expect.poll(() => kinds.includes("text"), { timeout: 5_000 }).toBe(true);
+  await expect(page.getByTestId("outdated")).toHaveCount(0);
+  sockets[0].send(Buffer.from("not deflate data"));
+  await expect(page.getByTestId("outdated")).toBeVisible();
+});
+
 test("filters, sort and the chart range live in the URL and survive a reload", async ({ page }) => {
   await openLive(page, DEMO_URL);
   await page.getByTestId("search").fill("redis");

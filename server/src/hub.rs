@@ -41,13 +41,9 @@ pub const PART: usize = 100;
 /// messages (see the module doc).
 pub type Parts = Arc<Vec<Message>>;
 
-/// Most bytes a viewer's binary message may inflate to (a whole-fleet part of [`PART`]
-/// containers is well under a megabyte).
-pub const INFLATED_MAX: usize = 16 << 20;
-
 /// The JSON text of a binary message from the feed (deflated, see the module doc).
 pub fn text_of_binary(data: &[u8]) -> Result<String, crate::deflate::InflateError> {
-    let raw = crate::deflate::inflate(data, INFLATED_MAX)?;
+    let raw = crate::deflate::inflate(data, app::wire::FEED_INFLATED_MAX)?;
     String::from_utf8(raw).map_err(|e| crate::deflate::InflateError::Corrupt(e.to_string()))
 }
 
