@@ -8,7 +8,12 @@
 //! their own: the four anomaly detectors and the two forecasters (the rest of the brain is the
 //! difference).
 //!
-//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600]
+//! Two workloads: `noise` (default), every field of every sample noisy and slowly varying, the
+//! worst case for the history's compression; `real`, the recorded real services of
+//! `tests/data/traces/steady` (redis, PostgreSQL, nginx, idle and under their load tools),
+//! replayed in a loop, each container from its own offset.
+//!
+//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real]
 
 use app::wire::{ContainerInfo, Sample, SourceKind};
 use dockerpulse::brain::anomaly::AnomalyDetector;
@@ -24,8 +29,54 @@ fn heap_in_use() -> usize {
     info.uordblks + info.hblkhd
 }
 
+/// The samples fed: container `i`'s at second `t`.
+enum Workload {
+    Noise,
+    /// The real services' samples one after another (each trace's own clock dropped).
+    Real(Vec<Sample>),
+}
+
+impl Workload {
+    fn sample(&self, i: usize, t: i64) -> Sample {
+        match self {
+            Workload::Noise => noisy(i, t),
+            Workload::Real(all) => {
+                // Offsets 997 samples apart: neighbours are not in step.
+                let k = (i * 997 + t as usize) % all.len();
+                Sample {
+                    ts_ms: 1_800_000_000_000 + t * 1000,
+                    ..all[k]
+                }
+            }
+        }
+    }
+}
+
+/// Every sample of the steady real-service traces, trace after trace.
+fn real_samples() -> Vec<Sample> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traces/steady");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the steady real-service traces")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "csv")
+                && !p.file_name().is_some_and(|n| n == "_events.csv")
+        })
+        .collect();
+    files.sort();
+    let mut all = Vec::new();
+    for f in &files {
+        let mut rd = csv::Reader::from_path(f).expect("a trace file");
+        for row in rd.deserialize::<Sample>() {
+            all.push(row.expect("a trace row"));
+        }
+    }
+    assert!(all.len() > 3600, "{} samples", all.len());
+    all
+}
+
 /// A deterministic, noisy, slowly varying workload (no two containers alike).
-fn sample(i: usize, t: i64) -> Sample {
+fn noisy(i: usize, t: i64) -> Sample {
     let x = (t as f64) / 60.0 + i as f64;
     let noise = ((t as u64)
         .wrapping_mul(2_654_435_761)
@@ -48,6 +99,7 @@ fn sample(i: usize, t: i64) -> Sample {
 /// Heap per container, in KiB, of `make()` built for `n` containers and fed `secs` samples each
 /// through `feed`.
 fn cost<T>(
+    load: &Workload,
     n: usize,
     secs: i64,
     make: impl Fn() -> T,
@@ -57,7 +109,7 @@ fn cost<T>(
     let mut states: Vec<T> = (0..n).map(|_| make()).collect();
     for t in 0..secs {
         for (i, st) in states.iter_mut().enumerate() {
-            feed(st, t, &sample(i, t));
+            feed(st, t, &load.sample(i, t));
         }
     }
     let after = heap_in_use();
@@ -67,8 +119,9 @@ fn cost<T>(
 
 /// The brain's per-metric state on its own: the anomaly detectors (CPU, memory, network, PIDs,
 /// as the brain feeds them) and the CPU and memory forecasters.
-fn breakdown(cfg: &BrainConfig, n: usize, secs: i64) {
+fn breakdown(load: &Workload, cfg: &BrainConfig, n: usize, secs: i64) {
     let detectors = cost(
+        load,
         n,
         secs,
         || FLOORS.map(|f| AnomalyDetector::new(cfg.anomaly_config(), f)),
@@ -85,6 +138,7 @@ fn breakdown(cfg: &BrainConfig, n: usize, secs: i64) {
         },
     );
     let forecasters = cost(
+        load,
         n,
         secs,
         || [FLOORS[0], FLOORS[1]].map(|f| Forecaster::new(cfg.forecast_config(f))),
@@ -102,6 +156,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
     let secs: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3600);
+    let load = match args.get(3).map(String::as_str) {
+        None | Some("noise") => Workload::Noise,
+        Some("real") => Workload::Real(real_samples()),
+        Some(other) => {
+            eprintln!("unknown workload {other:?}: noise or real");
+            std::process::exit(2);
+        }
+    };
     let cfg = Config::default();
     let infos: Vec<ContainerInfo> = (0..n)
         .map(|i| ContainerInfo {
@@ -117,7 +179,7 @@ fn main() {
     let started = std::time::Instant::now();
     for t in 0..secs {
         for (i, info) in infos.iter().enumerate() {
-            let s = sample(i, t);
+            let s = load.sample(i, t);
             let a = assessor.assess(info, &s);
             live.record(info.clone(), Some(s), Some(a));
         }
@@ -125,7 +187,8 @@ fn main() {
     let after = heap_in_use();
     let per = (after.saturating_sub(before)) as f64 / n as f64;
     println!(
-        "{n} containers × {secs} s of 1 s history (history kept: {} points): heap {:.1} MiB in all, {:.1} KiB per container (brain state and history), fed in {:.1} s",
+        "{} workload, {n} containers × {secs} s of 1 s history (history kept: {} points): heap {:.1} MiB in all, {:.1} KiB per container (brain state and history), fed in {:.1} s",
+        if matches!(load, Workload::Noise) { "noise" } else { "real" },
         cfg.history_len(),
         (after.saturating_sub(before)) as f64 / 1048576.0,
         per / 1024.0,
@@ -139,5 +202,5 @@ fn main() {
         (per - brain_only) / 1024.0
     );
     drop(assessor);
-    breakdown(&cfg.brain, n.min(100), secs);
+    breakdown(&load, &cfg.brain, n.min(100), secs);
 }

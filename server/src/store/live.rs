@@ -82,14 +82,33 @@ impl LiveContainer {
     }
 
     fn frame(&self) -> ContainerFrame {
-        let mut info = self.info.clone();
         // Frames go to every viewer every second: keep only our own labels there, and those
-        // that make it a Swarm task (healing and the cards need them).
-        info.labels.retain(|k, _| {
-            k.starts_with("dockerpulse.")
-                || k == app::wire::SWARM_SERVICE_LABEL
-                || k == app::wire::SWARM_TASK_LABEL
-        });
+        // that make it a Swarm task (healing and the cards need them). Only those are cloned:
+        // a compose service carries a dozen labels, cloned then dropped every tick otherwise.
+        let i = &self.info;
+        let info = ContainerInfo {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            image: i.image.clone(),
+            labels: i
+                .labels
+                .iter()
+                .filter(|(k, _)| {
+                    k.starts_with("dockerpulse.")
+                        || *k == app::wire::SWARM_SERVICE_LABEL
+                        || *k == app::wire::SWARM_TASK_LABEL
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            status: i.status,
+            health: i.health,
+            restart_count: i.restart_count,
+            started_at_ms: i.started_at_ms,
+            cpu_quota_pct: i.cpu_quota_pct,
+            mem_limited: i.mem_limited,
+            healthcheck_start_period_ms: i.healthcheck_start_period_ms,
+            node: i.node.clone(),
+        };
         ContainerFrame {
             info,
             sample: self.sample,
@@ -406,12 +425,21 @@ mod tests {
         let mut i = info("a1", "a");
         i.labels.insert("dockerpulse.heal".into(), "restart".into());
         i.labels.insert("maintainer".into(), "x".into());
-        s.record(i, Some(sample(1)), None);
+        i.health = Some(app::wire::Health::Unhealthy);
+        i.restart_count = 3;
+        i.started_at_ms = Some(5);
+        i.cpu_quota_pct = Some(150.0);
+        i.mem_limited = true;
+        i.healthcheck_start_period_ms = Some(7);
+        i.node = Some("n1".into());
+        s.record(i.clone(), Some(sample(1)), None);
         s.record(info("b1", "b"), Some(sample(1)), None);
         s.retain_present(&["a1"].into_iter().collect());
         let f = s.frame();
         assert_eq!(f.containers.len(), 1);
-        assert_eq!(f.containers[0].info.labels.len(), 1);
+        // Everything but the other labels reaches the frame.
+        i.labels.remove("maintainer");
+        assert_eq!(f.containers[0].info, i);
         assert_eq!(s.get("a1").map(|c| c.series(10).len()), Some(1));
     }
 }
