@@ -1,6 +1,7 @@
 //! Scenario tables for the healing policy.
 
 use super::*;
+use crate::heal::guard::FLEET_KEY;
 use std::time::Duration;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::store::db::{Db, InterventionFilter};
-use crate::store::writer::{self, Spawned};
-use app::wire::RiskLevel;
+use crate::store::writer::{self, Ack, Answer, Op, Spawned};
+use app::wire::{Assessment, HealAction, HealMode, Outcome, RiskLevel};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
