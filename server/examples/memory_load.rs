@@ -60,7 +60,7 @@ fn real_samples() -> Vec<Sample> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|x| x == "csv")
-                && !p.file_name().is_some_and(|n| n == "_events.csv")
+                && p.file_stem().is_some_and(|n| n != "_events")
         })
         .collect();
     files.sort();
