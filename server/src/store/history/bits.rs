@@ -108,14 +108,20 @@ pub enum Val {
 }
 
 /// One column's coder state. Codes, per point:
-/// `0` same as the previous point; `10` + `width` bits: zigzag delta that fits the current width;
-/// `110` + 6 bits (width − 1) + width bits: delta with a new width; `1110` none; `1111` + 64 bits
-/// raw. The delta is taken against the last quantised value (kept across nones and raws).
+/// `0` same as the previous point; `10` + `width` bits: zigzag delta that fits the current width
+/// and shift; `110` + 6 bits (width − 1) + 1 bit (shift: 0 or 12) + width bits: delta with a
+/// new width and shift; `1110` none; `1111` + 64 bits raw. The delta is taken against the last quantised
+/// value (kept across nones and raws), and written without its `shift` low bits, which are zero:
+/// memory moves by whole 4 KiB pages (cgroups charge pages), so its deltas end in 12 zero bits.
 #[derive(Debug, Clone, Copy)]
 pub struct Lane {
     prev: Val,
     last_q: i64,
     width: u32,
+    shift: u32,
+    /// Trailing zero bits of the previous delta: a new shift is only taken when two deltas in a
+    /// row allow it (one lucky delta of a noisy series would make the next announce again).
+    prev_zeros: u32,
 }
 
 impl Default for Lane {
@@ -124,9 +130,14 @@ impl Default for Lane {
             prev: Val::Q(0),
             last_q: 0,
             width: 0,
+            shift: 0,
+            prev_zeros: 0,
         }
     }
 }
+
+/// The one shift besides none: a page (2¹²).
+const PAGE_SHIFT: u32 = 12;
 
 fn zigzag(d: i64) -> u64 {
     ((d << 1) ^ (d >> 63)) as u64
@@ -144,18 +155,41 @@ impl Lane {
         }
         match v {
             Val::Q(q) => {
-                let z = zigzag(q.wrapping_sub(self.last_q));
-                let need = (64 - z.leading_zeros()).max(1);
-                // Keep the width while it fits and costs less than announcing a new one
-                // (2 + width against 9 + need bits).
-                if self.width > 0 && need <= self.width && self.width <= need + 7 {
-                    w.write(0b10, 2);
-                } else {
-                    w.write(0b110, 3);
-                    w.write(u64::from(need - 1), 6);
-                    self.width = need;
-                }
+                let d = q.wrapping_sub(self.last_q);
+                let zeros = d.trailing_zeros();
+                let kept = {
+                    let z = zigzag(d >> self.shift);
+                    let need = (64 - z.leading_zeros()).max(1);
+                    // Keep the width and shift while they fit and cost less than announcing new
+                    // ones (2 + width against 10 + need bits).
+                    (self.width > 0
+                        && zeros >= self.shift
+                        && need <= self.width
+                        && self.width <= need + 7)
+                        .then_some(z)
+                };
+                let z = match kept {
+                    Some(z) => {
+                        w.write(0b10, 2);
+                        z
+                    }
+                    None => {
+                        self.shift = if zeros.min(self.prev_zeros) >= PAGE_SHIFT {
+                            PAGE_SHIFT
+                        } else {
+                            0
+                        };
+                        let z = zigzag(d >> self.shift);
+                        let need = (64 - z.leading_zeros()).max(1);
+                        w.write(0b110, 3);
+                        w.write(u64::from(need - 1), 6);
+                        w.write(u64::from(self.shift == PAGE_SHIFT), 1);
+                        self.width = need;
+                        z
+                    }
+                };
                 w.write(z, self.width);
+                self.prev_zeros = zeros;
                 self.last_q = q;
             }
             Val::None => w.write(0b1110, 4),
@@ -175,6 +209,7 @@ impl Lane {
             self.delta(r)
         } else if !r.bit() {
             self.width = r.read(6) as u32 + 1;
+            self.shift = if r.bit() { PAGE_SHIFT } else { 0 };
             self.delta(r)
         } else if !r.bit() {
             Val::None
@@ -186,7 +221,9 @@ impl Lane {
     }
 
     fn delta(&mut self, r: &mut BitReader<'_>) -> Val {
-        self.last_q = self.last_q.wrapping_add(unzigzag(r.read(self.width)));
+        let d = unzigzag(r.read(self.width)).wrapping_shl(self.shift);
+        self.prev_zeros = d.trailing_zeros();
+        self.last_q = self.last_q.wrapping_add(d);
         Val::Q(self.last_q)
     }
 }
@@ -194,6 +231,7 @@ impl Lane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn bits_round_trip_across_word_boundaries() {
@@ -246,6 +284,65 @@ mod tests {
         let mut r = BitReader::new(&words);
         let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
         assert_eq!(back, vals);
+    }
+
+    #[test]
+    fn page_sized_steps_are_written_without_their_zero_bits() {
+        // Memory in bytes moving by whole pages, against the same moves by single bytes.
+        let steps = [3i64, -1, 2, 7, -5, 1, 0, 4, -2, 6];
+        let cost = |unit: i64| {
+            let (mut enc, mut dec) = (Lane::default(), Lane::default());
+            let mut w = BitWriter::default();
+            let mut q = 100_000_000 / unit * unit;
+            let mut vals = Vec::new();
+            for k in 0..1000 {
+                q += steps[k % steps.len()] * unit;
+                vals.push(Val::Q(q));
+            }
+            // A step that is not whole pages (an odd byte count) still round-trips.
+            vals.push(Val::Q(q + 3));
+            vals.push(Val::Q(q + 3 + 4096));
+            for &v in &vals {
+                enc.encode(v, &mut w);
+            }
+            let bits = w.len();
+            let words = w.into_words();
+            let mut r = BitReader::new(&words);
+            let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
+            assert_eq!(back, vals, "unit {unit}");
+            bits
+        };
+        let (pages, bytes) = (cost(4096), cost(1));
+        assert!(
+            pages <= bytes + 64,
+            "pages {pages} bits, bytes {bytes} bits"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_lane_round_trips(
+            vals in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (-1000i64..1000).prop_map(|k| Val::Q(k << 12)),
+                    (-1000i64..1000).prop_map(|k| Val::Q(k << 4)),
+                    proptest::num::i64::ANY.prop_map(Val::Q),
+                    proptest::num::u64::ANY.prop_map(Val::Raw),
+                    proptest::strategy::Just(Val::None),
+                ],
+                1..400,
+            )
+        ) {
+            let (mut enc, mut dec) = (Lane::default(), Lane::default());
+            let mut w = BitWriter::default();
+            for &v in &vals {
+                enc.encode(v, &mut w);
+            }
+            let words = w.into_words();
+            let mut r = BitReader::new(&words);
+            let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
+            proptest::prop_assert_eq!(back, vals);
+        }
     }
 
     #[test]
