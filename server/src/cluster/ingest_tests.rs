@@ -1,5 +1,6 @@
 //! Tests of the hub's registry of agents: each node gets in with its own token only, and a
-//! command goes to the node's newest connection.
+//! command goes to the node's newest connection; a lease is the hub loop's answer, and refused
+//! when the loop is gone, drops the question or does not answer in time.
 
 use super::*;
 use axum::http::HeaderValue;
@@ -119,4 +120,85 @@ async fn a_newer_connection_replaces_the_older_and_only_it_detaches() {
     );
     assert!(a.detach("n1", g2));
     assert!(a.connected().is_empty());
+}
+
+/// The registry with the hub's loop end of its command channel.
+fn agents_with_loop() -> (Agents, mpsc::Receiver<crate::pipeline::commands::Command>) {
+    let (tx, _rx) = mpsc::channel(1);
+    let (commands, loop_rx) = mpsc::channel(1);
+    (Agents::new(Vec::new(), tx, commands), loop_rx)
+}
+
+/// Answers the next lease the loop receives with `answer`, or drops it unanswered (`None`).
+fn answer_next_lease(
+    mut loop_rx: mpsc::Receiver<crate::pipeline::commands::Command>,
+    answer: Option<Result<(), crate::pipeline::commands::CommandError>>,
+) -> tokio::task::JoinHandle<(String, String)> {
+    use crate::pipeline::commands::Command;
+    tokio::spawn(async move {
+        let Some(Command::Lease {
+            node,
+            service,
+            reply,
+            ..
+        }) = loop_rx.recv().await
+        else {
+            panic!("no lease reached the loop");
+        };
+        if let Some(a) = answer {
+            let _ = reply.send(a);
+        }
+        (node, service)
+    })
+}
+
+#[tokio::test]
+async fn a_lease_is_the_hub_loops_answer() {
+    use crate::pipeline::commands::CommandError;
+    let (a, loop_rx) = agents_with_loop();
+    let asked = answer_next_lease(loop_rx, Some(Ok(())));
+    assert_eq!(a.lease("n1", "web".into(), "c1".into()).await, Ok(()));
+    assert_eq!(asked.await.expect("task"), ("n1".into(), "web".into()));
+
+    let (a, loop_rx) = agents_with_loop();
+    let cap = "2 of 4 tasks of web already acted on in this window";
+    let _ = answer_next_lease(loop_rx, Some(Err(CommandError::Refused(cap.into()))));
+    assert_eq!(
+        a.lease("n1", "web".into(), "c1".into()).await,
+        Err(cap.into())
+    );
+}
+
+#[tokio::test]
+async fn no_lease_when_the_hub_loop_is_gone_or_drops_the_question() {
+    // The loop has stopped (DockerPulse is shutting down): refused at once.
+    let (a, loop_rx) = agents_with_loop();
+    drop(loop_rx);
+    assert_eq!(
+        a.lease("n1", "web".into(), "c1".into()).await,
+        Err("the hub is stopping".into())
+    );
+    // The loop took the question and went away without answering.
+    let (a, loop_rx) = agents_with_loop();
+    let _ = answer_next_lease(loop_rx, None);
+    assert_eq!(
+        a.lease("n1", "web".into(), "c1".into()).await,
+        Err("the hub's loop did not answer".into())
+    );
+}
+
+#[tokio::test]
+async fn no_lease_when_the_hub_loop_does_not_answer_in_time() {
+    // Held, never answered: refused after HUB_DECIDES_WITHIN, well before the agent gives up.
+    let (a, mut loop_rx) = agents_with_loop();
+    let held = tokio::spawn(async move {
+        let got = loop_rx.recv().await;
+        tokio::time::sleep(crate::heal::lease::LEASE_TIMEOUT).await;
+        drop(got);
+    });
+    assert_eq!(
+        a.lease("n1", "web".into(), "c1".into()).await,
+        Err("the hub's loop did not answer".into())
+    );
+    held.abort();
 }
