@@ -43,6 +43,8 @@ struct Viewer {
     joined_at: Option<Instant>,
     /// Each tick's delivery lag (ms) and when it arrived.
     lags: Vec<(Instant, i64)>,
+    /// Each tick's timestamp, in arrival order (a gap of two seconds or more is a missed tick).
+    ticks: Vec<i64>,
 }
 
 async fn view(url: String, secs: u64) -> Result<Viewer, String> {
@@ -55,6 +57,7 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
         join_bytes: 0,
         joined_at: None,
         lags: Vec::new(),
+        ticks: Vec::new(),
     };
     let end = Instant::now() + Duration::from_secs(secs);
     while let Ok(Some(msg)) = tokio::time::timeout_at(end.into(), ws.next()).await {
@@ -90,6 +93,7 @@ async fn view(url: String, secs: u64) -> Result<Viewer, String> {
         {
             v.frames += 1;
             v.lags.push((Instant::now(), now_ms() - ts));
+            v.ticks.push(ts);
         }
     }
     Ok(v)
@@ -142,6 +146,14 @@ async fn main() -> Result<(), String> {
         .collect();
     settled.sort_unstable();
     let frames: Vec<u64> = viewers.iter().map(|v| v.frames).collect();
+    // Ticks come a second apart (the demo fleet's interval): a longer step is ticks skipped.
+    let steps = || {
+        viewers
+            .iter()
+            .flat_map(|v| v.ticks.windows(2).map(|w| w[1] - w[0]))
+    };
+    let missed: i64 = steps().map(|d| ((d + 500) / 1000 - 1).max(0)).sum();
+    let widest = steps().max().unwrap_or(0);
     let bytes: u64 = viewers.iter().map(|v| v.bytes).sum();
     let join: u64 = viewers.iter().map(|v| v.join_bytes).sum();
     // After joining, per viewer: bytes over the time it watched.
@@ -162,6 +174,9 @@ async fn main() -> Result<(), String> {
         frames.iter().max().unwrap_or(&0),
         bytes as f64 / 1048576.0,
         bytes as f64 / 1024.0 / wall / viewers.len().max(1) as f64
+    );
+    println!(
+        "ticks missed by any viewer: {missed} in all (widest step between two ticks a viewer got: {widest} ms)"
     );
     println!(
         "joining: {:.0} KiB per viewer (whole fleet + sparklines); after joining: {:.1} KiB/s per viewer",
