@@ -162,11 +162,12 @@ async fn a_lease_is_the_hub_loops_answer() {
 
     let (a, loop_rx) = agents_with_loop();
     let cap = "2 of 4 tasks of web already acted on in this window";
-    let _ = answer_next_lease(loop_rx, Some(Err(CommandError::Refused(cap.into()))));
+    let asked = answer_next_lease(loop_rx, Some(Err(CommandError::Refused(cap.into()))));
     assert_eq!(
         a.lease("n1", "web".into(), "c1".into()).await,
         Err(cap.into())
     );
+    asked.await.expect("task");
 }
 
 #[tokio::test]
@@ -180,11 +181,12 @@ async fn no_lease_when_the_hub_loop_is_gone_or_drops_the_question() {
     );
     // The loop took the question and went away without answering.
     let (a, loop_rx) = agents_with_loop();
-    let _ = answer_next_lease(loop_rx, None);
+    let asked = answer_next_lease(loop_rx, None);
     assert_eq!(
         a.lease("n1", "web".into(), "c1".into()).await,
         Err("the hub's loop did not answer".into())
     );
+    asked.await.expect("task");
 }
 
 #[tokio::test]
