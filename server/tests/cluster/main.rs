@@ -4,6 +4,7 @@
 //! a malformed and an oversized message each close only that agent. Also `wss://`: an agent
 //! trusting a private CA streams to a hub behind a TLS-terminating proxy, and one that does not
 //! says why it cannot connect; a bad `--ca-file` or a missing `--hub` stops `dockerpulse agent`.
+//! And a node whose store cannot read its records for a while still gets them to the hub.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +13,7 @@ mod actions;
 mod bad_agents;
 mod fleet;
 mod reconnect;
+mod records;
 mod tls;
 
 use common::{get_json, Server};

@@ -159,8 +159,11 @@ impl Uplink {
         };
         send(&mut sink, &hello).await?;
         let (answers_tx, mut answers) = mpsc::channel::<(u64, Answer)>(16);
-        // Records go after the hub's welcome, then whenever the node records something.
+        // Records go after the hub's welcome, then whenever the node records something. A
+        // revision counts as sent only once its records were read and sent: while the store
+        // cannot read them, every tick tries again (warned about once).
         let mut records_rev: Option<u64> = None;
+        let mut records_unread = false;
         let mut welcomed = false;
         // Leases asked of the hub and not yet answered (dropped with the session: the asker
         // then knows the link ended).
@@ -195,8 +198,17 @@ impl Uplink {
                     });
                     if records_rev != Some(rev) {
                         let limit = if records_rev.is_none() { REPLAY } else { RESEND };
-                        self.send_records(&mut sink, limit).await?;
-                        records_rev = Some(rev);
+                        match self.send_records(&mut sink, limit).await? {
+                            Ok(()) => {
+                                records_rev = Some(rev);
+                                records_unread = false;
+                            }
+                            Err(e) if !records_unread => {
+                                tracing::warn!(error = %e, "cannot read this node's records for the hub; trying again each tick");
+                                records_unread = true;
+                            }
+                            Err(_) => {}
+                        }
                     }
                 }
                 Some((id, result)) = answers.recv() => {

@@ -74,12 +74,14 @@ impl Uplink {
 }
 
 impl Uplink {
-    /// Sends the newest `limit` incidents and interventions of this node's store.
+    /// Sends the newest `limit` incidents and interventions of this node's store; the store's
+    /// error when it cannot read them (the node's store failing is its own visible state; the
+    /// link and its ticks go on).
     pub(super) async fn send_records(
         &self,
         sink: &mut Sink,
         limit: u64,
-    ) -> Result<(), UplinkError> {
+    ) -> Result<Result<(), crate::store::db::StoreError>, UplinkError> {
         let db = self.db.clone();
         let read = tokio::task::spawn_blocking(move || {
             let incidents = db.incidents(&crate::store::db::IncidentFilter {
@@ -94,21 +96,16 @@ impl Uplink {
         })
         .await;
         match read {
-            Ok(Ok((incidents, interventions))) => {
-                send(
-                    sink,
-                    &AgentMsg::Records {
-                        incidents,
-                        interventions,
-                    },
-                )
-                .await
-            }
-            // The node's store failing is its own visible state; the ticks still go up.
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot read this node's records for the hub");
-                Ok(())
-            }
+            Ok(Ok((incidents, interventions))) => send(
+                sink,
+                &AgentMsg::Records {
+                    incidents,
+                    interventions,
+                },
+            )
+            .await
+            .map(Ok),
+            Ok(Err(e)) => Ok(Err(e)),
             Err(e) => Err(UplinkError::Socket(e.to_string())),
         }
     }
