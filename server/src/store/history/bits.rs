@@ -233,6 +233,19 @@ mod tests {
     use super::*;
     use proptest::strategy::Strategy;
 
+    /// `vals` coded by one lane and decoded by another: what reads back, and the bits written.
+    fn through_a_lane(vals: &[Val]) -> (Vec<Val>, usize) {
+        let (mut enc, mut dec) = (Lane::default(), Lane::default());
+        let mut w = BitWriter::default();
+        for &v in vals {
+            enc.encode(v, &mut w);
+        }
+        let bits = w.len();
+        let words = w.into_words();
+        let mut r = BitReader::new(&words);
+        (vals.iter().map(|_| dec.decode(&mut r)).collect(), bits)
+    }
+
     #[test]
     fn bits_round_trip_across_word_boundaries() {
         let mut w = BitWriter::default();
@@ -275,15 +288,7 @@ mod tests {
             Val::None,
             Val::None,
         ];
-        let (mut enc, mut dec) = (Lane::default(), Lane::default());
-        let mut w = BitWriter::default();
-        for &v in &vals {
-            enc.encode(v, &mut w);
-        }
-        let words = w.into_words();
-        let mut r = BitReader::new(&words);
-        let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
-        assert_eq!(back, vals);
+        assert_eq!(through_a_lane(&vals).0, vals);
     }
 
     #[test]
@@ -291,8 +296,6 @@ mod tests {
         // Memory in bytes moving by whole pages, against the same moves by single bytes.
         let steps = [3i64, -1, 2, 7, -5, 1, 0, 4, -2, 6];
         let cost = |unit: i64| {
-            let (mut enc, mut dec) = (Lane::default(), Lane::default());
-            let mut w = BitWriter::default();
             let mut q = 100_000_000 / unit * unit;
             let mut vals = Vec::new();
             for k in 0..1000 {
@@ -302,13 +305,7 @@ mod tests {
             // A step that is not whole pages (an odd byte count) still round-trips.
             vals.push(Val::Q(q + 3));
             vals.push(Val::Q(q + 3 + 4096));
-            for &v in &vals {
-                enc.encode(v, &mut w);
-            }
-            let bits = w.len();
-            let words = w.into_words();
-            let mut r = BitReader::new(&words);
-            let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
+            let (back, bits) = through_a_lane(&vals);
             assert_eq!(back, vals, "unit {unit}");
             bits
         };
@@ -333,15 +330,7 @@ mod tests {
                 1..400,
             )
         ) {
-            let (mut enc, mut dec) = (Lane::default(), Lane::default());
-            let mut w = BitWriter::default();
-            for &v in &vals {
-                enc.encode(v, &mut w);
-            }
-            let words = w.into_words();
-            let mut r = BitReader::new(&words);
-            let back: Vec<Val> = vals.iter().map(|_| dec.decode(&mut r)).collect();
-            proptest::prop_assert_eq!(back, vals);
+            proptest::prop_assert_eq!(through_a_lane(&vals).0, vals);
         }
     }
 
