@@ -20,6 +20,7 @@ use dockerpulse::brain::anomaly::AnomalyDetector;
 use dockerpulse::brain::forecast::Forecaster;
 use dockerpulse::brain::{BrainConfig, FLOORS};
 use dockerpulse::config::Config;
+use dockerpulse::eval::traces::trace_files;
 use dockerpulse::pipeline::assessor::Assessor;
 use dockerpulse::store::live::LiveStore;
 
@@ -55,15 +56,7 @@ impl Workload {
 /// Every sample of the steady real-service traces, trace after trace.
 fn real_samples() -> Vec<Sample> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/traces/steady");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("the steady real-service traces")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "csv")
-                && p.file_stem().is_some_and(|n| n != "_events")
-        })
-        .collect();
-    files.sort();
+    let files = trace_files(&dir).expect("the steady real-service traces");
     let mut all = Vec::new();
     for f in &files {
         let mut rd = csv::Reader::from_path(f).expect("a trace file");

@@ -176,6 +176,22 @@ pub fn read_trace(path: &Path) -> Result<Trace, EvalError> {
     Ok(Trace { name, samples })
 }
 
+/// The containers' trace files of a recorded directory (every `*.csv` but `_events.csv`),
+/// sorted by name.
+pub fn trace_files(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| EvalError::io(dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().and_then(|e| e.to_str()) == Some("csv")
+                && p.file_name().and_then(|n| n.to_str()) != Some("_events.csv")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Reads a trace directory (every `*.csv` but `_events.csv`, and `_events.csv`).
 pub fn read_trace_dir(dir: &Path) -> Result<TraceSet, EvalError> {
     let events_path = dir.join("_events.csv");
@@ -202,17 +218,7 @@ pub fn read_trace_dir(dir: &Path) -> Result<TraceSet, EvalError> {
             event: field(ev),
         });
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| EvalError::io(dir, e))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().and_then(|e| e.to_str()) == Some("csv")
-                && p.file_name().and_then(|n| n.to_str()) != Some("_events.csv")
-        })
-        .collect();
-    files.sort();
-    let traces = files
+    let traces = trace_files(dir)?
         .iter()
         .map(|f| read_trace(f))
         .collect::<Result<_, _>>()?;

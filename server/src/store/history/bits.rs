@@ -110,9 +110,10 @@ pub enum Val {
 /// One column's coder state. Codes, per point:
 /// `0` same as the previous point; `10` + `width` bits: zigzag delta that fits the current width
 /// and shift; `110` + 6 bits (width − 1) + 1 bit (shift: 0 or 12) + width bits: delta with a
-/// new width and shift; `1110` none; `1111` + 64 bits raw. The delta is taken against the last quantised
-/// value (kept across nones and raws), and written without its `shift` low bits, which are zero:
-/// memory moves by whole 4 KiB pages (cgroups charge pages), so its deltas end in 12 zero bits.
+/// new width and shift; `1110` none; `1111` + 64 bits raw. The delta is taken against the last
+/// quantised value (kept across nones and raws), and written without its `shift` low bits, which
+/// are zero: memory moves by whole 4 KiB pages (cgroups charge pages), so its deltas end in 12
+/// zero bits.
 #[derive(Debug, Clone, Copy)]
 pub struct Lane {
     prev: Val,
@@ -139,6 +140,12 @@ impl Default for Lane {
 /// The one shift besides none: a page (2¹²).
 const PAGE_SHIFT: u32 = 12;
 
+/// The delta `d` without its `shift` low bits, zigzagged, and the bits it needs.
+fn coded(d: i64, shift: u32) -> (u64, u32) {
+    let z = zigzag(d >> shift);
+    (z, (64 - z.leading_zeros()).max(1))
+}
+
 fn zigzag(d: i64) -> u64 {
     ((d << 1) ^ (d >> 63)) as u64
 }
@@ -158,8 +165,7 @@ impl Lane {
                 let d = q.wrapping_sub(self.last_q);
                 let zeros = d.trailing_zeros();
                 let kept = {
-                    let z = zigzag(d >> self.shift);
-                    let need = (64 - z.leading_zeros()).max(1);
+                    let (z, need) = coded(d, self.shift);
                     // Keep the width and shift while they fit and cost less than announcing new
                     // ones (2 + width against 10 + need bits).
                     (self.width > 0
@@ -179,8 +185,7 @@ impl Lane {
                         } else {
                             0
                         };
-                        let z = zigzag(d >> self.shift);
-                        let need = (64 - z.leading_zeros()).max(1);
+                        let (z, need) = coded(d, self.shift);
                         w.write(0b110, 3);
                         w.write(u64::from(need - 1), 6);
                         w.write(u64::from(self.shift == PAGE_SHIFT), 1);
