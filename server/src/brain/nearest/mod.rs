@@ -28,6 +28,7 @@
 //! in bound order; an exact repeat (distance 0) ends it at once.
 
 mod search;
+mod view;
 
 /// Patterns inserted between two merges of the sorted snapshot.
 const BATCH: usize = 64;
@@ -259,18 +260,15 @@ impl PatternIndex {
         }
     }
 
-    /// The key of the pattern ending at `end`: the sum of its values, newest first.
+    /// The key of the pattern ending at `end`: the sum of its values, newest first (0 before
+    /// anything is recorded).
     fn key(&self, end: u64) -> f64 {
-        let mut slot = self.slot(end);
-        let mut sum = 0.0;
-        for _ in 0..self.shape.width {
-            sum += self.value(slot);
-            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
-        }
-        sum
+        view::RingView::new(&self.series, self.shape.stride)
+            .map_or(0.0, |v| v.key(end, self.shape.width))
     }
 
     /// The key of snapshot entry `i`.
+    #[cfg(test)]
     fn key_at(&self, i: usize) -> f64 {
         self.key(self.end_of(self.ends[i]))
     }
@@ -287,19 +285,23 @@ impl PatternIndex {
         //    to half the memory spare for good). Each fresh entry goes after every old one whose
         //    key is not greater (older entries first among equal keys), found by a binary search
         //    rather than by recomputing every old key: the keys are sums over the ring.
-        let n = self.ends.len();
+        let width = self.shape.width;
+        let view = view::RingView::new(&self.series, self.shape.stride);
+        // An entry's low 16 bits find its slot (the ring is at most 2¹⁶ long).
+        let key = |e: u16| view.map_or(0.0, |v| v.key(u64::from(e), width));
+        let ends = &mut self.ends;
+        let n = ends.len();
         let total = n + fresh.len();
-        self.ends.reserve_exact(fresh.len());
-        self.ends.resize(total, 0);
+        ends.reserve_exact(fresh.len());
+        ends.resize(total, 0);
         let (mut i, mut out) = (n, total);
-        for &(key, end) in fresh.iter().rev() {
-            let at = self.ends[..i]
-                .partition_point(|&e| self.key(self.end_of(e)).total_cmp(&key).is_le());
+        for &(k, end) in fresh.iter().rev() {
+            let at = ends[..i].partition_point(|&e| key(e).total_cmp(&k).is_le());
             let moved = i - at;
-            self.ends.copy_within(at..i, out - moved);
+            ends.copy_within(at..i, out - moved);
             out -= moved + 1;
             i = at;
-            self.ends[out] = end as u16;
+            ends[out] = end as u16;
         }
         self.pending.clear();
         self.cleaned_at = self.next_end;

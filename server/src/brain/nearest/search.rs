@@ -3,6 +3,7 @@
 //! the snapshot, then a walk outward in bound order while budget is left (the method is described
 //! in the parent module).
 
+use super::view::RingView;
 use super::{Live, PatternIndex, BLOCK, MAX_WIDTH};
 
 impl PatternIndex {
@@ -12,14 +13,14 @@ impl PatternIndex {
     fn scan(
         &self,
         side: impl Iterator<Item = usize>,
-        q: &[f64],
+        sums: impl Sums,
         qk: f64,
         g: f64,
         live: Live,
         mut best: f64,
     ) -> f64 {
         for i in side {
-            let Some((lb, d2)) = self.probe(i, q, qk, g, live) else {
+            let Some((lb, d2)) = self.probe(i, sums, qk, g, live) else {
                 continue;
             };
             best = lower(best, d2);
@@ -30,45 +31,19 @@ impl PatternIndex {
         best
     }
 
-    /// For snapshot entry `i`, if still remembered: the lower bound of its distance from `q`
-    /// (whose key is `qk`, `g` values), and the distance itself, from one read of its values.
+    /// For snapshot entry `i`, if still remembered: the lower bound of its distance from the
+    /// query (whose key is `qk`, `g` values), and the distance itself, from one read of its
+    /// values (`sums`: the key and the squared distance of the pattern ending at a position).
     #[inline(always)]
-    fn probe(&self, i: usize, q: &[f64], qk: f64, g: f64, live: Live) -> Option<(f64, f64)> {
+    fn probe(&self, i: usize, sums: impl Sums, qk: f64, g: f64, live: Live) -> Option<(f64, f64)> {
         let e = *self.ends.get(i)?;
         if !live.has(e) {
             return None;
         }
-        let (key, d2) = self.key_and_dist2(u64::from(e), q);
+        // Its low 16 bits find its slot: the ring is at most 2¹⁶ long.
+        let (key, d2) = sums.key_and_sum_sq(u64::from(e));
         let k = key - qk;
         Some((k * k / g, d2))
-    }
-
-    /// The key of the pattern ending at `end` (summed as [`Self::key`] sums it) and its squared
-    /// distance from `q` (`width` values), from one read of its values. Summed in full: no early
-    /// stop once above the best so far, because that branch, taken at random, costs more than
-    /// the few terms it saves, and without it consecutive candidates' sums overlap in the
-    /// processor. The detector's width (5 segments) gets an unrolled loop.
-    #[inline(always)]
-    fn key_and_dist2(&self, end: u64, q: &[f64]) -> (f64, f64) {
-        match q {
-            // An array: its length is known, so the loop below is unrolled.
-            [a, b, c, d, e] => self.key_and_sum_sq(end, &[*a, *b, *c, *d, *e]),
-            _ => self.key_and_sum_sq(end, q),
-        }
-    }
-
-    #[inline(always)]
-    fn key_and_sum_sq<'a>(&self, end: u64, q: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
-        let mut slot = self.slot(end);
-        let (mut key, mut s) = (0.0, 0.0);
-        for qj in q {
-            let v = self.value(slot);
-            key += v;
-            let d = v - qj;
-            s += d * d;
-            slot = slot.wrapping_sub(self.shape.stride) & self.mask;
-        }
-        (key, s)
     }
 
     /// Squared Euclidean distance from `query` (at least `width` values, newest first) to the
@@ -78,6 +53,7 @@ impl PatternIndex {
         if self.is_empty() || !query.iter().all(|v| v.is_finite()) {
             return None;
         }
+        let view = RingView::new(&self.series, self.shape.stride)?;
         // The query as it would be stored, so that a pattern seen before is at distance 0
         // exactly (series that repeat themselves exactly, as idle ones do, rely on it).
         let mut relative = [0.0; MAX_WIDTH];
@@ -85,19 +61,30 @@ impl PatternIndex {
             *r = f64::from(crate::brain::stats::narrow(v - self.origin()));
         }
         let q = &relative[..self.shape.width];
+        // The width is settled once here, not per candidate: the detector's (5 segments) gets
+        // a search of its own whose distance loop is unrolled.
+        match q {
+            [a, b, c, d, e] => self.search(q, Against(view, [*a, *b, *c, *d, *e])),
+            _ => self.search(q, Against(view, q)),
+        }
+    }
+
+    /// The search of [`Self::nearest2`] for the stored query `q`, `sums` giving the key and the
+    /// squared distance from `q` of the pattern ending at a position.
+    #[inline(always)]
+    fn search(&self, q: &[f64], sums: impl Sums) -> Option<f64> {
+        let width = self.shape.width;
         let live = self.live();
         let n = self.ends.len();
         let qk: f64 = q.iter().sum();
-        let g = self.shape.width as f64;
+        let g = width as f64;
         let mut best = f64::INFINITY;
         let (mut left, mut right) = (0, 0);
         if n > 0 {
             // 1. A block of neighbours in key order, centred on the query's key, nearest keys
             //    first: they are the likeliest to be near, and the sooner `best` is small, the
             //    sooner the other distances stop (the minimum does not depend on the order).
-            let start = self
-                .ends
-                .partition_point(|&e| self.key(self.end_of(e)) < qk);
+            let start = self.ends.partition_point(|&e| sums.key(u64::from(e)) < qk);
             let block = BLOCK.min(self.budget).min(n);
             left = start.saturating_sub(block / 2).min(n - block);
             right = left + block;
@@ -105,8 +92,8 @@ impl PatternIndex {
             //    move further from the query's outward, so nothing further out can be nearer
             //    (the answer is the one the whole block gives; metrics that move smoothly skip
             //    a third of it).
-            best = self.scan(start..right, q, qk, g, live, best);
-            best = self.scan((left..start).rev(), q, qk, g, live, best);
+            best = self.scan(start..right, sums, qk, g, live, best);
+            best = self.scan((left..start).rev(), sums, qk, g, live, best);
             // An exact repeat: nothing can be nearer (an idle series, a constant count).
             if best == 0.0 {
                 return Some(0.0);
@@ -115,12 +102,12 @@ impl PatternIndex {
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
         for &e in &self.pending {
             if live.has(e as u16) {
-                best = lower(best, self.key_and_dist2(e, q).1);
+                best = lower(best, sums.key_and_sum_sq(e).1);
             }
         }
         // 2. Outward in bound order while the bound can still beat the best and budget is left.
         let bound = |i: usize| {
-            let d = self.key_at(i) - qk;
+            let d = sums.key(u64::from(self.ends[i])) - qk;
             d * d / g
         };
         let mut spent = right - left;
@@ -142,12 +129,49 @@ impl PatternIndex {
             } else {
                 right = i + 1;
             }
-            if let Some((_, d2)) = self.probe(i, q, qk, g, live) {
+            if let Some((_, d2)) = self.probe(i, sums, qk, g, live) {
                 best = lower(best, d2);
             }
             spent += 1;
         }
         best.is_finite().then_some(best)
+    }
+}
+
+/// The key and the squared distance from the query of the pattern ending at a position (a
+/// trait rather than a closure: the search's inner loop must be inlined, and a closure passed
+/// by reference was not).
+trait Sums: Copy {
+    fn key_and_sum_sq(self, end: u64) -> (f64, f64);
+    /// The key alone.
+    fn key(self, end: u64) -> f64;
+}
+
+/// A query against a ring: an array (its length known, the loop unrolled) or a slice.
+#[derive(Clone, Copy)]
+struct Against<'a, Q>(RingView<'a>, Q);
+
+impl<const W: usize> Sums for Against<'_, [f64; W]> {
+    #[inline(always)]
+    fn key_and_sum_sq(self, end: u64) -> (f64, f64) {
+        self.0.key_and_sum_sq(end, &self.1)
+    }
+
+    #[inline(always)]
+    fn key(self, end: u64) -> f64 {
+        self.0.key(end, W)
+    }
+}
+
+impl Sums for Against<'_, &[f64]> {
+    #[inline(always)]
+    fn key_and_sum_sq(self, end: u64) -> (f64, f64) {
+        self.0.key_and_sum_sq(end, self.1)
+    }
+
+    #[inline(always)]
+    fn key(self, end: u64) -> f64 {
+        self.0.key(end, self.1.len())
     }
 }
 
