@@ -8,12 +8,14 @@
 //! their own: the four anomaly detectors and the two forecasters (the rest of the brain is the
 //! difference).
 //!
-//! Two workloads: `noise` (default), every field of every sample noisy and slowly varying, the
+//! Three workloads: `noise` (default), every field of every sample noisy and slowly varying, the
 //! worst case for the history's compression; `real`, the recorded real services of
 //! `tests/data/traces/steady` (redis, PostgreSQL, nginx, idle and under their load tools),
-//! replayed in a loop, each container from its own offset.
+//! replayed in a loop, each container from its own offset; `climb`, `noise` with memory growing
+//! by a page a second (a cache filling, a slow leak): every sample a new maximum, the worst case
+//! for the detectors' sliding range.
 //!
-//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real]
+//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real|climb]
 
 use app::wire::{ContainerInfo, Sample, SourceKind};
 use dockerpulse::brain::anomaly::AnomalyDetector;
@@ -33,14 +35,27 @@ fn heap_in_use() -> usize {
 /// The samples fed: container `i`'s at second `t`.
 enum Workload {
     Noise,
+    Climb,
     /// The real services' samples one after another (each trace's own clock dropped).
     Real(Vec<Sample>),
 }
 
 impl Workload {
+    fn name(&self) -> &'static str {
+        match self {
+            Workload::Noise => "noise",
+            Workload::Climb => "climb",
+            Workload::Real(_) => "real",
+        }
+    }
+
     fn sample(&self, i: usize, t: i64) -> Sample {
         match self {
             Workload::Noise => noisy(i, t),
+            Workload::Climb => Sample {
+                mem_bytes: 100_000_000 + 4096 * t as u64,
+                ..noisy(i, t)
+            },
             Workload::Real(all) => {
                 // Offsets 997 samples apart: neighbours are not in step.
                 let k = (i * 997 + t as usize) % all.len();
@@ -152,8 +167,9 @@ fn main() {
     let load = match args.get(3).map(String::as_str) {
         None | Some("noise") => Workload::Noise,
         Some("real") => Workload::Real(real_samples()),
+        Some("climb") => Workload::Climb,
         Some(other) => {
-            eprintln!("unknown workload {other:?}: noise or real");
+            eprintln!("unknown workload {other:?}: noise, real or climb");
             std::process::exit(2);
         }
     };
@@ -181,7 +197,7 @@ fn main() {
     let per = (after.saturating_sub(before)) as f64 / n as f64;
     println!(
         "{} workload, {n} containers × {secs} s of 1 s history (history kept: {} points): heap {:.1} MiB in all, {:.1} KiB per container (brain state and history), fed in {:.1} s",
-        if matches!(load, Workload::Noise) { "noise" } else { "real" },
+        load.name(),
         cfg.history_len(),
         (after.saturating_sub(before)) as f64 / 1048576.0,
         per / 1024.0,
