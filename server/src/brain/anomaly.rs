@@ -17,7 +17,8 @@
 //!    novelties have been measured. A noisy series whose patterns
 //!    are always a little new is not alarming; the first shape newer than anything before is.
 //!    This is what makes one threshold fit every series.
-//! 3. **Breakout**: a value beyond the minimum/maximum of the last `memory_samples` values by more
+//! 3. **Breakout**: a value beyond the minimum/maximum of the last `memory_samples` values (or
+//!    of up to 1/16 more, kept per block so that a climbing series costs no more) by more
 //!    than `breakout_tolerance` × that range scores at least 0.9 (never-seen level), once
 //!    `baseline_samples / 4` samples have been seen.
 //! 4. **Suppression**: after a score at or above `alarm_score` the score is multiplied by
@@ -41,7 +42,8 @@ pub struct AnomalyConfig {
     /// Length of the robust baseline (median/IQR) of values and of the typical pattern distance
     /// (at most [`super::baseline::MAX_WINDOW`]).
     pub baseline_samples: usize,
-    /// The range a breakout is measured against, and the memory of the novelty record.
+    /// The range a breakout is measured against (kept per block: it may reach up to 1/16 further
+    /// back, see [`super::rings`]), and the memory of the novelty record.
     pub memory_samples: usize,
     /// How far back patterns are searched (see [`super::nearest`]: the cost is bounded by
     /// `pattern_budget`, not by this; at most [`super::nearest::MAX_CAPACITY`]).
@@ -111,7 +113,12 @@ pub struct AnomalyDetector {
     cfg: AnomalyConfig,
     /// Spread floor in the series' units (0 = scale-free).
     floor: f64,
-    values: RollingQuantiles,
+    /// The recent values, relative to `origin`, in single precision (as the pattern ring keeps
+    /// them): the median and spread the z-scores and distances are measured against.
+    values: RollingQuantiles<f32>,
+    /// The first value seen: what `values` are relative to, so that a series far from zero keeps
+    /// its digits for how it moves.
+    origin: Option<f64>,
     /// Nearest-pattern distances (in spreads) of recent samples: the typical novelty. In single
     /// precision: they are ratios, scale-free, and only compared with one another.
     distances: RollingQuantiles<f32>,
@@ -152,6 +159,7 @@ impl AnomalyDetector {
         let span = cfg.pattern_segments * cfg.segment_samples;
         Self {
             values: RollingQuantiles::new(cfg.baseline_samples),
+            origin: None,
             distances: RollingQuantiles::new(cfg.baseline_samples),
             segment: VecDeque::with_capacity(cfg.segment_samples + 1),
             patterns: PatternIndex::new(
@@ -219,7 +227,11 @@ impl AnomalyDetector {
         if !x.is_finite() {
             return AnomalyOutput::default();
         }
-        let center = self.values.center_and_spread();
+        let origin = *self.origin.get_or_insert(x);
+        let center = self
+            .values
+            .center_and_spread()
+            .map(|(m, sd)| (m + origin, sd));
         let z = center.map_or(0.0, |(m, sd)| z_against(m, sd, x, self.floor));
         let spread = center.map_or(0.0, |(_, sd)| sd.max(self.floor));
 
@@ -293,7 +305,7 @@ impl AnomalyDetector {
         }
 
         // Learn the sample.
-        self.values.push(x);
+        self.values.push(x - origin);
         // The pattern ending `span` samples ago no longer overlaps the next one: remember it.
         let span = g * self.cfg.segment_samples;
         let now = self.patterns.recorded();

@@ -11,7 +11,8 @@ pub const MAX_WINDOW: usize = 1 << 16;
 
 /// How a window stores its samples: `f64` exactly, or `f32` for half the memory where seven
 /// significant digits are plenty (scale-free quantities such as the detector's distances in
-/// spreads; not raw metric values, whose offset would eat the digits).
+/// spreads, or metric values relative to their series' first one: raw, a large offset would eat
+/// the digits).
 pub trait Stored: Copy + std::fmt::Debug {
     /// `x` as stored (finite in, finite out).
     fn store(x: f64) -> Self;

@@ -75,8 +75,9 @@ pub struct PatternIndex {
     mask: usize,
     /// Values recorded so far (the next position).
     recorded: u64,
-    /// Ends of the patterns remembered since the snapshot was built, oldest first.
-    pending: Vec<u64>,
+    /// Ends (low 16 bits, as in the snapshot) of the patterns remembered since the snapshot
+    /// was built, oldest first.
+    pending: Vec<u16>,
     /// Patterns remembered so far.
     count: u64,
     /// One past the newest remembered end: patterns ending in the `capacity` positions before it
@@ -149,7 +150,7 @@ impl PatternIndex {
 
     /// Heap bytes held (capacities, what the allocator charges).
     pub fn heap_bytes(&self) -> usize {
-        self.series.capacity() * 4 + self.pending.capacity() * 8 + self.ends.capacity() * 2
+        self.series.capacity() * 4 + self.pending.capacity() * 2 + self.ends.capacity() * 2
     }
 
     /// Live entries: ending in the last `capacity` positions remembered, with all their values
@@ -252,7 +253,7 @@ impl PatternIndex {
         if self.pending.capacity() == 0 {
             self.pending.reserve_exact(BATCH.min(self.capacity));
         }
-        self.pending.push(end);
+        self.pending.push(end as u16);
         self.count += 1;
         self.next_end = end + 1;
         if self.pending.len() >= BATCH.min(self.capacity) {
@@ -276,7 +277,11 @@ impl PatternIndex {
     /// Folds the pending patterns into the sorted snapshot, in place, dropping forgotten
     /// entries. Among equal keys older entries stay first.
     fn merge(&mut self) {
-        let mut fresh: Vec<(f64, u64)> = self.pending.iter().map(|&e| (self.key(e), e)).collect();
+        let mut fresh: Vec<(f64, u16)> = self
+            .pending
+            .iter()
+            .map(|&e| (self.key(u64::from(e)), e))
+            .collect();
         fresh.sort_by(|a, b| a.0.total_cmp(&b.0));
         // 1. Forget, keeping the order.
         let live = self.live();
@@ -301,7 +306,7 @@ impl PatternIndex {
             ends.copy_within(at..i, out - moved);
             out -= moved + 1;
             i = at;
-            ends[out] = end as u16;
+            ends[out] = end;
         }
         self.pending.clear();
         self.cleaned_at = self.next_end;
@@ -316,14 +321,22 @@ impl PatternIndex {
             .into_iter()
             .filter(|&e| next - self.end_of(e) <= capacity)
             .collect();
-        self.pending.retain(|&e| next - e <= capacity);
+        let next_end = self.next_end;
+        self.pending
+            .retain(|&e| next - end_of(next_end, e) <= capacity);
         self.cleaned_at = next;
     }
 
-    /// The full position of a snapshot entry's end, from its low 16 bits.
+    /// The full position of a snapshot or pending entry's end, from its low 16 bits.
     fn end_of(&self, low: u16) -> u64 {
-        self.next_end - u64::from((self.next_end as u16).wrapping_sub(low))
+        end_of(self.next_end, low)
     }
+}
+
+/// The full position of an entry's end from its low 16 bits, `next_end` being one past the
+/// newest remembered (entries are less than 2¹⁶ positions old: see [`Live`]).
+fn end_of(next_end: u64, low: u16) -> u64 {
+    next_end - u64::from((next_end as u16).wrapping_sub(low))
 }
 
 /// Most values per pattern.

@@ -101,8 +101,8 @@ impl PatternIndex {
         }
         // The patterns not yet in the snapshot (before the walk: its stopping rule reads `best`).
         for &e in &self.pending {
-            if live.has(e as u16) {
-                best = lower(best, sums.key_and_sum_sq(e).1);
+            if live.has(e) {
+                best = lower(best, sums.key_and_sum_sq(u64::from(e)).1);
             }
         }
         // 2. Outward in bound order while the bound can still beat the best and budget is left.

@@ -194,8 +194,8 @@ fn nearest2_in_full(idx: &PatternIndex, query: &[f64]) -> Option<f64> {
     let mut best = idx
         .pending
         .iter()
-        .filter(|&&e| live.has(e as u16))
-        .map(|&e| dist2(e))
+        .filter(|&&e| live.has(e))
+        .map(|&e| dist2(idx.end_of(e)))
         .fold(f64::INFINITY, f64::min);
     let n = idx.ends.len();
     if n == 0 {
