@@ -226,5 +226,4 @@ impl Policy {
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;

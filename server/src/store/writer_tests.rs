@@ -1,10 +1,11 @@
 //! The writer against a real SQLite file, including a database locked by another connection.
 
 use super::*;
-use crate::store::db::{IncidentFilter, InterventionFilter};
+use crate::clock::now_ms;
+use crate::store::db::{Db, IncidentFilter, InterventionFilter};
 use crate::store::records::Trigger;
-use app::wire::{HealMode, Sample};
-use std::time::Instant;
+use app::wire::{HealMode, Sample, StoreState};
+use std::time::{Duration, Instant};
 
 fn temp_db() -> (Db, std::path::PathBuf) {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
