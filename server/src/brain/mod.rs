@@ -324,7 +324,14 @@ impl ContainerBrain {
             ts_ms: obs.ts_ms,
             warming_up,
             cpu: wire_forecast(self.cpu.prediction(), h),
-            mem: wire_forecast(self.mem.prediction(), h),
+            // Published held at the limit (the risk above read the forecaster's own: how far
+            // beyond the limit it points is evidence).
+            mem: wire_forecast(
+                self.mem
+                    .prediction()
+                    .map(|p| p.capped_at(mem_limit.unwrap_or(f64::INFINITY))),
+                h,
+            ),
             time_to_limit_s: ttl.filter(|t| t.is_finite()),
             z: ZScores {
                 cpu: z[0],

@@ -117,6 +117,30 @@ fn memory_leak_escalates_as_time_to_limit_shrinks() {
 }
 
 #[test]
+fn memory_forecast_is_published_within_the_limit() {
+    let mut b = ContainerBrain::new(&BrainConfig::default());
+    let limit = 64.0 * MIB;
+    // A fast leak (1 MiB/s) to 1 MiB short of the limit: the line points past it within the
+    // forecast's horizon, what is published stops at it.
+    let out = run(&mut b, 64, |i| {
+        let mut o = obs(i as i64 * 1000, 10.0);
+        o.mem_bytes = (i as f64 * MIB).min(63.0 * MIB);
+        o.mem_limit_bytes = Some(limit);
+        o
+    });
+    let last = out.last().expect("assessment");
+    assert!(last.time_to_limit_s.is_some(), "{last:?}");
+    let m = last.mem;
+    assert!(
+        m.value <= limit && m.hi80 <= limit && m.hi95 <= limit,
+        "{m:?}"
+    );
+    assert!(m.lo95 <= m.lo80 && m.lo80 <= m.value, "{m:?}");
+    // Held at it, not short of it: the forecast did point beyond the limit.
+    assert_eq!(m.hi95, limit, "{m:?}");
+}
+
+#[test]
 fn noisy_memory_and_a_slow_drift_stay_low() {
     let mut b = ContainerBrain::new(&BrainConfig::default());
     let limit = 256.0 * MIB;

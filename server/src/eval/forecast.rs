@@ -28,6 +28,9 @@ pub struct EvalSeries {
     pub values: Vec<f64>,
     pub lo: f64,
     pub hi: f64,
+    /// What the published forecast is held at (memory: the container's limit, as the brain
+    /// publishes it; infinite for others).
+    pub limit: f64,
     /// The forecaster's `floor` for this series.
     pub floor: f64,
 }
@@ -44,6 +47,7 @@ pub fn read_eval_series(data: &Path) -> Result<Vec<EvalSeries>, EvalError> {
                 values: s.values,
                 lo: f64::NEG_INFINITY,
                 hi: f64::INFINITY,
+                limit: f64::INFINITY,
             })
             .collect());
     }
@@ -62,6 +66,7 @@ pub fn read_eval_series(data: &Path) -> Result<Vec<EvalSeries>, EvalError> {
                 values: t.samples.iter().map(|s| s.cpu_pct).collect(),
                 lo: 0.0,
                 hi: quota.map_or(f64::INFINITY, |q| q * CPU_CEILING),
+                limit: f64::INFINITY,
                 floor: FLOORS[0],
             });
             out.push(EvalSeries {
@@ -69,6 +74,12 @@ pub fn read_eval_series(data: &Path) -> Result<Vec<EvalSeries>, EvalError> {
                 values: t.samples.iter().map(|s| s.mem_bytes).collect(),
                 lo: 0.0,
                 hi: f64::INFINITY,
+                limit: t
+                    .samples
+                    .iter()
+                    .map(|s| s.mem_limit_bytes)
+                    .find(|l| *l > 0.0)
+                    .unwrap_or(f64::INFINITY),
                 floor: FLOORS[1],
             });
         }
@@ -258,7 +269,7 @@ pub fn run_forecast_with(
             };
             FileForecast {
                 key: s.key.clone(),
-                stats: evaluate_bounded(&s.values, horizon, window, &cfg, (s.lo, s.hi)),
+                stats: evaluate_bounded(&s.values, horizon, window, &cfg, (s.lo, s.hi), s.limit),
             }
         })
         .collect();
@@ -269,29 +280,15 @@ pub fn run_forecast_with(
     })
 }
 
-/// Errors of the three methods on one series.
-pub fn evaluate_series(
-    values: &[f64],
-    horizon: usize,
-    window: usize,
-    cfg: &ForecastConfig,
-) -> ErrorStats {
-    evaluate_bounded(
-        values,
-        horizon,
-        window,
-        cfg,
-        (f64::NEG_INFINITY, f64::INFINITY),
-    )
-}
-
-/// [`evaluate_series`] for a metric confined to `bounds` (the brain's forecast is clamped there).
+/// Errors of the three methods on one series confined to `bounds` (the brain's forecast is
+/// clamped there), the forecast published held at `limit` as the brain publishes it.
 pub fn evaluate_bounded(
     values: &[f64],
     horizon: usize,
     window: usize,
     cfg: &ForecastConfig,
     bounds: (f64, f64),
+    limit: f64,
 ) -> ErrorStats {
     let mut f = Forecaster::new(*cfg);
     let mut stats = ErrorStats::default();
@@ -320,6 +317,7 @@ pub fn evaluate_bounded(
         let Some(p) = f.observe_bounded(i as f64, y, bounds.0, bounds.1) else {
             continue;
         };
+        let p = p.capped_at(limit);
         let Some(&truth) = values.get(i + horizon) else {
             continue;
         };

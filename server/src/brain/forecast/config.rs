@@ -100,6 +100,21 @@ impl Prediction {
         (h80 / z_for_level(0.8)).max(h95 / z_for_level(0.95))
     }
 
+    /// The prediction as published for a metric that cannot exceed `limit` (memory under its
+    /// cgroup limit: the kernel reclaims or kills there): the value and every bound held at it
+    /// (a no-op for an infinite limit). Its error can only be smaller, whatever the outcome
+    /// (outcomes are never above the limit), and an interval can only gain outcomes.
+    pub fn capped_at(self, limit: f64) -> Self {
+        Self {
+            value: self.value.min(limit),
+            lo80: self.lo80.min(limit),
+            hi80: self.hi80.min(limit),
+            lo95: self.lo95.min(limit),
+            hi95: self.hi95.min(limit),
+            ..self
+        }
+    }
+
     /// Whether `y` lies inside the 80 % / 95 % interval.
     pub fn covers(&self, y: f64) -> (bool, bool) {
         (

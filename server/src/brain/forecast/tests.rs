@@ -186,3 +186,28 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_prediction_capped_at_a_limit_holds_every_bound_there() {
+    let p = Prediction {
+        value: 90.0,
+        lo80: 80.0,
+        hi80: 110.0,
+        lo95: 60.0,
+        hi95: 130.0,
+        candidates: [0.0; N_CANDIDATES],
+        trend: 0.0,
+        trend_gate: 0.0,
+    };
+    let c = p.capped_at(100.0);
+    assert_eq!(
+        (c.lo95, c.lo80, c.value, c.hi80, c.hi95),
+        (60.0, 80.0, 90.0, 100.0, 100.0)
+    );
+    let c = p.capped_at(70.0);
+    assert_eq!(
+        (c.lo95, c.lo80, c.value, c.hi80, c.hi95),
+        (60.0, 70.0, 70.0, 70.0, 70.0)
+    );
+    assert_eq!(p.capped_at(f64::INFINITY), p);
+}
