@@ -2,7 +2,10 @@
 //! oversized or premature message, each closing only that agent's connection.
 
 use crate::common::eventually;
-use crate::{containers_of, node_status, raw_agent, spawn_agent, start_hub, Client, DEMO, T1, T2};
+use crate::{
+    containers_of, node_reaches, node_status, raw_agent, spawn_agent, start_hub, Client, DEMO, T1,
+    T2,
+};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -67,13 +70,9 @@ async fn malformed_and_oversized_messages_close_only_that_agent() {
         Some(1008),
         "malformed: policy violation"
     );
-    let n2 = eventually(Duration::from_secs(5), || async {
-        node_status(&hub, "n2")
-            .await
-            .filter(|n| n["state"] == "lost")
-    })
-    .await
-    .expect("n2 is lost");
+    let n2 = node_reaches(&hub, "n2", "lost", Duration::from_secs(5))
+        .await
+        .expect("n2 is lost");
     assert!(
         n2.0["detail"].as_str().unwrap_or("").contains("malformed"),
         "{}",

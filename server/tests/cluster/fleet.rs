@@ -2,7 +2,7 @@
 //! node-labelled metrics; a node lost after its agent's SIGKILL, and back once it restarts.
 
 use crate::common::{eventually, get_json, Server};
-use crate::{containers_of, node_status, spawn_agent, start_hub, DEMO, T1, T2};
+use crate::{containers_of, node_reaches, node_status, spawn_agent, start_hub, DEMO, T1, T2};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,12 +50,7 @@ async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
     );
 
     agent.kill9();
-    let lost = eventually(Duration::from_secs(10), || async {
-        node_status(&hub, "n1")
-            .await
-            .filter(|n| n["state"] == "lost")
-    })
-    .await;
+    let lost = node_reaches(&hub, "n1", "lost", Duration::from_secs(10)).await;
     let (lost, took) = lost.expect("the node shows as lost within 10 s of its agent's SIGKILL");
     eprintln!(
         "agent SIGKILL -> node lost at the hub: {took:?} ({})",
@@ -70,12 +65,7 @@ async fn an_agents_fleet_appears_at_the_hub_and_its_loss_shows_after_sigkill() {
 
     let mut again = Server::spawn(&agent.config, agent.addr);
     again.ready().await;
-    let back = eventually(Duration::from_secs(10), || async {
-        node_status(&hub, "n1")
-            .await
-            .filter(|n| n["state"] == "connected")
-    })
-    .await;
+    let back = node_reaches(&hub, "n1", "connected", Duration::from_secs(10)).await;
     assert!(back.is_some(), "the node is back after its agent restarts");
     again.kill9();
     hub.stop().await;

@@ -76,6 +76,20 @@ async fn node_status(hub: &Running, node: &str) -> Option<Value> {
         .cloned()
 }
 
+/// The node's status once the hub reports it in `state` (`connected`, `lost`), and how long that
+/// took; `None` if it does not within `within`.
+async fn node_reaches(
+    hub: &Running,
+    node: &str,
+    state: &str,
+    within: std::time::Duration,
+) -> Option<(Value, std::time::Duration)> {
+    common::eventually(within, || async {
+        node_status(hub, node).await.filter(|n| n["state"] == state)
+    })
+    .await
+}
+
 async fn containers_of(hub: &Running, node: &str) -> Vec<Value> {
     let (_, list) = get_json(hub, "/api/containers").await;
     list.as_array()

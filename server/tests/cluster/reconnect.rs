@@ -2,7 +2,7 @@
 //! taken while the link was cut resent without a gap, and a silent hub taken for dead.
 
 use crate::common::{self, eventually, get_json, Server};
-use crate::{containers_of, node_status, spawn_agent, spawn_agent_at, start_hub, DEMO, T1, T2};
+use crate::{containers_of, node_reaches, spawn_agent, spawn_agent_at, start_hub, DEMO, T1, T2};
 use dockerpulse::cluster::AgentCredential;
 use dockerpulse::serve::start;
 use futures_util::{SinkExt, StreamExt};
@@ -133,23 +133,15 @@ async fn ticks_taken_while_the_link_was_cut_reach_the_hub_after_it_returns() {
 
     relay.set(false);
     let cut_ms = dockerpulse::clock::now_ms();
-    eventually(Duration::from_secs(10), || async {
-        node_status(&hub, "n1")
-            .await
-            .filter(|n| n["state"] == "lost")
-    })
-    .await
-    .expect("n1 lost while cut off");
+    node_reaches(&hub, "n1", "lost", Duration::from_secs(10))
+        .await
+        .expect("n1 lost while cut off");
     tokio::time::sleep(Duration::from_secs(4)).await;
     relay.set(true);
     let back_ms = dockerpulse::clock::now_ms();
-    eventually(Duration::from_secs(20), || async {
-        node_status(&hub, "n1")
-            .await
-            .filter(|n| n["state"] == "connected")
-    })
-    .await
-    .expect("n1 back");
+    node_reaches(&hub, "n1", "connected", Duration::from_secs(20))
+        .await
+        .expect("n1 back");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let (_, history) = get_json(&hub, &format!("/api/containers/{id}/history?seconds=120")).await;
