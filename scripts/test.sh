@@ -43,7 +43,7 @@ cargo build -p server --bin dockerpulse
 # counts every container on the engine), the brain on the engine or the three-node Swarm drill:
 # timings and CPU readings elsewhere failed beside them (a burner short of its core, a storm
 # late to CRITICAL). The Swarm drill is a script (scripts/swarm_drill.sh, ~4 min, as root); the
-# tests cover its paths on one node (swarm_engine.rs) and on loopback sockets (tests/cluster/).
+# tests cover its paths on one node (tests/swarm_engine/) and on loopback sockets (tests/cluster/).
 long_tests=$(cargo test -p server --test drills --no-run --message-format=json |
   python3 -c 'import json, sys
 for line in sys.stdin:

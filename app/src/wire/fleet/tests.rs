@@ -1,5 +1,5 @@
 use super::*;
-use crate::wire::{Forecast, HealMode, RiskLevel, PROTOCOL_VERSION};
+use crate::wire::{Forecast, Frame, HealMode, RiskLevel, PROTOCOL_VERSION};
 use proptest::prelude::*;
 
 fn container(id: &str, cpu: f64, mem: u64, p: f64) -> ContainerFrame {

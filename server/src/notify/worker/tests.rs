@@ -1,3 +1,5 @@
+//! Tests of the notifier task: a destination disabled by a 410 across restarts.
+
 use super::*;
 use crate::notify::config::{WebhookConfig, WebhookKind};
 use app::wire::DeliveryState;
