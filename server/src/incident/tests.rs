@@ -29,7 +29,7 @@ fn info() -> ContainerInfo {
     }
 }
 
-fn assessed(ts_ms: i64, level: RiskLevel, p: f64) -> Assessment {
+pub(super) fn assessed(ts_ms: i64, level: RiskLevel, p: f64) -> Assessment {
     Assessment {
         ts_ms,
         level,

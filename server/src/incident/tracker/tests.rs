@@ -3,18 +3,8 @@
 
 use super::*;
 
-fn a(ts_ms: i64, level: RiskLevel, p: f64) -> Assessment {
-    Assessment {
-        ts_ms,
-        level,
-        failure_probability: p,
-        reasons: vec![Reason {
-            weight: 1.0,
-            text: format!("p={p}"),
-        }],
-        ..Assessment::default()
-    }
-}
+/// The incident tests' assessment (level, probability and one reason), under a short name.
+use crate::incident::tests::assessed as a;
 
 fn ids() -> impl FnMut() -> String {
     let mut n = 0;
