@@ -6,7 +6,7 @@
 //! restart asked at the hub (`POST /api/services/{service}/restart`) is a `service update
 //! --force`: every task replaced by Swarm, only for a service that opted in, recorded.
 //!
-//! Tests here take [`SWARM_LOCK`] first: one leaving the swarm must not pull it from under
+//! Tests here take [`SWARM_LOCK`] first ([`swarm_turn`]): one leaving the swarm must not pull it from under
 //! another.
 //!
 //! This file holds what both share: the `docker` CLI, the swarm lock, the swarm itself and
@@ -36,6 +36,15 @@ fn docker(args: &[&str]) -> String {
 
 /// Held by each test for its whole run (the swarm is the engine's, shared by every test here).
 static SWARM_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The swarm to this test (`name` for the skip message) until the guard drops; `None` when no
+/// engine is reachable (the test then skips, as every engine test does).
+async fn swarm_turn(name: &str) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    if !common::engine_available(name) {
+        return None;
+    }
+    Some(SWARM_LOCK.lock().await)
+}
 
 /// The engine in swarm mode for the test; left again afterwards if the test made it so.
 struct Swarm {

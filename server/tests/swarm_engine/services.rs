@@ -3,7 +3,7 @@
 //! service that did not opt in, only recorded in dry-run.
 
 use crate::common::{self, call, eventually, ADMIN_TOKEN};
-use crate::{docker, service, Swarm, SWARM_LOCK};
+use crate::{docker, service, swarm_turn, Swarm};
 use std::time::Duration;
 
 /// A hub on the test engine (it accepts one agent); healing in dry-run unless labels say.
@@ -60,10 +60,9 @@ async fn restart(running: &dockerpulse::serve::Running, service: &str) -> (u16, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_wide_restart_is_a_forced_update_and_swarm_replaces_every_task() {
-    if !common::engine_available("swarm_engine") {
+    let Some(_one_at_a_time) = swarm_turn("swarm_engine").await else {
         return;
-    }
-    let _one_at_a_time = SWARM_LOCK.lock().await;
+    };
     let _swarm = Swarm::up();
     let name = format!("dp-test-force-{}", std::process::id());
     // Opted in and in enforce mode by the service's own labels (the global mode is dry-run).
@@ -148,10 +147,9 @@ async fn a_service_wide_restart_is_a_forced_update_and_swarm_replaces_every_task
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_restart_is_refused_unless_opted_in_and_only_recorded_in_dry_run() {
-    if !common::engine_available("swarm_engine") {
+    let Some(_one_at_a_time) = swarm_turn("swarm_engine").await else {
         return;
-    }
-    let _one_at_a_time = SWARM_LOCK.lock().await;
+    };
     let running = hub().await;
     if docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]) != "active" {
         let (s, body) = restart(&running, "web").await;

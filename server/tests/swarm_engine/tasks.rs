@@ -3,7 +3,7 @@
 //! service cap held.
 
 use crate::common::{self, call, eventually, ADMIN_TOKEN};
-use crate::{docker, service, Service, Swarm, SWARM_LOCK};
+use crate::{docker, service, swarm_turn, Service, Swarm};
 use std::time::Duration;
 
 fn running_tasks(service: &str) -> Vec<String> {
@@ -40,10 +40,9 @@ async fn two_replicas(name: &str) -> (Service, Vec<String>) {
 /// refused by it, recorded as blocked, and the task left alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_acts_on_a_task_only_with_its_hubs_lease() {
-    if !common::engine_available("swarm_engine::lease") {
+    let Some(_one_at_a_time) = swarm_turn("swarm_engine::lease").await else {
         return;
-    }
-    let _one_at_a_time = SWARM_LOCK.lock().await;
+    };
     let _swarm = Swarm::up();
     let name = format!("dp-test-lease-{}", std::process::id());
     let (_service, tasks) = two_replicas(&name).await;
@@ -122,10 +121,9 @@ async fn an_agent_acts_on_a_task_only_with_its_hubs_lease() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swarm_task_is_restarted_through_swarm_and_the_service_cap_holds() {
-    if !common::engine_available("swarm_engine") {
+    let Some(_one_at_a_time) = swarm_turn("swarm_engine").await else {
         return;
-    }
-    let _one_at_a_time = SWARM_LOCK.lock().await;
+    };
     let _swarm = Swarm::up();
     let name = format!("dp-test-svc-{}", std::process::id());
     let (_service, tasks) = two_replicas(&name).await;
