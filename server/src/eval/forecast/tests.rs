@@ -21,6 +21,36 @@ fn summary(name: &str, r: &ForecastReport) -> String {
     )
 }
 
+/// Files whose brain MAE is above naive's, the worst ratio, and the services' pooled ratios.
+fn losers(r: &ForecastReport) -> String {
+    let mut worse: Vec<(f64, &str)> = r
+        .files
+        .iter()
+        .filter_map(|f| {
+            let m = f.stats.mae();
+            (m[1] > 0.0 && m[0] > m[1]).then(|| (m[0] / m[1], f.key.as_str()))
+        })
+        .collect();
+    worse.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let svc = |suffix: &str| {
+        let m = r
+            .pooled(|k| k.starts_with("services/") && k.ends_with(suffix))
+            .mae();
+        if m[1] > 0.0 {
+            m[0] / m[1]
+        } else {
+            f64::NAN
+        }
+    };
+    format!(
+        "losers {} worst {:?} | services pooled cpu {:.4} mem {:.4}",
+        worse.len(),
+        worse.iter().take(4).collect::<Vec<_>>(),
+        svc(":cpu"),
+        svc(":mem")
+    )
+}
+
 fn data(dir: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -94,6 +124,11 @@ fn explore_forecast_variants() {
                     "error_memory" => c.error_memory = f,
                     "weight_power" => c.weight_power = f,
                     "ewma_alpha" => c.ewma_alpha = f,
+                    "credit" => c.credit = f,
+                    "allowance" => c.allowance = f,
+                    "select_margin" => c.select_margin = f,
+                    "select_memory" => c.select_memory = f,
+                    "min_errors" => c.min_errors = f as usize,
                     _ => {}
                 }
             }
@@ -102,9 +137,15 @@ fn explore_forecast_variants() {
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     for (name, cfg) in &variants {
-        for (set, dir) in [("nab-dev", "nab-dev/data"), ("traces", "traces")] {
+        for (set, dir) in [
+            ("nab-dev", "nab-dev/data"),
+            ("traces", "traces"),
+            ("fit", "faults/fit"),
+            ("held-out", "faults/held-out"),
+        ] {
             let r = run_forecast_with(&root.join(dir), 10, cfg).expect("runs");
             eprintln!("{}", summary(&format!("{set} {name}"), &r));
+            eprintln!("    {}", losers(&r));
         }
     }
 }

@@ -14,11 +14,12 @@
 //! Precision (what reads back, see [`point`] for the steps):
 //! - exact: timestamps, memory in use, memory limit, PIDs, the risk level, and any value that is
 //!   not finite or too large to quantise (kept as raw f64 bits);
-//! - rounded to the nearest step: CPU % and its forecast and bands (0.01 points), network and
-//!   block rates (1 B/s), z-scores (0.01), failure probability (0.01 points), time to the limit
-//!   (0.1 s), the memory forecast (1 KiB). The error is at most half a step. The steps are finer
-//!   than what any reader shows, and each noisy field costs about log2(noise / step) bits a
-//!   point, so they are as coarse as that allows.
+//! - rounded to the nearest step: CPU % (0.01 points), network and block rates (1 B/s), time to
+//!   the limit (0.1 s); and what the brain derived, to the precision the report and the
+//!   dashboard show it: the CPU forecast and its bands (0.1 points), z-scores (0.1), the failure
+//!   probability (0.1 points), the memory forecast (64 KiB, shown in tenths of a MiB). The error
+//!   is at most half a step. A noisy field costs about log2(noise / step) bits a point, so each
+//!   finer digit would cost 3.3 bits a field a point for nothing any reader shows.
 //!
 //! What it costs depends on how much the series move: a steady container a few bytes a point,
 //! white noise in every field some tens (the `memory_load` example measures it).

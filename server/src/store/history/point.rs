@@ -44,18 +44,21 @@ impl HistoryPoint {
 }
 
 /// Quantisation steps, as divisors (a value `v` is kept as `round(v × SCALE)`).
-/// CPU % and its forecast and bands: 0.01 percentage points (the dashboard shows 0.1).
+/// CPU % as measured: 0.01 percentage points.
 pub const CPU_SCALE: f64 = 100.0;
+/// The CPU forecast and its bands: 0.1 percentage points, what the report and the dashboard show
+/// (a forecast's own error is whole points; each finer digit would cost 3.3 bits a band a point).
+pub const CPU_FORECAST_SCALE: f64 = 10.0;
 /// Network and block I/O rates: 1 B/s.
 pub const RATE_SCALE: f64 = 1.0;
-/// The memory forecast: 1 KiB (a forecast; its own error is megabytes).
-pub const MEM_FORECAST_SCALE: f64 = 1.0 / 1024.0;
+/// The memory forecast: 64 KiB (shown in tenths of a MiB; its own error is megabytes).
+pub const MEM_FORECAST_SCALE: f64 = 1.0 / 65536.0;
 /// Time to the memory limit: 0.1 s.
 pub const TTL_SCALE: f64 = 10.0;
-/// z-scores: 0.01 (the dashboard shows 0.1σ).
-pub const Z_SCALE: f64 = 100.0;
-/// Failure probability (0–100 %): 0.01 percentage points.
-pub const PROB_SCALE: f64 = 100.0;
+/// z-scores: 0.1, as the report and the dashboard show them.
+pub const Z_SCALE: f64 = 10.0;
+/// Failure probability (0–100 %): 0.1 percentage points, as the report shows it.
+pub const PROB_SCALE: f64 = 10.0;
 
 /// Lanes per point (fields of `HistoryPoint`, z counted four times).
 pub const LANES: usize = 22;
@@ -134,11 +137,11 @@ fn vals(p: &HistoryPoint) -> [Val; LANES] {
         q_f64(s.blk_read_bps, RATE_SCALE),
         q_f64(s.blk_write_bps, RATE_SCALE),
         q_u64(s.pids),
-        q_opt(p.cpu_forecast, CPU_SCALE),
-        q_opt(p.cpu_lo95, CPU_SCALE),
-        q_opt(p.cpu_hi95, CPU_SCALE),
-        q_opt(p.cpu_lo80, CPU_SCALE),
-        q_opt(p.cpu_hi80, CPU_SCALE),
+        q_opt(p.cpu_forecast, CPU_FORECAST_SCALE),
+        q_opt(p.cpu_lo95, CPU_FORECAST_SCALE),
+        q_opt(p.cpu_hi95, CPU_FORECAST_SCALE),
+        q_opt(p.cpu_lo80, CPU_FORECAST_SCALE),
+        q_opt(p.cpu_hi80, CPU_FORECAST_SCALE),
         q_opt(p.mem_forecast, MEM_FORECAST_SCALE),
         q_opt(p.time_to_limit_s, TTL_SCALE),
         q_opt(z.map(|z| z.cpu), Z_SCALE),
@@ -175,11 +178,11 @@ fn point(v: &[Val; LANES]) -> HistoryPoint {
             blk_write_bps: f_f64(v[7], RATE_SCALE),
             pids: f_u64(v[8]),
         },
-        cpu_forecast: f_opt(v[9], CPU_SCALE),
-        cpu_lo95: f_opt(v[10], CPU_SCALE),
-        cpu_hi95: f_opt(v[11], CPU_SCALE),
-        cpu_lo80: f_opt(v[12], CPU_SCALE),
-        cpu_hi80: f_opt(v[13], CPU_SCALE),
+        cpu_forecast: f_opt(v[9], CPU_FORECAST_SCALE),
+        cpu_lo95: f_opt(v[10], CPU_FORECAST_SCALE),
+        cpu_hi95: f_opt(v[11], CPU_FORECAST_SCALE),
+        cpu_lo80: f_opt(v[12], CPU_FORECAST_SCALE),
+        cpu_hi80: f_opt(v[13], CPU_FORECAST_SCALE),
         mem_forecast: f_opt(v[14], MEM_FORECAST_SCALE),
         time_to_limit_s: f_opt(v[15], TTL_SCALE),
         z,

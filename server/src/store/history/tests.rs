@@ -12,18 +12,18 @@ fn pt(ts_ms: i64, x: f64) -> HistoryPoint {
         cpu: Forecast {
             value: x,
             lo95: x - 3.5,
-            hi95: x + 4.25,
+            hi95: x + 4.2,
             lo80: x - 2.0,
             hi80: x + 2.5,
             ..Forecast::default()
         },
         mem: Forecast {
-            value: 1024.0 * 100_000.0,
+            value: 65_536.0 * 1_600.0,
             ..Forecast::default()
         },
         z: ZScores {
             cpu: 1.5,
-            mem: -0.25,
+            mem: -0.3,
             net: 0.0,
             pids: 3.0,
         },
@@ -231,7 +231,7 @@ proptest! {
             }
             for (a, b) in [(g.cpu_forecast, w.cpu_forecast), (g.cpu_lo95, w.cpu_lo95), (g.cpu_hi95, w.cpu_hi95), (g.cpu_hi80, w.cpu_hi80)] {
                 let (a, b) = (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN));
-                prop_assert!(close(a, b, 1.0 / CPU_SCALE), "{} vs {}", a, b);
+                prop_assert!(close(a, b, 1.0 / CPU_FORECAST_SCALE), "{} vs {}", a, b);
             }
             prop_assert_eq!(g.cpu_lo80, None);
             prop_assert!(close(g.mem_forecast.unwrap_or(f64::NAN), w.mem_forecast.unwrap_or(0.0), 1.0 / MEM_FORECAST_SCALE));
