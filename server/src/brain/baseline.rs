@@ -37,6 +37,18 @@ impl Stored for f32 {
     }
 }
 
+/// Half precision (11 significant bits, magnitudes up to 65,504, saturating beyond): for a
+/// window of non-negative, scale-free quantities whose quantiles are only read to a few per
+/// cent — the detector's nearest-pattern distances in spreads.
+impl Stored for half::f16 {
+    fn store(x: f64) -> Self {
+        half::f16::from_f64(x.clamp(-65_504.0, 65_504.0))
+    }
+    fn get(self) -> f64 {
+        self.to_f64()
+    }
+}
+
 /// Rolling order statistics over the last `capacity` finite samples, stored as `T`.
 #[derive(Clone, Debug)]
 pub struct RollingQuantiles<T: Stored = f64> {

@@ -173,7 +173,9 @@ impl Forecaster {
             cfg,
             last: None,
             ewma: 0.0,
-            pending: VecDeque::new(),
+            // One forecast a sample waits a horizon: at the brain's 1 Hz, horizon + 1 of them, one more with jitter
+            // (reserved exactly, rather than grown to the next power of two: 152 B each).
+            pending: VecDeque::with_capacity(cfg.horizon.min(4096.0) as usize + 2),
             mse: [0.0; N_CANDIDATES],
             mse_seen: 0,
             errors_seen: 0,

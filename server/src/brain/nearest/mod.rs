@@ -1,5 +1,5 @@
 //! Nearest remembered pattern over a sliding memory, lower-bounded and budgeted, so the anomaly
-//! detector can remember 1,500 patterns without searching them all each sample (the brain's
+//! detector can remember hundreds of patterns without searching them all each sample (the brain's
 //! whole cost per sample is measured by `cargo bench --bench brain`).
 //!
 //! Each pattern (a few segment means) is keyed by the sum of its coordinates. For any two

@@ -339,3 +339,17 @@ fn the_snapshot_stays_sorted_by_key_with_older_entries_first_among_equal_keys() 
         }
     }
 }
+
+/// The deployed memory is the longest whose ring fits 2¹⁰ slots: one more pattern doubles it.
+#[test]
+fn the_default_pattern_memory_fills_a_ring_of_1024_values() {
+    let cfg = crate::brain::anomaly::AnomalyConfig::default();
+    let shape = Shape {
+        width: cfg.pattern_segments,
+        stride: cfg.segment_samples,
+        lag: cfg.pattern_segments * cfg.segment_samples,
+    };
+    let cap = cfg.pattern_memory_samples;
+    assert_eq!(PatternIndex::new(shape, cap, 128).ring, 1024);
+    assert_eq!(PatternIndex::new(shape, cap + 1, 128).ring, 2048);
+}

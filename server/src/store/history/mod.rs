@@ -8,8 +8,9 @@
 //! so a memory limit, a risk level or a steady timestamp rate costs one bit a point, and a
 //! memory figure moving by whole pages is written without the pages' 12 zero bits). The
 //! newest chunk grows in place; full chunks are sealed without spare capacity. The oldest points
-//! leave by a skip count on the oldest chunk, which is freed once all its points have left, so
-//! the store holds at most `capacity + CHUNK - 1` points.
+//! leave by a skip count on the oldest chunk, which is re-encoded without them every [`TRIM`]
+//! points and freed once all its points have left, so the store holds at most
+//! `capacity + TRIM - 1` points.
 //!
 //! Precision (what reads back, see [`point`] for the steps):
 //! - exact: timestamps, memory in use, memory limit, PIDs, the risk level, and any value that is
@@ -38,6 +39,9 @@ use point::PointCoder;
 /// Points per chunk: large enough that the full first point of each chunk costs little per
 /// point, small enough that reading the last few points decodes little.
 pub const CHUNK: usize = 256;
+/// Points that may have left the oldest chunk before it is re-encoded without them: the store
+/// holds at most `capacity + TRIM - 1` points (not a whole chunk more: 3 KiB a container).
+const TRIM: usize = CHUNK / 4;
 
 /// A sealed chunk: its points' bit stream and their timestamp range.
 #[derive(Debug, Clone)]
@@ -130,11 +134,38 @@ impl History {
                 if self.skip == c.len {
                     self.sealed.pop_front();
                     self.skip = 0;
+                } else if self.skip == TRIM {
+                    self.trim_oldest();
                 }
             }
             // Only reachable with a capacity below one chunk: the open chunk is the oldest.
             None => self.skip += 1,
         }
+    }
+
+    /// Re-encodes the oldest chunk without the points that have left it (every [`TRIM`] points
+    /// that leave: about seven points decoded or encoded per point pushed).
+    fn trim_oldest(&mut self) {
+        let Some(c) = self.sealed.front_mut() else {
+            return;
+        };
+        let (mut r, mut dec) = (BitReader::new(&c.words), PointCoder::default());
+        let (mut w, mut enc) = (BitWriter::default(), PointCoder::default());
+        let mut max_ts = i64::MIN;
+        for i in 0..c.len {
+            let p = dec.decode(&mut r);
+            if i >= self.skip {
+                // A decoded point is on the steps already: it encodes to itself.
+                enc.encode(&p, &mut w);
+                max_ts = max_ts.max(p.sample.ts_ms);
+            }
+        }
+        *c = Chunk {
+            words: w.into_words(),
+            len: c.len - self.skip,
+            max_ts,
+        };
+        self.skip = 0;
     }
 
     /// Chunks oldest first, as (words, points, largest timestamp), with the points to skip.

@@ -65,6 +65,8 @@ pub const LANES: usize = 22;
 /// The lanes of the four CPU bands, kept as offsets from the forecast (lane 9) when both are
 /// quantised: the band's width changes far more slowly than its centre.
 const BANDS: std::ops::RangeInclusive<usize> = 10..=13;
+/// The 95 % bounds (lanes 10, 11), kept as offsets from the 80 % ones (lanes 12, 13).
+const NESTED: [(usize, usize); 2] = [(10, 12), (11, 13)];
 /// Largest quantised magnitude: beyond it an f64 would not hold the integer exactly.
 const MAX_Q: f64 = 9_007_199_254_740_992.0;
 
@@ -217,6 +219,11 @@ impl PointCoder {
                 }
             }
         }
+        for (outer, inner) in NESTED {
+            if let (Val::Q(o), Val::Q(i)) = (v[outer], v[inner]) {
+                v[outer] = Val::Q(o.wrapping_sub(i));
+            }
+        }
         for (lane, v) in self.lanes.iter_mut().zip(v) {
             lane.encode(v, w);
         }
@@ -231,6 +238,11 @@ impl PointCoder {
             self.prev_ts = self.prev_ts.wrapping_add(d);
         }
         v[0] = Val::Q(self.prev_ts);
+        for (outer, inner) in NESTED {
+            if let (Val::Q(o), Val::Q(i)) = (v[outer], v[inner]) {
+                v[outer] = Val::Q(o.wrapping_add(i));
+            }
+        }
         if let Val::Q(fc) = v[9] {
             for b in &mut v[BANDS] {
                 if let Val::Q(q) = *b {

@@ -146,6 +146,34 @@ fn gaps_and_irregular_timestamps_are_kept() {
     assert_eq!(h.since(3_600_000).count(), 3);
 }
 
+/// Points leaving the oldest chunk are dropped from it every `TRIM` of them: what reads back is
+/// unchanged, and the chunks never hold `TRIM` points more than are kept.
+#[test]
+fn the_oldest_chunk_is_trimmed_as_points_leave() {
+    let cap = CHUNK * 3 + 40;
+    let mut h = History::new(cap);
+    let all: Vec<HistoryPoint> = (0..CHUNK as i64 * 9 + 77)
+        .map(|i| {
+            let mut p = pt(i * 1000, (i % 13) as f64 * 1.37);
+            p.z = (i % 5 != 0).then(|| ZScores {
+                cpu: (i % 7) as f64 * 0.31,
+                ..ZScores::default()
+            });
+            p
+        })
+        .collect();
+    for (n, p) in all.iter().enumerate() {
+        h.push(*p);
+        let held: usize = h.sealed.iter().map(|c| c.len).sum::<usize>() + h.open.len;
+        assert_eq!(held - h.skip, h.len, "after {n}");
+        assert!(h.skip < TRIM, "after {n}: {} points left but held", h.skip);
+    }
+    let want: Vec<HistoryPoint> = all[all.len() - cap..].iter().map(point::rounded).collect();
+    assert_eq!(h.iter().collect::<Vec<_>>(), want);
+    assert_eq!(h.recent(5).count(), 5);
+    assert_eq!(h.since(want[10].sample.ts_ms).count(), cap - 10);
+}
+
 #[test]
 fn assessments_and_odd_values_survive() {
     let mut h = History::new(10);
