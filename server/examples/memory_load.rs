@@ -8,14 +8,16 @@
 //! their own: the four anomaly detectors and the two forecasters (the rest of the brain is the
 //! difference).
 //!
-//! Three workloads: `noise` (default), every field of every sample noisy and slowly varying, the
+//! Four workloads: `noise` (default), every field of every sample noisy and slowly varying, the
 //! worst case for the history's compression; `real`, the recorded real services of
 //! `tests/data/traces/steady` (redis, PostgreSQL, nginx, idle and under their load tools),
-//! replayed in a loop, each container from its own offset; `climb`, `noise` with memory growing
-//! by a page a second (a cache filling, a slow leak): every sample a new maximum, the worst case
-//! for the detectors' sliding range.
+//! replayed in a loop, each container from its own offset; `served`, `real` with a busy link
+//! added (the lab's containers have no network: receive and send rates around 200 and 50 KiB/s,
+//! ±30 % noise each second, synthetic); `climb`, `noise` with memory growing by a page a second
+//! (a cache filling, a slow leak): every sample a new maximum, the worst case for the detectors'
+//! sliding range.
 //!
-//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real|climb]
+//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real|served|climb]
 
 use app::wire::{ContainerInfo, Sample, SourceKind};
 use dockerpulse::brain::anomaly::AnomalyDetector;
@@ -38,6 +40,9 @@ enum Workload {
     Climb,
     /// The real services' samples one after another (each trace's own clock dropped).
     Real(Vec<Sample>),
+    /// `Real` with a busy link: the lab's containers have no network (their rates are 0), so
+    /// this adds receive and send rates around 200 and 50 KiB/s, ±30 % noise each second.
+    Served(Vec<Sample>),
 }
 
 impl Workload {
@@ -46,6 +51,7 @@ impl Workload {
             Workload::Noise => "noise",
             Workload::Climb => "climb",
             Workload::Real(_) => "real",
+            Workload::Served(_) => "served",
         }
     }
 
@@ -56,15 +62,23 @@ impl Workload {
                 mem_bytes: 100_000_000 + 4096 * t as u64,
                 ..noisy(i, t)
             },
-            Workload::Real(all) => {
-                // Offsets 997 samples apart: neighbours are not in step.
-                let k = (i * 997 + t as usize) % all.len();
-                Sample {
-                    ts_ms: 1_800_000_000_000 + t * 1000,
-                    ..all[k]
-                }
-            }
+            Workload::Real(all) => real_at(all, i, t),
+            Workload::Served(all) => Sample {
+                net_rx_bps: 204_800.0 * (1.0 + 0.6 * (jitter(i, t, 1) - 0.5)),
+                net_tx_bps: 51_200.0 * (1.0 + 0.6 * (jitter(i, t, 2) - 0.5)),
+                ..real_at(all, i, t)
+            },
         }
+    }
+}
+
+/// Container `i`'s sample at second `t` of the real services.
+fn real_at(all: &[Sample], i: usize, t: i64) -> Sample {
+    // Offsets 997 samples apart: neighbours are not in step.
+    let k = (i * 997 + t as usize) % all.len();
+    Sample {
+        ts_ms: 1_800_000_000_000 + t * 1000,
+        ..all[k]
     }
 }
 
@@ -81,6 +95,14 @@ fn real_samples() -> Vec<Sample> {
     }
     assert!(all.len() > 3600, "{} samples", all.len());
     all
+}
+
+/// A deterministic value in [0, 1) for container `i`, second `t` and stream `k`.
+fn jitter(i: usize, t: i64, k: u64) -> f64 {
+    let mut z = (t as u64) ^ ((i as u64) << 32) ^ (k << 60);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A deterministic, noisy, slowly varying workload (no two containers alike).
@@ -168,8 +190,9 @@ fn main() {
         None | Some("noise") => Workload::Noise,
         Some("real") => Workload::Real(real_samples()),
         Some("climb") => Workload::Climb,
+        Some("served") => Workload::Served(real_samples()),
         Some(other) => {
-            eprintln!("unknown workload {other:?}: noise, real or climb");
+            eprintln!("unknown workload {other:?}: noise, real, served or climb");
             std::process::exit(2);
         }
     };

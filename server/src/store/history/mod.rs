@@ -15,8 +15,11 @@
 //! Precision (what reads back, see [`point`] for the steps):
 //! - exact: timestamps, memory in use, memory limit, PIDs, the risk level, and any value that is
 //!   not finite or too large to quantise (kept as raw f64 bits);
-//! - rounded to the nearest step: CPU % (0.01 points), network and block rates (1 B/s), time to
-//!   the limit (0.1 s); and what the brain derived, to the precision the report and the
+//! - rounded to the nearest step: CPU % (0.01 points), time to the limit (0.1 s), network and
+//!   block rates on a scale linear near idle and logarithmic above 1 KiB/s (a step of 0.7 B/s,
+//!   then 0.07 % of the rate: a busy link's noisy rates cost 28 % fewer bits than whole bytes
+//!   per second did; the report's tenths of a KiB/s can differ by one in their last digit); and
+//!   what the brain derived, to the precision the report and the
 //!   dashboard show it: the CPU forecast and its bands (0.1 points), z-scores (0.1), the failure
 //!   probability (0.1 points), the memory forecast (64 KiB, shown in tenths of a MiB). The error
 //!   is at most half a step. A noisy field costs about log2(noise / step) bits a point, so each

@@ -49,8 +49,14 @@ pub const CPU_SCALE: f64 = 100.0;
 /// The CPU forecast and its bands: 0.1 percentage points, what the report and the dashboard show
 /// (a forecast's own error is whole points; each finer digit would cost 3.3 bits a band a point).
 pub const CPU_FORECAST_SCALE: f64 = 10.0;
-/// Network and block I/O rates: 1 B/s.
-pub const RATE_SCALE: f64 = 1.0;
+/// Network and block I/O rates, on a scale that is linear below [`RATE_KNEE`] and logarithmic
+/// above it: `q = STEPS · log2(1 + v / KNEE)`. The step is about 0.7 B/s for a near-idle link and
+/// 0.07 % of the rate above 1 KiB/s: a busy link's noisy rate then costs log2(its relative noise
+/// / 0.07 %) bits a point, a few fewer than whole bytes per second (`memory_load … served`: a busy
+/// link's two rates 19.1 → 13.7 KiB an hour).
+pub const RATE_KNEE: f64 = 1024.0;
+/// Steps per doubling of `1 + rate / RATE_KNEE`.
+pub const RATE_STEPS: f64 = 1024.0;
 /// The memory forecast: 64 KiB (shown in tenths of a MiB; its own error is megabytes).
 pub const MEM_FORECAST_SCALE: f64 = 1.0 / 65536.0;
 /// Time to the memory limit: 0.1 s.
@@ -76,6 +82,35 @@ fn q_f64(v: f64, scale: f64) -> Val {
         Val::Q(q as i64)
     } else {
         Val::Raw(v.to_bits())
+    }
+}
+
+/// A rate on the rates' scale (the sign kept, for a value that should never be negative).
+fn q_rate(v: f64) -> Val {
+    if !v.is_finite() {
+        return Val::Raw(v.to_bits());
+    }
+    let q = RATE_STEPS * (v.abs() / RATE_KNEE).ln_1p() / std::f64::consts::LN_2;
+    match q_f64(q, 1.0) {
+        Val::Q(q) if v < 0.0 => Val::Q(-q),
+        Val::Q(q) => Val::Q(q),
+        _ => Val::Raw(v.to_bits()),
+    }
+}
+
+fn f_rate(v: Val) -> f64 {
+    match v {
+        Val::Q(q) => {
+            let m = RATE_KNEE
+                * (q.unsigned_abs() as f64 / RATE_STEPS * std::f64::consts::LN_2).exp_m1();
+            if q < 0 {
+                -m
+            } else {
+                m
+            }
+        }
+        Val::Raw(b) => f64::from_bits(b),
+        Val::None => 0.0,
     }
 }
 
@@ -134,10 +169,10 @@ fn vals(p: &HistoryPoint) -> [Val; LANES] {
         q_f64(s.cpu_pct, CPU_SCALE),
         q_u64(s.mem_bytes),
         q_u64(s.mem_limit_bytes),
-        q_f64(s.net_rx_bps, RATE_SCALE),
-        q_f64(s.net_tx_bps, RATE_SCALE),
-        q_f64(s.blk_read_bps, RATE_SCALE),
-        q_f64(s.blk_write_bps, RATE_SCALE),
+        q_rate(s.net_rx_bps),
+        q_rate(s.net_tx_bps),
+        q_rate(s.blk_read_bps),
+        q_rate(s.blk_write_bps),
         q_u64(s.pids),
         q_opt(p.cpu_forecast, CPU_FORECAST_SCALE),
         q_opt(p.cpu_lo95, CPU_FORECAST_SCALE),
@@ -174,10 +209,10 @@ fn point(v: &[Val; LANES]) -> HistoryPoint {
             cpu_pct: f_f64(v[1], CPU_SCALE),
             mem_bytes: f_u64(v[2]),
             mem_limit_bytes: f_u64(v[3]),
-            net_rx_bps: f_f64(v[4], RATE_SCALE),
-            net_tx_bps: f_f64(v[5], RATE_SCALE),
-            blk_read_bps: f_f64(v[6], RATE_SCALE),
-            blk_write_bps: f_f64(v[7], RATE_SCALE),
+            net_rx_bps: f_rate(v[4]),
+            net_tx_bps: f_rate(v[5]),
+            blk_read_bps: f_rate(v[6]),
+            blk_write_bps: f_rate(v[7]),
             pids: f_u64(v[8]),
         },
         cpu_forecast: f_opt(v[9], CPU_FORECAST_SCALE),

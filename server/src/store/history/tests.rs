@@ -31,7 +31,8 @@ fn pt(ts_ms: i64, x: f64) -> HistoryPoint {
         level: RiskLevel::Medium,
         ..Assessment::default()
     };
-    HistoryPoint::new(
+    // On every field's steps (rates are on a logarithmic scale: see `rate_steps_are_relative`).
+    point::rounded(&HistoryPoint::new(
         Sample {
             ts_ms,
             cpu_pct: x,
@@ -44,7 +45,7 @@ fn pt(ts_ms: i64, x: f64) -> HistoryPoint {
             pids: 12,
         },
         Some(&a),
-    )
+    ))
 }
 
 fn ts(h: &History) -> Vec<i64> {
@@ -212,6 +213,31 @@ fn a_steady_container_costs_a_few_bytes_a_point() {
     assert!(per_point < 8.0, "{per_point} B/point");
 }
 
+/// The rates' step at `v`: the scale's derivative, a hair wider for rounding.
+fn rate_step(v: f64) -> f64 {
+    (RATE_KNEE + v.abs()) * std::f64::consts::LN_2 / RATE_STEPS * 1.001
+}
+
+#[test]
+fn rate_steps_are_relative() {
+    let round = |v: f64| {
+        let mut p = pt(0, 1.0);
+        p.sample.net_rx_bps = v;
+        point::rounded(&p).sample.net_rx_bps
+    };
+    assert_eq!(round(0.0), 0.0);
+    assert!((round(3.0) - 3.0).abs() <= 0.35, "{}", round(3.0));
+    for v in [1.0e3, 5.0e4, 1.25e6, 9.9e8, -2.0e5] {
+        let r = round(v);
+        assert!(
+            (r - v).abs() <= 0.00035 * (RATE_KNEE + v.abs()),
+            "{v} → {r}"
+        );
+        assert_eq!(round(r), r, "a rounded rate is on the steps");
+    }
+    assert_eq!(round(f64::INFINITY), f64::INFINITY);
+}
+
 fn close(a: f64, b: f64, step: f64) -> bool {
     (a - b).abs() <= step / 2.0 + 1e-9 * a.abs().max(1.0)
 }
@@ -255,7 +281,7 @@ proptest! {
             prop_assert!(close(g.sample.cpu_pct, w.sample.cpu_pct, 1.0 / CPU_SCALE));
             for (a, b) in [(g.sample.net_rx_bps, w.sample.net_rx_bps), (g.sample.net_tx_bps, w.sample.net_tx_bps),
                            (g.sample.blk_read_bps, w.sample.blk_read_bps), (g.sample.blk_write_bps, w.sample.blk_write_bps)] {
-                prop_assert!(close(a, b, 1.0 / RATE_SCALE), "{} vs {}", a, b);
+                prop_assert!(close(a, b, rate_step(b)), "{} vs {}", a, b);
             }
             for (a, b) in [(g.cpu_forecast, w.cpu_forecast), (g.cpu_lo95, w.cpu_lo95), (g.cpu_hi95, w.cpu_hi95), (g.cpu_hi80, w.cpu_hi80)] {
                 let (a, b) = (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN));
