@@ -59,3 +59,26 @@ pub fn bundled_nab_dev() -> PathBuf {
 
 #[cfg(test)]
 mod tests;
+
+/// Configuration variants named in an environment variable, for the ignored tuning aids:
+/// `"k=v,k=v;k=v"` (`;` between variants, `,` between settings), each applied to `base` by
+/// `set` (unknown keys are the setter's to ignore); the default comes first.
+#[cfg(test)]
+fn variants_from_env<C: Copy>(
+    var: &str,
+    base: C,
+    set: impl Fn(&mut C, &str, f64),
+) -> Vec<(String, C)> {
+    let mut out = vec![("default".to_string(), base)];
+    let Ok(spec) = std::env::var(var) else {
+        return out;
+    };
+    for variant in spec.split(';') {
+        let mut c = base;
+        for (key, v) in variant.split(',').filter_map(|part| part.split_once('=')) {
+            set(&mut c, key.trim(), v.trim().parse().unwrap_or(0.0));
+        }
+        out.push((variant.to_string(), c));
+    }
+    out
+}

@@ -125,33 +125,20 @@ fn forecast_beats_naive_on_cpu_series() {
 fn explore_detector_variants() {
     let (data, windows) = dev();
     let base = AnomalyConfig::default();
-    let mut variants: Vec<(String, AnomalyConfig)> = vec![("default".into(), base)];
-    if let Ok(spec) = std::env::var("NAB_VARIANTS") {
-        // e.g. NAB_VARIANTS="baseline_samples=200,alarm_score=0.3;suppress_samples=50"
-        for variant in spec.split(';') {
-            let mut c = base;
-            for part in variant.split(',') {
-                let Some((key, v)) = part.split_once('=') else {
-                    continue;
-                };
-                let f: f64 = v.trim().parse().unwrap_or(0.0);
-                match key.trim() {
-                    "baseline_samples" => c.baseline_samples = f as usize,
-                    "memory_samples" => c.memory_samples = f as usize,
-                    "pattern_memory_samples" => c.pattern_memory_samples = f as usize,
-                    "pattern_segments" => c.pattern_segments = f as usize,
-                    "segment_samples" => c.segment_samples = f as usize,
-                    "breakout_tolerance" => c.breakout_tolerance = f,
-                    "warmup_samples" => c.warmup_samples = f as usize,
-                    "suppress_samples" => c.suppress_samples = f as usize,
-                    "alarm_score" => c.alarm_score = f,
-                    "suppress_factor" => c.suppress_factor = f,
-                    _ => {}
-                }
-            }
-            variants.push((variant.to_string(), c));
-        }
-    }
+    // e.g. NAB_VARIANTS="baseline_samples=200,alarm_score=0.3;suppress_samples=50"
+    let variants = super::variants_from_env("NAB_VARIANTS", base, |c, key, f| match key {
+        "baseline_samples" => c.baseline_samples = f as usize,
+        "memory_samples" => c.memory_samples = f as usize,
+        "pattern_memory_samples" => c.pattern_memory_samples = f as usize,
+        "pattern_segments" => c.pattern_segments = f as usize,
+        "segment_samples" => c.segment_samples = f as usize,
+        "breakout_tolerance" => c.breakout_tolerance = f,
+        "warmup_samples" => c.warmup_samples = f as usize,
+        "suppress_samples" => c.suppress_samples = f as usize,
+        "alarm_score" => c.alarm_score = f,
+        "suppress_factor" => c.suppress_factor = f,
+        _ => {}
+    });
     for (name, cfg) in variants {
         let r = nab::run_nab_with(&data, &windows, None, &cfg).expect("run");
         eprintln!(

@@ -107,34 +107,21 @@ fn trace_series_are_split_into_cpu_and_memory() {
 #[ignore]
 fn explore_forecast_variants() {
     let base = ForecastConfig::default();
-    let mut variants = vec![("default".to_string(), base)];
-    if let Ok(spec) = std::env::var("FC_VARIANTS") {
-        for v in spec.split(';') {
-            let mut c = base;
-            for part in v.split(',') {
-                let Some((k, val)) = part.split_once('=') else {
-                    continue;
-                };
-                let f: f64 = val.trim().parse().unwrap_or(0.0);
-                match k.trim() {
-                    "trend_points" => c.trend_points = f as usize,
-                    "trend_damping" => c.trend_damping = f,
-                    "shift_k" => c.shift_k = f,
-                    "shift_confirm" => c.shift_confirm = f as usize,
-                    "error_memory" => c.error_memory = f,
-                    "weight_power" => c.weight_power = f,
-                    "ewma_alpha" => c.ewma_alpha = f,
-                    "credit" => c.credit = f,
-                    "allowance" => c.allowance = f,
-                    "select_margin" => c.select_margin = f,
-                    "select_memory" => c.select_memory = f,
-                    "min_errors" => c.min_errors = f as usize,
-                    _ => {}
-                }
-            }
-            variants.push((v.to_string(), c));
-        }
-    }
+    let variants = crate::eval::variants_from_env("FC_VARIANTS", base, |c, key, f| match key {
+        "trend_points" => c.trend_points = f as usize,
+        "trend_damping" => c.trend_damping = f,
+        "shift_k" => c.shift_k = f,
+        "shift_confirm" => c.shift_confirm = f as usize,
+        "error_memory" => c.error_memory = f,
+        "weight_power" => c.weight_power = f,
+        "ewma_alpha" => c.ewma_alpha = f,
+        "credit" => c.credit = f,
+        "allowance" => c.allowance = f,
+        "select_margin" => c.select_margin = f,
+        "select_memory" => c.select_memory = f,
+        "min_errors" => c.min_errors = f as usize,
+        _ => {}
+    });
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     for (name, cfg) in &variants {
         for (set, dir) in [
