@@ -223,12 +223,7 @@ fn solve<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> Option<[f64; 
 mod tests {
     use super::*;
 
-    fn noise(s: &mut u64) -> f64 {
-        *s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*s >> 11) as f64 / (1u64 << 53) as f64
-    }
+    use crate::brain::test_noise::uniform01 as noise;
 
     #[test]
     fn the_fit_recovers_the_weights_it_was_drawn_from() {

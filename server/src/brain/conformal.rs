@@ -122,12 +122,7 @@ impl ConformalBands {
 mod tests {
     use super::*;
 
-    fn noise(s: &mut u64) -> f64 {
-        *s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-    }
+    use crate::brain::test_noise::noise;
 
     /// Errors whose scale jumps 10× half way: the coverage stays near nominal over the whole run
     /// (a fixed-window quantile alone under-covers for a window's length after the jump).

@@ -173,8 +173,8 @@ impl Forecaster {
             cfg,
             last: None,
             ewma: 0.0,
-            // One forecast a sample waits a horizon: at the brain's 1 Hz, horizon + 1 of them, one more with jitter
-            // (reserved exactly, rather than grown to the next power of two: 152 B each).
+            // One forecast a sample waits a horizon: at the brain's 1 Hz, horizon + 1 of them, and
+            // one more for jitter (reserved exactly, not grown to a power of two: 152 B each).
             pending: VecDeque::with_capacity(cfg.horizon.min(4096.0) as usize + 2),
             mse: [0.0; N_CANDIDATES],
             mse_seen: 0,

@@ -381,4 +381,6 @@ fn wire_forecast(p: Option<Prediction>, horizon_s: f64) -> Forecast {
 }
 
 #[cfg(test)]
+mod test_noise;
+#[cfg(test)]
 mod tests;

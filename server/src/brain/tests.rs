@@ -19,13 +19,7 @@ fn obs(ts_ms: i64, cpu: f64) -> Observation {
     }
 }
 
-/// Deterministic noise in [-0.5, 0.5).
-fn noise(s: &mut u64) -> f64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    ((*s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-}
+use super::test_noise::noise;
 
 fn run(
     brain: &mut ContainerBrain,

@@ -213,10 +213,7 @@ mod tests {
         let mut open = 0;
         let mut tr = ShortTrend::new(10);
         for i in 0..5000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let y = 30.0 + ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10.0;
+            let y = 30.0 + crate::brain::test_noise::noise(&mut s) * 10.0;
             tr.push(i as f64, y);
             if tr.reading(0.0, false).is_some_and(|r| r.gate > 0.5) {
                 open += 1;

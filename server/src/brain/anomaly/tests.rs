@@ -2,12 +2,7 @@
 //! repeated one, one report per event, warm-up, hostile inputs, oversized settings clamped.
 use super::*;
 
-fn noise(seed: &mut u64) -> f64 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-}
+use crate::brain::test_noise::noise;
 
 #[test]
 fn spike_in_noise_scores_high_and_calm_scores_low() {

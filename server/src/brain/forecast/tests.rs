@@ -45,10 +45,7 @@ fn intervals_cover_about_as_promised() {
     let mut hist = Vec::new();
     let (mut in80, mut in95, mut n) = (0, 0, 0);
     for i in 0..20_000usize {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+        let u = crate::brain::test_noise::uniform01(&mut s);
         // Heavy-tailed noise (Laplace) around a slow sine.
         let noise = if u < 0.5 {
             (2.0 * u).ln()
@@ -79,13 +76,7 @@ fn non_finite_samples_are_skipped() {
     assert_eq!(f.observe(2.0, f64::INFINITY), Some(p));
 }
 
-/// A small deterministic generator: uniform in [-0.5, 0.5).
-fn uniform(s: &mut u64) -> f64 {
-    *s = s
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-}
+use crate::brain::test_noise::noise as uniform;
 
 /// Published and naive MAE at the horizon, and the share of forecasts that were naive's.
 fn score(f: &mut Forecaster, ys: &[f64], h: usize, skip: usize) -> (f64, f64, f64) {

@@ -2,12 +2,7 @@
 
 use super::*;
 
-fn noise(seed: &mut u64) -> f64 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-}
+use crate::brain::test_noise::noise;
 
 /// The pattern of `shape` ending at `end` of `series`, newest first.
 fn pat(series: &[f64], shape: Shape, end: usize) -> Vec<f64> {
