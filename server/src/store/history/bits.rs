@@ -1,6 +1,5 @@
-//! A bit stream (append-only writer, sequential reader) and the one integer code the history
-//! uses: each value is a delta against the previous one of its lane, written in as few bits as
-//! its magnitude needs (Gorilla's idea of reusing the previous width, applied to integers).
+//! A bit stream: an append-only writer and a sequential reader (the history's lanes,
+//! [`super::lane`], code their values into it).
 
 /// Append-only bit stream, most significant bit first within each 64-bit word.
 #[derive(Debug, Clone, Default)]
@@ -96,160 +95,28 @@ impl<'a> BitReader<'a> {
     pub fn bit(&mut self) -> bool {
         self.read(1) == 1
     }
-}
 
-/// What a lane holds at one point: nothing, a quantised value, or raw f64 bits (non-finite or
-/// out-of-range values, kept exactly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Val {
-    None,
-    Q(i64),
-    Raw(u64),
-}
-
-/// One column's coder state. Codes, per point:
-/// `0` same as the previous point; `10` + `width` bits: zigzag delta that fits the current width
-/// and shift; `110` + 6 bits (width − 1) + 1 bit (shift: 0 or 12) + width bits: delta with a
-/// new width and shift; `1110` none; `1111` + 64 bits raw. The delta is taken against the last
-/// quantised value (kept across nones and raws), and written without its `shift` low bits, which
-/// are zero: memory moves by whole 4 KiB pages (cgroups charge pages), so its deltas end in 12
-/// zero bits.
-#[derive(Debug, Clone, Copy)]
-pub struct Lane {
-    prev: Val,
-    last_q: i64,
-    width: u32,
-    shift: u32,
-    /// Trailing zero bits of the previous delta: a new shift is only taken when two deltas in a
-    /// row allow it (one lucky delta of a noisy series would make the next announce again).
-    prev_zeros: u32,
-}
-
-impl Default for Lane {
-    fn default() -> Self {
-        Self {
-            prev: Val::Q(0),
-            last_q: 0,
-            width: 0,
-            shift: 0,
-            prev_zeros: 0,
-        }
-    }
-}
-
-/// The one shift besides none: a page (2¹²).
-const PAGE_SHIFT: u32 = 12;
-
-/// The delta `d` without its `shift` low bits, zigzagged, and the bits it needs.
-fn coded(d: i64, shift: u32) -> (u64, u32) {
-    let z = zigzag(d >> shift);
-    (z, (64 - z.leading_zeros()).max(1))
-}
-
-fn zigzag(d: i64) -> u64 {
-    ((d << 1) ^ (d >> 63)) as u64
-}
-
-fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
-}
-
-impl Lane {
-    pub fn encode(&mut self, v: Val, w: &mut BitWriter) {
-        if v == self.prev {
-            w.write(0, 1);
-            return;
-        }
-        match v {
-            Val::Q(q) => {
-                let d = q.wrapping_sub(self.last_q);
-                let zeros = d.trailing_zeros();
-                let kept = {
-                    let (z, need) = coded(d, self.shift);
-                    // Keep the width and shift while they fit and cost less than announcing new
-                    // ones (2 + width against 10 + need bits).
-                    (self.width > 0
-                        && zeros >= self.shift
-                        && need <= self.width
-                        && self.width <= need + 7)
-                        .then_some(z)
-                };
-                let z = match kept {
-                    Some(z) => {
-                        w.write(0b10, 2);
-                        z
-                    }
-                    None => {
-                        self.shift = if zeros.min(self.prev_zeros) >= PAGE_SHIFT {
-                            PAGE_SHIFT
-                        } else {
-                            0
-                        };
-                        let (z, need) = coded(d, self.shift);
-                        w.write(0b110, 3);
-                        w.write(u64::from(need - 1), 6);
-                        w.write(u64::from(self.shift == PAGE_SHIFT), 1);
-                        self.width = need;
-                        z
-                    }
-                };
-                w.write(z, self.width);
-                self.prev_zeros = zeros;
-                self.last_q = q;
-            }
-            Val::None => w.write(0b1110, 4),
-            Val::Raw(bits) => {
-                w.write(0b1111, 4);
-                w.write(bits, 64);
-            }
-        }
-        self.prev = v;
-    }
-
-    pub fn decode(&mut self, r: &mut BitReader<'_>) -> Val {
-        if !r.bit() {
-            return self.prev;
-        }
-        let v = if !r.bit() {
-            self.delta(r)
-        } else if !r.bit() {
-            self.width = r.read(6) as u32 + 1;
-            self.shift = if r.bit() { PAGE_SHIFT } else { 0 };
-            self.delta(r)
-        } else if !r.bit() {
-            Val::None
+    /// Reads a run of one bits, at most `cap` (≤ 63) of them, and the zero that ends a shorter
+    /// run: the unary part of a Rice code, whose cap announces an escape.
+    pub fn ones(&mut self, cap: u32) -> u32 {
+        let i = self.pos / 64;
+        let used = (self.pos % 64) as u32;
+        let word = |i: usize| self.words.get(i).copied().unwrap_or(0);
+        // The next 64 bits, most significant first.
+        let next = if used == 0 {
+            word(i)
         } else {
-            Val::Raw(r.read(64))
+            (word(i) << used) | (word(i + 1) >> (64 - used))
         };
-        self.prev = v;
-        v
-    }
-
-    fn delta(&mut self, r: &mut BitReader<'_>) -> Val {
-        let d = unzigzag(r.read(self.width)).wrapping_shl(self.shift);
-        self.prev_zeros = d.trailing_zeros();
-        self.last_q = self.last_q.wrapping_add(d);
-        Val::Q(self.last_q)
+        let run = next.leading_ones().min(cap);
+        self.pos += run as usize + usize::from(run < cap);
+        run
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::strategy::Strategy;
-
-    /// `vals` coded by one lane and decoded by another: what reads back, and the bits written.
-    fn through_a_lane(vals: &[Val]) -> (Vec<Val>, usize) {
-        let (mut enc, mut dec) = (Lane::default(), Lane::default());
-        let mut w = BitWriter::default();
-        for &v in vals {
-            enc.encode(v, &mut w);
-        }
-        let bits = w.len();
-        let words = w.into_words();
-        let mut r = BitReader::new(&words);
-        (vals.iter().map(|_| dec.decode(&mut r)).collect(), bits)
-    }
 
     #[test]
     fn bits_round_trip_across_word_boundaries() {
@@ -277,77 +144,26 @@ mod tests {
     }
 
     #[test]
-    fn lane_round_trips_every_kind_of_value() {
-        let vals = [
-            Val::Q(5),
-            Val::Q(5),
-            Val::None,
-            Val::Q(5),
-            Val::Q(i64::MAX),
-            Val::Q(i64::MIN),
-            Val::Raw(f64::NAN.to_bits()),
-            Val::Raw(f64::NAN.to_bits()),
-            Val::Q(-3),
-            Val::Q(1 << 40),
-            Val::Q((1 << 40) + 1),
-            Val::None,
-            Val::None,
-        ];
-        assert_eq!(through_a_lane(&vals).0, vals);
-    }
-
-    #[test]
-    fn page_sized_steps_are_written_without_their_zero_bits() {
-        // Memory in bytes moving by whole pages, against the same moves by single bytes.
-        let steps = [3i64, -1, 2, 7, -5, 1, 0, 4, -2, 6];
-        let cost = |unit: i64| {
-            let mut q = 100_000_000 / unit * unit;
-            let mut vals = Vec::new();
-            for k in 0..1000 {
-                q += steps[k % steps.len()] * unit;
-                vals.push(Val::Q(q));
-            }
-            // A step that is not whole pages (an odd byte count) still round-trips.
-            vals.push(Val::Q(q + 3));
-            vals.push(Val::Q(q + 3 + 4096));
-            let (back, bits) = through_a_lane(&vals);
-            assert_eq!(back, vals, "unit {unit}");
-            bits
-        };
-        let (pages, bytes) = (cost(4096), cost(1));
-        assert!(
-            pages <= bytes + 64,
-            "pages {pages} bits, bytes {bytes} bits"
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn any_lane_round_trips(
-            vals in proptest::collection::vec(
-                proptest::prop_oneof![
-                    (-1000i64..1000).prop_map(|k| Val::Q(k << 12)),
-                    (-1000i64..1000).prop_map(|k| Val::Q(k << 4)),
-                    proptest::num::i64::ANY.prop_map(Val::Q),
-                    proptest::num::u64::ANY.prop_map(Val::Raw),
-                    proptest::strategy::Just(Val::None),
-                ],
-                1..400,
-            )
-        ) {
-            proptest::prop_assert_eq!(through_a_lane(&vals).0, vals);
-        }
-    }
-
-    #[test]
-    fn repeated_values_cost_one_bit() {
-        let mut lane = Lane::default();
+    fn runs_of_ones_are_counted_up_to_their_cap_across_words() {
         let mut w = BitWriter::default();
-        lane.encode(Val::Q(1000), &mut w);
-        let first = w.len();
-        for _ in 0..100 {
-            lane.encode(Val::Q(1000), &mut w);
+        // 60 zeros, then runs of 3, 0, 9 (crossing the word boundary) and a capped run of 12.
+        w.write(0, 60);
+        for run in [3u32, 0, 9] {
+            w.write((1u64 << run) - 1, run);
+            w.write(0, 1);
         }
-        assert_eq!(w.len(), first + 100);
+        w.write(u64::MAX, 12);
+        w.write(0b101, 3);
+        let words = w.into_words();
+        let mut r = BitReader::new(&words);
+        assert_eq!(r.read(60), 0);
+        assert_eq!(r.ones(12), 3);
+        assert_eq!(r.ones(12), 0);
+        assert_eq!(r.ones(12), 9);
+        // A capped run leaves the bit after it unread.
+        assert_eq!(r.ones(12), 12);
+        assert_eq!(r.read(3), 0b101);
+        // Past the end: zeros.
+        assert_eq!(r.ones(12), 0);
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! Layout: a ring of chunks of up to [`CHUNK`] points. Each chunk is a bit stream coded with a
 //! fresh state, so it decodes on its own: every field is a lane of integers, each point writes
-//! the delta against the lane's previous value in as few bits as it needs (`0` when unchanged,
-//! so a memory limit, a risk level or a steady timestamp rate costs one bit a point, and a
-//! memory figure moving by whole pages is written without the pages' 12 zero bits). The
+//! the delta against the lane's previous value in an adaptive Rice code ([`lane`]: `0` when
+//! unchanged in a calm lane, so a memory limit, a risk level or a steady timestamp rate costs
+//! one bit a point; a noisy field close to its entropy; a memory figure moving by whole pages
+//! without the pages' 12 zero bits). The
 //! newest chunk grows in place; full chunks are sealed without spare capacity. The oldest points
 //! leave by a skip count on the oldest chunk, which is re-encoded without them every [`TRIM`]
 //! points and freed once all its points have left, so the store holds at most
@@ -29,6 +30,7 @@
 //! white noise in every field some tens (the `memory_load` example measures it).
 
 pub mod bits;
+pub mod lane;
 pub mod point;
 #[cfg(test)]
 mod tests;

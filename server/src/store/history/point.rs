@@ -1,7 +1,8 @@
 //! One history point (a sample and what the brain said of it) and its encoding as 22 lanes of
 //! quantised integers: which fields are kept exactly and which are rounded, and to what.
 
-use super::bits::{BitReader, BitWriter, Lane, Val};
+use super::bits::{BitReader, BitWriter};
+use super::lane::{Lane, Val};
 use app::wire::{Assessment, RiskLevel, Sample, ZScores};
 
 /// One point of a container's history: the sample and what the brain said of it.
