@@ -10,6 +10,23 @@ pub struct BitWriter {
 }
 
 impl BitWriter {
+    /// An empty stream with room for `words` words (a chunk re-encoded without its oldest points).
+    pub fn with_capacity(words: usize) -> Self {
+        Self {
+            words: Vec::with_capacity(words),
+            len: 0,
+        }
+    }
+
+    /// Appends a zero word, growing by an eighth rather than doubling: an open chunk's spare
+    /// room is memory held for nothing (at most an eighth here, up to half with doubling).
+    fn push_word(&mut self, word: u64) {
+        if self.words.len() == self.words.capacity() {
+            self.words.reserve_exact((self.words.capacity() / 8).max(4));
+        }
+        self.words.push(word);
+    }
+
     /// Appends the low `n` bits of `bits` (`n` ≤ 64).
     pub fn write(&mut self, bits: u64, n: u32) {
         if n == 0 {
@@ -22,7 +39,7 @@ impl BitWriter {
         };
         let used = (self.len % 64) as u32;
         if used == 0 {
-            self.words.push(0);
+            self.push_word(0);
         }
         let free = 64 - used;
         let last = self.words.len() - 1;
@@ -30,7 +47,7 @@ impl BitWriter {
             self.words[last] |= bits << (free - n);
         } else {
             self.words[last] |= bits >> (n - free);
-            self.words.push(bits << (64 - (n - free)));
+            self.push_word(bits << (64 - (n - free)));
         }
         self.len += n as usize;
     }

@@ -213,6 +213,19 @@ fn a_steady_container_costs_a_few_bytes_a_point() {
     assert!(per_point < 8.0, "{per_point} B/point");
 }
 
+#[test]
+fn the_open_chunk_holds_little_spare_room() {
+    let mut h = History::new(3600);
+    for i in 0..3000 {
+        // Noisy CPU: chunks of a few hundred words.
+        h.push(pt(i * 1000, ((i * 7919) % 1000) as f64 / 10.0));
+        let (held, used) = (h.open.w.heap_bytes(), h.open.w.words().len() * 8);
+        // Growing by an eighth (doubling would leave up to half of it spare).
+        let most = used * 9 / 8 + 32;
+        assert!(held <= most, "point {i}: {held} bytes held, {used} used");
+    }
+}
+
 /// The rates' step at `v`: the scale's derivative, a hair wider for rounding.
 fn rate_step(v: f64) -> f64 {
     (RATE_KNEE + v.abs()) * std::f64::consts::LN_2 / RATE_STEPS * 1.001
