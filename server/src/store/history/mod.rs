@@ -155,7 +155,10 @@ impl History {
             return;
         };
         let (mut r, mut dec) = (BitReader::new(&c.words), PointCoder::default());
-        let (mut w, mut enc) = (BitWriter::with_capacity(c.words.len()), PointCoder::default());
+        let (mut w, mut enc) = (
+            BitWriter::with_capacity(c.words.len()),
+            PointCoder::default(),
+        );
         let mut max_ts = i64::MIN;
         for i in 0..c.len {
             let p = dec.decode(&mut r);
