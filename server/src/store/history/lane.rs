@@ -18,7 +18,7 @@ pub enum Val {
 /// Longest unary quotient of a Rice code; a run of this many ones is an escape instead.
 const ESCAPE: u32 = 12;
 /// The recent magnitudes' sum and count are halved when the count reaches this: the parameter
-/// follows the last few dozen deltas (a field that turns noisy or calm is followed within a
+/// follows the last dozen or so deltas (a field that turns noisy or calm is followed within a
 /// few points).
 const RESET: u32 = 8;
 /// The one shift besides none: a page (2¹²).
@@ -109,8 +109,8 @@ impl Lane {
 
     /// Learns a delta coded after a quantised value (`u`: its coded magnitude). An escaped
     /// magnitude counts as at most 2⁵ times the current scale: a lane that turns noisier
-    /// follows within a few escapes, and one jump (a chunk's first value, a container
-    /// allocating a gigabyte) does not make the calm points after it cost tens of bits each.
+    /// follows within a few escapes, and one jump (a container allocating a gigabyte) does
+    /// not make the calm points after it cost tens of bits each.
     fn learn(&mut self, d: i64, u: u64) {
         let cap = 1u64 << (self.k() + 5).min(63);
         self.sum = self.sum.saturating_add(u.min(cap));
