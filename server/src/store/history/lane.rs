@@ -81,9 +81,9 @@ fn read_wide(r: &mut BitReader<'_>) -> u64 {
 }
 
 impl Lane {
-    /// The Rice parameter: about log2 of half the recent mean magnitude (half: one shorter
-    /// than LOCO-I's choice, 0.2–0.3 bits a point cheaper on simulated Gaussian noise of every
-    /// size from 1 to 1,000 steps).
+    /// The Rice parameter: about log2 of half the recent mean magnitude (one shorter than
+    /// LOCO-I's choice, which slightly overshoots on noise that is Gaussian rather than
+    /// geometric).
     fn k(&self) -> u32 {
         self.k.into()
     }

@@ -118,7 +118,7 @@ fn repeated_values_cost_one_bit() {
 #[test]
 fn a_noisy_lane_costs_close_to_its_entropy() {
     // White noise of σ = 100 steps: its deltas (σ √2) carry ½·log2(2πe·2·100²) ≈ 9.19 bits of
-    // information a point; the earlier width code spent about 12.
+    // information a point.
     let vals: Vec<Val> = gaussian(20_000, 7)
         .iter()
         .map(|g| Val::Q((1e6 + 100.0 * g).round() as i64))
