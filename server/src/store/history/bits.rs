@@ -89,22 +89,24 @@ impl<'a> BitReader<'a> {
         Self { words, pos: 0 }
     }
 
+    /// The next 64 bits, most significant first, without consuming them.
+    fn peek(&self) -> u64 {
+        let i = self.pos / 64;
+        let used = (self.pos % 64) as u32;
+        let word = |i: usize| self.words.get(i).copied().unwrap_or(0);
+        if used == 0 {
+            word(i)
+        } else {
+            (word(i) << used) | (word(i + 1) >> (64 - used))
+        }
+    }
+
     /// Reads `n` bits (`n` ≤ 64).
     pub fn read(&mut self, n: u32) -> u64 {
         if n == 0 {
             return 0;
         }
-        let i = self.pos / 64;
-        let used = (self.pos % 64) as u32;
-        let free = 64 - used;
-        let word = |i: usize| self.words.get(i).copied().unwrap_or(0);
-        let v = if n <= free {
-            (word(i) << used) >> (64 - n)
-        } else {
-            let hi = (word(i) << used) >> used;
-            let lo = word(i + 1) >> (64 - (n - free));
-            (hi << (n - free)) | lo
-        };
+        let v = self.peek() >> (64 - n);
         self.pos += n as usize;
         v
     }
@@ -116,15 +118,7 @@ impl<'a> BitReader<'a> {
     /// Reads a run of one bits, at most `cap` (≤ 63) of them, and the zero that ends a shorter
     /// run: the unary part of a Rice code, whose cap announces an escape.
     pub fn ones(&mut self, cap: u32) -> u32 {
-        let i = self.pos / 64;
-        let used = (self.pos % 64) as u32;
-        let word = |i: usize| self.words.get(i).copied().unwrap_or(0);
-        // The next 64 bits, most significant first.
-        let next = if used == 0 {
-            word(i)
-        } else {
-            (word(i) << used) | (word(i + 1) >> (64 - used))
-        };
+        let next = self.peek();
         let run = next.leading_ones().min(cap);
         self.pos += run as usize + usize::from(run < cap);
         run

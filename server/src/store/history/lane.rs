@@ -30,8 +30,8 @@ const PAGE_SHIFT: u32 = 12;
 /// width bits, a delta too large for the code (written in full); `10` none; `11` + 64 bits raw.
 /// After a none or a raw value: `0` the same again; `10` + 6 + width bits, a quantised value
 /// (its delta against the last quantised one, kept across nones and raws); `110` none; `111` +
-/// 64 bits raw. Deltas are written without their 12 low bits when the lane's last two deltas had
-/// them zero: memory moves by whole 4 KiB pages (cgroups charge pages).
+/// 64 bits raw. Deltas are written without their 12 low bits when the lane's last two non-zero
+/// deltas had them zero: memory moves by whole 4 KiB pages (cgroups charge pages).
 #[derive(Debug, Clone, Copy)]
 pub struct Lane {
     prev: Val,
@@ -41,7 +41,7 @@ pub struct Lane {
     count: u32,
     /// The Rice parameter they give (kept, not recomputed: decoding reads it at every point).
     k: u8,
-    /// Trailing zero bits of the last two deltas (at most 64).
+    /// Trailing zero bits of the last two non-zero deltas.
     zeros: [u8; 2],
 }
 
