@@ -26,6 +26,9 @@ use dockerpulse::brain::{BrainConfig, FLOORS};
 use dockerpulse::config::Config;
 use dockerpulse::eval::traces::trace_files;
 use dockerpulse::pipeline::assessor::Assessor;
+use dockerpulse::store::history::bits::BitWriter;
+use dockerpulse::store::history::point::{PointCoder, LANES};
+use dockerpulse::store::history::CHUNK;
 use dockerpulse::store::live::LiveStore;
 
 fn heap_in_use() -> usize {
@@ -182,6 +185,58 @@ fn breakdown(load: &Workload, cfg: &BrainConfig, n: usize, secs: i64) {
     );
 }
 
+/// The history's fields, in lane order.
+const FIELDS: [&str; LANES] = [
+    "time",
+    "cpu",
+    "mem",
+    "mem limit",
+    "net rx",
+    "net tx",
+    "blk read",
+    "blk write",
+    "pids",
+    "cpu forecast",
+    "cpu lo95",
+    "cpu hi95",
+    "cpu lo80",
+    "cpu hi80",
+    "mem forecast",
+    "time to limit",
+    "z cpu",
+    "z mem",
+    "z net",
+    "z pids",
+    "probability",
+    "level",
+];
+
+/// Bits per point each field costs in the histories of up to 10 containers (their points coded
+/// again, chunk by chunk, as the store codes them).
+fn field_bits(live: &LiveStore, infos: &[ContainerInfo]) {
+    let mut bits = [0usize; LANES];
+    let mut points = 0;
+    for info in infos.iter().take(10) {
+        let Some(c) = live.get(&info.id) else {
+            continue;
+        };
+        let all: Vec<_> = c.recent(usize::MAX).collect();
+        for chunk in all.chunks(CHUNK) {
+            let (mut coder, mut w) = (PointCoder::default(), BitWriter::default());
+            for p in chunk {
+                coder.encode_counting(p, &mut w, &mut bits);
+            }
+            points += chunk.len();
+        }
+    }
+    let per = |b: usize| b as f64 / points.max(1) as f64;
+    let mut line = format!("bits a point, {:.1} in all:", per(bits.iter().sum()));
+    for (name, b) in FIELDS.iter().zip(bits) {
+        line.push_str(&format!(" {name} {:.2},", per(b)));
+    }
+    println!("{}", line.trim_end_matches(','));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
@@ -226,6 +281,7 @@ fn main() {
         per / 1024.0,
         started.elapsed().as_secs_f64()
     );
+    field_bits(&live, &infos);
     drop(live);
     let brain_only = heap_in_use().saturating_sub(before) as f64 / n as f64;
     println!(

@@ -103,7 +103,10 @@ proptest! {
             let o1 = d1.observe(*v);
             let o2 = d2.observe(a * v + b);
             prop_assert!((o1.z - o2.z).abs() <= 1e-6 * (1.0 + o1.z.abs()) || o1.z.abs() >= 999.0);
-            prop_assert!((o1.score - o2.score).abs() <= 1e-6, "{} vs {}", o1.score, o2.score);
+            // The detector keeps values in single and typical distances in half precision
+            // (2⁻¹¹ relative): rescaling changes their rounding, so scores agree to a few 1e-4
+            // (a scale-dependent detector differs by tenths).
+            prop_assert!((o1.score - o2.score).abs() <= 2e-3, "{} vs {}", o1.score, o2.score);
         }
     }
 

@@ -7,7 +7,9 @@
 //! the delta against the lane's previous value in an adaptive Rice code ([`lane`]: `0` when
 //! unchanged in a calm lane, so a memory limit, a risk level or a steady timestamp rate costs
 //! one bit a point; a noisy field close to its entropy; a memory figure moving by whole pages
-//! without the pages' 12 zero bits). The
+//! without the pages' 12 zero bits). Fields that move with another one — a z-score with its
+//! metric, a naive forecast with its value — are coded as what that move does not explain
+//! ([`linked`]). The
 //! newest chunk grows in place; full chunks are sealed without spare capacity. The oldest points
 //! leave by a skip count on the oldest chunk, which is re-encoded without them every [`TRIM`]
 //! points and freed once all its points have left, so the store holds at most
@@ -31,6 +33,7 @@
 
 pub mod bits;
 pub mod lane;
+pub mod linked;
 pub mod point;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 
 use super::bits::{BitReader, BitWriter};
 use super::lane::{Lane, Val};
+use super::linked::Link;
 use app::wire::{Assessment, RiskLevel, Sample, ZScores};
 
 /// One point of a container's history: the sample and what the brain said of it.
@@ -74,6 +75,10 @@ pub const LANES: usize = 22;
 const BANDS: std::ops::RangeInclusive<usize> = 10..=13;
 /// The 95 % bounds (lanes 10, 11), kept as offsets from the 80 % ones (lanes 12, 13).
 const NESTED: [(usize, usize); 2] = [(10, 12), (11, 13)];
+/// Lanes coded through a [`Link`] to what they move with: the CPU forecast and the memory
+/// forecast (naive last-value moves with its metric), and each z-score (its metric over a slowly
+/// changing spread).
+const LINKED: [usize; 6] = [9, 14, 16, 17, 18, 19];
 /// Largest quantised magnitude: beyond it an f64 would not hold the integer exactly.
 const MAX_Q: f64 = 9_007_199_254_740_992.0;
 
@@ -234,17 +239,54 @@ pub fn rounded(p: &HistoryPoint) -> HistoryPoint {
     point(&vals(p))
 }
 
-/// Coder state for one chunk: the lanes and the previous timestamp and its delta. A chunk is
+/// The source of each lane of [`LINKED`] at a point: the quantised CPU or memory figure, the
+/// whole link's rate (receive plus send, as the brain's network detector reads it), the PIDs.
+/// Read from lanes that no transform touches, so the decoder reads the same values.
+fn sources(v: &[Val; LANES]) -> [Option<f64>; LINKED.len()] {
+    let q = |v: Val| match v {
+        Val::Q(q) => Some(q as f64),
+        _ => None,
+    };
+    let link = match (v[4], v[5]) {
+        (Val::Q(_), Val::Q(_)) => Some(f_rate(v[4]) + f_rate(v[5])),
+        _ => None,
+    };
+    [q(v[1]), q(v[2]), q(v[1]), q(v[2]), link, q(v[8])]
+}
+
+/// Coder state for one chunk: the lanes, the links and the previous timestamp. A chunk is
 /// decoded from its start with a fresh state.
 #[derive(Debug, Clone, Default)]
 pub struct PointCoder {
     lanes: [Lane; LANES],
+    links: [Link; LINKED.len()],
     prev_ts: i64,
 }
 
 impl PointCoder {
     pub fn encode(&mut self, p: &HistoryPoint, w: &mut BitWriter) {
+        self.encode_lanes(p, w, |_, _| {});
+    }
+
+    /// As [`Self::encode`], adding the bits each lane wrote to `bits` (what the `memory_load`
+    /// example reports per field).
+    pub fn encode_counting(
+        &mut self,
+        p: &HistoryPoint,
+        w: &mut BitWriter,
+        bits: &mut [usize; LANES],
+    ) {
+        self.encode_lanes(p, w, |lane, n| bits[lane] += n);
+    }
+
+    fn encode_lanes(
+        &mut self,
+        p: &HistoryPoint,
+        w: &mut BitWriter,
+        mut wrote: impl FnMut(usize, usize),
+    ) {
         let mut v = vals(p);
+        let x = sources(&v);
         // Timestamps as deltas (the lane then codes the delta of deltas: 1 bit at a steady rate).
         v[0] = Val::Q(p.sample.ts_ms.wrapping_sub(self.prev_ts));
         self.prev_ts = p.sample.ts_ms;
@@ -260,8 +302,14 @@ impl PointCoder {
                 v[outer] = Val::Q(o.wrapping_sub(i));
             }
         }
-        for (lane, v) in self.lanes.iter_mut().zip(v) {
+        // After the bands have been taken from the forecast as it is.
+        for ((link, lane), x) in self.links.iter_mut().zip(LINKED).zip(x) {
+            v[lane] = link.encode(x, v[lane]);
+        }
+        for (i, (lane, v)) in self.lanes.iter_mut().zip(v).enumerate() {
+            let before = w.len();
             lane.encode(v, w);
+            wrote(i, w.len() - before);
         }
     }
 
@@ -274,6 +322,10 @@ impl PointCoder {
             self.prev_ts = self.prev_ts.wrapping_add(d);
         }
         v[0] = Val::Q(self.prev_ts);
+        let x = sources(&v);
+        for ((link, lane), x) in self.links.iter_mut().zip(LINKED).zip(x) {
+            v[lane] = link.decode(x, v[lane]);
+        }
         for (outer, inner) in NESTED {
             if let (Val::Q(o), Val::Q(i)) = (v[outer], v[inner]) {
                 v[outer] = Val::Q(o.wrapping_add(i));
