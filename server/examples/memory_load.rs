@@ -8,8 +8,9 @@
 //! their own: the four anomaly detectors and the two forecasters (the rest of the brain is the
 //! difference).
 //!
-//! Four workloads: `noise` (default), every field of every sample noisy and slowly varying, the
-//! worst case for the history's compression; `real`, the recorded real services of
+//! Five workloads: `noise` (default), every field of every sample noisy and slowly varying, the
+//! worst case for the history's compression (memory noisy to the byte); `paged`, `noise` with
+//! memory in whole 4 KiB pages, as cgroups count it; `real`, the recorded real services of
 //! `tests/data/traces/steady` (redis, PostgreSQL, nginx, idle and under their load tools),
 //! replayed in a loop, each container from its own offset; `served`, `real` with a busy link
 //! added (the lab's containers have no network: receive and send rates around 200 and 50 KiB/s,
@@ -17,7 +18,7 @@
 //! (a cache filling, a slow leak): every sample a new maximum, the worst case for the detectors'
 //! sliding range.
 //!
-//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|real|served|climb]
+//!   cargo run --release -p server --example memory_load -- [CONTAINERS=100] [SECONDS=3600] [noise|paged|real|served|climb]
 
 use app::wire::{ContainerInfo, Sample, SourceKind};
 use dockerpulse::brain::anomaly::AnomalyDetector;
@@ -40,6 +41,7 @@ fn heap_in_use() -> usize {
 /// The samples fed: container `i`'s at second `t`.
 enum Workload {
     Noise,
+    Paged,
     Climb,
     /// The real services' samples one after another (each trace's own clock dropped).
     Real(Vec<Sample>),
@@ -52,6 +54,7 @@ impl Workload {
     fn name(&self) -> &'static str {
         match self {
             Workload::Noise => "noise",
+            Workload::Paged => "paged",
             Workload::Climb => "climb",
             Workload::Real(_) => "real",
             Workload::Served(_) => "served",
@@ -61,6 +64,13 @@ impl Workload {
     fn sample(&self, i: usize, t: i64) -> Sample {
         match self {
             Workload::Noise => noisy(i, t),
+            Workload::Paged => {
+                let s = noisy(i, t);
+                Sample {
+                    mem_bytes: s.mem_bytes / 4096 * 4096,
+                    ..s
+                }
+            }
             Workload::Climb => Sample {
                 mem_bytes: 100_000_000 + 4096 * t as u64,
                 ..noisy(i, t)
@@ -243,11 +253,12 @@ fn main() {
     let secs: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3600);
     let load = match args.get(3).map(String::as_str) {
         None | Some("noise") => Workload::Noise,
+        Some("paged") => Workload::Paged,
         Some("real") => Workload::Real(real_samples()),
         Some("climb") => Workload::Climb,
         Some("served") => Workload::Served(real_samples()),
         Some(other) => {
-            eprintln!("unknown workload {other:?}: noise, real, served or climb");
+            eprintln!("unknown workload {other:?}: noise, paged, real, served or climb");
             std::process::exit(2);
         }
     };
