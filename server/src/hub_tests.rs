@@ -10,11 +10,11 @@ fn frame(seq: u64, cpu: f64) -> Frame {
         seq,
         ts_ms: seq as i64 * 1000,
         containers: vec![ContainerFrame {
-            info: ContainerInfo {
+            info: std::sync::Arc::new(ContainerInfo {
                 id: "abc".into(),
                 name: "web".into(),
                 ..ContainerInfo::default()
-            },
+            }),
             sample: Some(Sample {
                 cpu_pct: cpu,
                 ..Sample::default()
@@ -100,7 +100,7 @@ async fn a_large_fleet_goes_in_parts_that_add_up() {
         f.containers = (0..(PART * 2 + 5))
             .map(|i| {
                 let mut c = one.clone();
-                c.info.id = format!("c{i}");
+                std::sync::Arc::make_mut(&mut c.info).id = format!("c{i}");
                 c
             })
             .collect();
@@ -132,8 +132,9 @@ async fn a_whole_fleet_goes_deflated_and_a_tick_s_changes_as_text() {
         f.containers = (0..PART)
             .map(|i| {
                 let mut c = one.clone();
-                c.info.id = format!("c{i}");
-                c.info.name = format!("web-{i}");
+                let info = std::sync::Arc::make_mut(&mut c.info);
+                info.id = format!("c{i}");
+                info.name = format!("web-{i}");
                 c
             })
             .collect();

@@ -244,12 +244,12 @@ mod tests {
 
     fn c(name: &str, level: RiskLevel, p: f64, cpu: f64) -> ContainerFrame {
         ContainerFrame {
-            info: ContainerInfo {
+            info: std::sync::Arc::new(ContainerInfo {
                 id: format!("id-{name}"),
                 name: name.into(),
                 image: format!("{name}:latest"),
                 ..ContainerInfo::default()
-            },
+            }),
             sample: Some(Sample {
                 cpu_pct: cpu,
                 ..Sample::default()
@@ -290,8 +290,8 @@ mod tests {
             c("b", RiskLevel::Low, 5.0, 1.0),
             c("local", RiskLevel::Low, 5.0, 1.0),
         ];
-        fleet[0].info.node = Some("n1".into());
-        fleet[1].info.node = Some("n2".into());
+        std::sync::Arc::make_mut(&mut fleet[0].info).node = Some("n1".into());
+        std::sync::Arc::make_mut(&mut fleet[1].info).node = Some("n2".into());
         assert_eq!(
             visible(&fleet, "", None, Some("n2"), SortBy::Name),
             ["id-b"]

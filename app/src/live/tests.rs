@@ -9,10 +9,10 @@ fn frame(ids: &[&str], ts: i64) -> Frame {
         containers: ids
             .iter()
             .map(|id| ContainerFrame {
-                info: ContainerInfo {
+                info: std::sync::Arc::new(ContainerInfo {
                     id: (*id).into(),
                     ..ContainerInfo::default()
-                },
+                }),
                 sample: Some(Sample {
                     ts_ms: ts,
                     cpu_pct: 1.0,

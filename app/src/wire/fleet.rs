@@ -28,7 +28,7 @@ pub use summary::{Field, Summary};
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SlotInfo {
     pub slot: u32,
-    pub info: ContainerInfo,
+    pub info: std::sync::Arc<ContainerInfo>,
 }
 
 /// A container's healing state, sent when it changed.

@@ -6,11 +6,15 @@ use super::{
     NodeStatus, Sample, SourceKind, StoreStatus,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One container in a live frame.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ContainerFrame {
-    pub info: ContainerInfo,
+    /// Shared with the live store (and, for local containers, the collector): a frame of a
+    /// thousand containers is built every second, and an identity changes rarely, so copying
+    /// the frame copies a pointer instead of names, images and labels.
+    pub info: Arc<ContainerInfo>,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
     #[serde(default)]

@@ -94,7 +94,7 @@ pub struct ContainerDetail {
 fn view(c: &LiveContainer, source: SourceKind) -> ContainerView {
     ContainerView {
         simulated: source.is_simulated(),
-        info: c.info.clone(),
+        info: (*c.info).clone(),
         sample: c.sample,
         assessment: c.assessment.clone(),
         heal: c.heal.clone(),

@@ -141,11 +141,11 @@ mod tests {
             ..EngineStatus::default()
         };
         let containers = vec![ContainerFrame {
-            info: ContainerInfo {
+            info: std::sync::Arc::new(ContainerInfo {
                 id: "abc".into(),
                 name: "web".into(),
                 ..ContainerInfo::default()
-            },
+            }),
             ..ContainerFrame::default()
         }];
         let out = AgentMsgOut::Tick(TickOut {

@@ -54,7 +54,8 @@ pub struct Tick {
 /// One container at one tick: what it is, and its metrics when they could be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    pub info: ContainerInfo,
+    /// Shared, not copied, from tick to tick while it does not change (see `store::live`).
+    pub info: std::sync::Arc<ContainerInfo>,
     pub sample: Option<Sample>,
 }
 

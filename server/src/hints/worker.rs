@@ -339,7 +339,7 @@ async fn diagnose(
     Some(Diagnosis {
         id: 0,
         container_id: id.into(),
-        container_name: info.map_or_else(|| p.name.clone(), |i| i.name),
+        container_name: info.map_or_else(|| p.name.clone(), |i| i.name.clone()),
         incident_id: None,
         ts_ms: now,
         trigger: p.trigger(exit_code),

@@ -195,7 +195,7 @@ impl IncidentLog {
             .on_event(&ev.id, &ev.name, ev.ts_ms, &ev.kind, &mut new_uuid);
         let changed = !changes.is_empty();
         let info = container
-            .map(|c| c.info.clone())
+            .map(|c| (*c.info).clone())
             .unwrap_or_else(|| ContainerInfo {
                 id: ev.id.clone(),
                 name: ev.name.clone(),
@@ -223,7 +223,7 @@ impl IncidentLog {
             for ch in changes {
                 changed = true;
                 let info = match container {
-                    Some(c) => c.info.clone(),
+                    Some(c) => (*c.info).clone(),
                     None => ContainerInfo {
                         id: id.clone(),
                         name: change_name(&ch).unwrap_or_default(),

@@ -26,7 +26,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// One container's reading with the brain's verdict.
-type Assessed = (ContainerInfo, Option<Sample>, Option<Assessment>);
+type Assessed = (
+    std::sync::Arc<ContainerInfo>,
+    Option<Sample>,
+    Option<Assessment>,
+);
 
 /// The stages the loop drives, apart from the brain.
 pub struct Responders {

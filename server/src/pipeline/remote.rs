@@ -6,6 +6,7 @@
 use crate::collect::remote::RemoteMsg;
 use crate::store::live::LiveStore;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 pub fn apply(live: &mut LiveStore, m: RemoteMsg) {
     match m {
@@ -35,7 +36,7 @@ pub fn apply(live: &mut LiveStore, m: RemoteMsg) {
             let tick = *tick;
             for c in tick.containers {
                 let mut info = c.info;
-                info.node = Some(node.clone());
+                Arc::make_mut(&mut info).node = Some(node.clone());
                 let id = info.id.clone();
                 live.record(info, c.sample, c.assessment);
                 live.set_heal(&id, c.heal);
@@ -54,11 +55,11 @@ mod tests {
 
     fn container(id: &str, cpu: f64, ts_ms: i64) -> ContainerFrame {
         ContainerFrame {
-            info: ContainerInfo {
+            info: std::sync::Arc::new(ContainerInfo {
                 id: id.into(),
                 name: format!("c-{id}"),
                 ..ContainerInfo::default()
-            },
+            }),
             sample: Some(Sample {
                 ts_ms,
                 cpu_pct: cpu,

@@ -54,11 +54,11 @@ fn pipeline(dir: &std::path::Path) -> (Pipeline, Shared<LiveStore>, Hub) {
 
 fn reading(name: &str, ts_ms: i64) -> Reading {
     Reading {
-        info: ContainerInfo {
+        info: std::sync::Arc::new(ContainerInfo {
             id: format!("{name}-id"),
             name: name.into(),
             ..ContainerInfo::default()
-        },
+        }),
         sample: Some(Sample {
             ts_ms,
             cpu_pct: 5.0,

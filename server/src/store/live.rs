@@ -8,6 +8,7 @@ use app::wire::{
     HostSample, Sample, SeriesHistory, SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::history::History;
 pub use super::history::HistoryPoint;
@@ -46,10 +47,42 @@ impl Totals {
     }
 }
 
+/// What frames carry of a container's identity. Frames go to every viewer every second: only
+/// our own labels are kept, and those that make it a Swarm task (healing and the cards need
+/// them); a compose service carries a dozen more.
+fn shown(i: &ContainerInfo) -> Arc<ContainerInfo> {
+    Arc::new(ContainerInfo {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        image: i.image.clone(),
+        labels: i
+            .labels
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("dockerpulse.")
+                    || *k == app::wire::SWARM_SERVICE_LABEL
+                    || *k == app::wire::SWARM_TASK_LABEL
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        status: i.status,
+        health: i.health,
+        restart_count: i.restart_count,
+        started_at_ms: i.started_at_ms,
+        cpu_quota_pct: i.cpu_quota_pct,
+        mem_limited: i.mem_limited,
+        healthcheck_start_period_ms: i.healthcheck_start_period_ms,
+        node: i.node.clone(),
+    })
+}
+
 /// Everything known about one container.
 #[derive(Debug, Clone)]
 pub struct LiveContainer {
-    pub info: ContainerInfo,
+    /// As the collector knows it (every label), shared with it until it changes.
+    pub info: Arc<ContainerInfo>,
+    /// What frames carry of `info` (see [`shown`]), made again only when `info` changes.
+    shown: Arc<ContainerInfo>,
     pub totals: Totals,
     pub sample: Option<Sample>,
     pub assessment: Option<Assessment>,
@@ -59,8 +92,9 @@ pub struct LiveContainer {
 }
 
 impl LiveContainer {
-    fn new(info: ContainerInfo, capacity: usize) -> Self {
+    fn new(info: Arc<ContainerInfo>, capacity: usize) -> Self {
         Self {
+            shown: shown(&info),
             info,
             totals: Totals::default(),
             sample: None,
@@ -82,38 +116,20 @@ impl LiveContainer {
     }
 
     fn frame(&self) -> ContainerFrame {
-        // Frames go to every viewer every second: keep only our own labels there, and those
-        // that make it a Swarm task (healing and the cards need them). Only those are cloned:
-        // a compose service carries a dozen labels, cloned then dropped every tick otherwise.
-        let i = &self.info;
-        let info = ContainerInfo {
-            id: i.id.clone(),
-            name: i.name.clone(),
-            image: i.image.clone(),
-            labels: i
-                .labels
-                .iter()
-                .filter(|(k, _)| {
-                    k.starts_with("dockerpulse.")
-                        || *k == app::wire::SWARM_SERVICE_LABEL
-                        || *k == app::wire::SWARM_TASK_LABEL
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            status: i.status,
-            health: i.health,
-            restart_count: i.restart_count,
-            started_at_ms: i.started_at_ms,
-            cpu_quota_pct: i.cpu_quota_pct,
-            mem_limited: i.mem_limited,
-            healthcheck_start_period_ms: i.healthcheck_start_period_ms,
-            node: i.node.clone(),
-        };
         ContainerFrame {
-            info,
+            info: self.shown.clone(),
             sample: self.sample,
             assessment: self.assessment.clone(),
             heal: self.heal.clone(),
+        }
+    }
+
+    /// Takes `info` as the container's identity; a new one (not the allocation already held)
+    /// is filtered for frames again.
+    fn set_info(&mut self, info: Arc<ContainerInfo>) {
+        if !Arc::ptr_eq(&self.info, &info) {
+            self.shown = shown(&info);
+            self.info = info;
         }
     }
 
@@ -250,12 +266,24 @@ impl LiveStore {
     }
 
     /// Records one container's reading and the brain's assessment of it.
-    pub fn record(&mut self, info: ContainerInfo, sample: Option<Sample>, a: Option<Assessment>) {
-        let c = self
-            .containers
-            .entry(info.id.clone())
-            .or_insert_with(|| Box::new(LiveContainer::new(info.clone(), self.capacity)));
-        c.info = info;
+    pub fn record(
+        &mut self,
+        info: impl Into<Arc<ContainerInfo>>,
+        sample: Option<Sample>,
+        a: Option<Assessment>,
+    ) {
+        let info = info.into();
+        let key = Arc::clone(&info);
+        match self.containers.get_mut(&key.id) {
+            Some(c) => c.set_info(info),
+            None => {
+                let c = LiveContainer::new(info, self.capacity);
+                self.containers.insert(key.id.clone(), Box::new(c));
+            }
+        }
+        let Some(c) = self.containers.get_mut(&key.id) else {
+            return;
+        };
         if let Some(s) = &sample {
             let prev = c.history.last().map(|p| &p.sample);
             c.totals.add(prev, s);

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 fn tasks(service: &str, ids: &[&str]) -> Vec<app::wire::ContainerFrame> {
     ids.iter()
         .map(|id| app::wire::ContainerFrame {
-            info: app::wire::ContainerInfo {
+            info: std::sync::Arc::new(app::wire::ContainerInfo {
                 id: (*id).into(),
                 name: format!("{service}.{id}"),
                 labels: [
@@ -28,7 +28,7 @@ fn tasks(service: &str, ids: &[&str]) -> Vec<app::wire::ContainerFrame> {
                 ]
                 .into(),
                 ..Default::default()
-            },
+            }),
             ..Default::default()
         })
         .collect()

@@ -151,13 +151,13 @@ impl Source for BigFleet {
             };
             let containers = (0..self.n)
                 .map(|i| Reading {
-                    info: ContainerInfo {
+                    info: std::sync::Arc::new(ContainerInfo {
                         id: format!("{i:064x}"),
                         name: format!("synthetic-{i:04}"),
                         image: "synthetic/image:latest".into(),
                         labels: labels.clone(),
                         ..ContainerInfo::default()
-                    },
+                    }),
                     sample: Some(Sample {
                         ts_ms,
                         cpu_pct: (i % 100) as f64,

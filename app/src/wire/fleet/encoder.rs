@@ -7,6 +7,7 @@ use crate::wire::{
     SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A card's reason whose wording is unchanged (only its numbers moved) is sent again at most
 /// this often, in ticks: reasons carry live figures ("CPU forecast 13 % in 10 s …") and would
@@ -16,7 +17,7 @@ pub const REASON_EVERY: u64 = 5;
 /// What viewers hold of one container.
 #[derive(Debug, Clone)]
 struct Held {
-    info: ContainerInfo,
+    info: Arc<ContainerInfo>,
     heal: HealView,
     summary: Summary,
     /// The tick its reason was last sent at.
@@ -90,12 +91,17 @@ impl FleetEncoder {
             let summary = Summary::of(c);
             match self.held.get_mut(&slot) {
                 Some(h) => {
-                    if h.info != c.info {
+                    // The same allocation is the same identity (the live store shares it
+                    // until it changes): names and labels are compared only when it is not.
+                    if !Arc::ptr_eq(&h.info, &c.info) {
+                        let changed = h.info != c.info;
                         h.info = c.info.clone();
-                        out.infos.push(SlotInfo {
-                            slot,
-                            info: c.info.clone(),
-                        });
+                        if changed {
+                            out.infos.push(SlotInfo {
+                                slot,
+                                info: c.info.clone(),
+                            });
+                        }
                     }
                     if h.heal != c.heal {
                         h.heal = c.heal.clone();

@@ -4,12 +4,12 @@ use proptest::prelude::*;
 
 fn container(id: &str, cpu: f64, mem: u64, p: f64) -> ContainerFrame {
     ContainerFrame {
-        info: ContainerInfo {
+        info: std::sync::Arc::new(ContainerInfo {
             id: id.into(),
             name: format!("name-{id}"),
             image: "img".into(),
             ..ContainerInfo::default()
-        },
+        }),
         sample: Some(Sample {
             ts_ms: 1,
             cpu_pct: cpu,
@@ -62,7 +62,7 @@ fn cards(f: &Frame) -> Vec<(ContainerInfo, HealView, Summary)> {
     let mut v: Vec<_> = f
         .containers
         .iter()
-        .map(|c| (c.info.clone(), c.heal.clone(), Summary::of(c)))
+        .map(|c| ((*c.info).clone(), c.heal.clone(), Summary::of(c)))
         .collect();
     v.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     v
@@ -112,6 +112,24 @@ fn the_first_message_is_full_then_only_changes_travel() {
     assert_eq!(one.rows.0[0].mask, Field::Cpu.bit());
     let text = serde_json::to_string(&one.rows).expect("json");
     assert_eq!(text, "[[0,2,55.0]]", "slot gap, mask, value");
+}
+
+#[test]
+fn an_identity_travels_when_its_content_changes_not_its_allocation() {
+    let mut enc = FleetEncoder::new();
+    let a = container("a", 10.0, 100_000_000, 5.0);
+    enc.encode(&frame(1, vec![a.clone()]));
+    // The same identity in a new allocation (a remote node's tick, a re-inspect): nothing sent.
+    let mut copy = a.clone();
+    copy.info = std::sync::Arc::new((*a.info).clone());
+    assert!(enc.encode(&frame(2, vec![copy.clone()])).infos.is_empty());
+    // A changed one is sent once, then held.
+    let mut changed = copy.clone();
+    std::sync::Arc::make_mut(&mut changed.info).restart_count = 4;
+    let sent = enc.encode(&frame(3, vec![changed.clone()]));
+    assert_eq!(sent.infos.len(), 1);
+    assert_eq!(sent.infos[0].info.restart_count, 4);
+    assert!(enc.encode(&frame(4, vec![changed])).infos.is_empty());
 }
 
 #[test]
@@ -270,7 +288,7 @@ fn arb_container() -> impl Strategy<Value = (u8, ContainerFrame)> {
                 _ => {}
             }
             c.heal.interventions = heal;
-            c.info.restart_count = heal;
+            std::sync::Arc::make_mut(&mut c.info).restart_count = heal;
             (id, c)
         })
 }

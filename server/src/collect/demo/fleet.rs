@@ -8,6 +8,7 @@ use app::wire::{ContainerInfo, ContainerStatus, Health, Sample};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -39,6 +40,8 @@ struct Service {
     fault: Option<Fault>,
     /// Ticks left in a restart (the service is briefly down).
     down_for: u32,
+    /// The identity last read out, shared while it holds (as the engine source does).
+    shared: Option<Arc<ContainerInfo>>,
 }
 
 /// An action the demo fleet accepts, mirroring what the engine would do.
@@ -97,6 +100,7 @@ impl DemoFleet {
                 restarts: 0,
                 fault: None,
                 down_for: 0,
+                shared: None,
             })
             .collect();
         Self {
@@ -258,7 +262,7 @@ impl DemoFleet {
                 }
             });
             readings.push(Reading {
-                info: info(s),
+                info: shared_info(s),
                 sample,
             });
         }
@@ -319,6 +323,24 @@ impl DemoFleet {
             .iter()
             .find(|s| s.id == id || s.name == id)
             .map(info)
+    }
+}
+
+/// The service's identity, the same allocation as last tick while nothing in it changed.
+fn shared_info(s: &mut Service) -> Arc<ContainerInfo> {
+    match &s.shared {
+        Some(a)
+            if a.status == s.status
+                && a.restart_count == s.restarts
+                && a.started_at_ms == Some(s.started_at_ms) =>
+        {
+            Arc::clone(a)
+        }
+        _ => {
+            let fresh = Arc::new(info(s));
+            s.shared = Some(Arc::clone(&fresh));
+            fresh
+        }
     }
 }
 

@@ -31,7 +31,10 @@ enum Reader {
 }
 
 struct Tracked {
-    info: ContainerInfo,
+    /// What each tick's reading carries (restart count included), shared with the pipeline:
+    /// a tick copies a pointer; a change makes a new one ([`Arc::make_mut`]), which the
+    /// pipeline's pointer comparison then sees.
+    info: Arc<ContainerInfo>,
     /// The main process the reader was set up for (a restart changes it).
     pid: Option<u32>,
     reader: Reader,
@@ -76,7 +79,7 @@ impl Fleet {
     }
 
     /// Starts or refreshes tracking from a fresh `inspect`.
-    pub fn upsert(&mut self, docker: &Docker, info: ContainerInfo, pid: Option<u32>) {
+    pub fn upsert(&mut self, docker: &Docker, mut info: ContainerInfo, pid: Option<u32>) {
         let running = matches!(
             info.status,
             ContainerStatus::Running | ContainerStatus::Paused
@@ -104,10 +107,11 @@ impl Fleet {
             _ => (Reader::None, None),
         };
         let id = info.id.clone();
+        info.restart_count += restarts_seen;
         self.containers.insert(
             id,
             Tracked {
-                info,
+                info: Arc::new(info),
                 pid,
                 reader,
                 prev,
@@ -144,7 +148,7 @@ impl Fleet {
     /// Applies a state change that needs no inspect (die, pause, health, …).
     pub fn update(&mut self, id: &str, f: impl FnOnce(&mut ContainerInfo)) {
         if let Some(t) = self.containers.get_mut(id) {
-            f(&mut t.info);
+            f(Arc::make_mut(&mut t.info));
             if matches!(
                 t.info.status,
                 ContainerStatus::Exited | ContainerStatus::Dead
@@ -158,6 +162,7 @@ impl Fleet {
     pub fn count_restart(&mut self, id: &str) {
         if let Some(t) = self.containers.get_mut(id) {
             t.restarts_seen += 1;
+            Arc::make_mut(&mut t.info).restart_count += 1;
         }
     }
 
@@ -222,13 +227,9 @@ impl Fleet {
         let mut out: Vec<Reading> = self
             .containers
             .values()
-            .map(|t| {
-                let mut info = t.info.clone();
-                info.restart_count += t.restarts_seen;
-                Reading {
-                    info,
-                    sample: t.last,
-                }
+            .map(|t| Reading {
+                info: Arc::clone(&t.info),
+                sample: t.last,
             })
             .collect();
         out.sort_by(|a, b| a.info.name.cmp(&b.info.name));
@@ -317,6 +318,43 @@ mod tests {
         fleet.remove("abc");
         assert_eq!(budget.in_use(), 0, "a removed container holds nothing");
         assert!(fleet.sample(6000).await.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_tick_shares_the_identity_and_a_change_makes_a_new_one() {
+        let dir = temp_dir("fleet-identity");
+        fake_v2(&dir);
+        let cgroups =
+            CgroupFs::detect_with_budget(&dir.join("sys"), &dir.join("proc"), FdBudget::new(100));
+        let mut fleet = Fleet::new(cgroups, StatsMode::Cgroup, 1 << 30);
+        let socket = dir.to_string_lossy();
+        let docker =
+            Docker::connect_with_unix(&socket, 1, bollard::API_DEFAULT_VERSION).expect("client");
+        fleet.upsert(&docker, running("abc"), Some(42));
+        let a = fleet.sample(1000).await.remove(0).info;
+        let b = fleet.sample(2000).await.remove(0).info;
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "an unchanged identity is shared, not copied"
+        );
+
+        // A change while the pipeline holds the last one: a new allocation, the old one intact.
+        fleet.update("abc", |i| i.health = Some(app::wire::Health::Unhealthy));
+        let c = fleet.sample(3000).await.remove(0).info;
+        assert!(!Arc::ptr_eq(&b, &c));
+        assert_eq!(
+            (b.health, c.health),
+            (None, Some(app::wire::Health::Unhealthy))
+        );
+
+        // Restart events count on top of the engine's figure, and survive a fresh inspect.
+        fleet.count_restart("abc");
+        assert_eq!(fleet.sample(4000).await[0].info.restart_count, 1);
+        let mut inspected = running("abc");
+        inspected.restart_count = 2;
+        fleet.upsert(&docker, inspected, Some(43));
+        assert_eq!(fleet.sample(5000).await[0].info.restart_count, 3);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

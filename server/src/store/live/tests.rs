@@ -88,6 +88,38 @@ fn gone_containers_are_dropped_and_frames_carry_only_our_labels() {
     assert_eq!(f.containers.len(), 1);
     // Everything but the other labels reaches the frame.
     i.labels.remove("maintainer");
-    assert_eq!(f.containers[0].info, i);
+    assert_eq!(*f.containers[0].info, i);
     assert_eq!(s.get("a1").map(|c| c.series(10).len()), Some(1));
+}
+
+#[test]
+fn frames_share_an_unchanged_identity_and_show_a_changed_one() {
+    let mut s = LiveStore::new(3, SourceKind::Docker);
+    let mut i = info("a1", "a");
+    i.labels.insert("maintainer".into(), "x".into());
+    let shared = std::sync::Arc::new(i.clone());
+    s.record(shared.clone(), Some(sample(1)), None);
+    let first = s.frame();
+    s.record(shared, Some(sample(2)), None);
+    let second = s.frame();
+    assert!(
+        Arc::ptr_eq(&first.containers[0].info, &second.containers[0].info),
+        "the same identity is not filtered and copied again"
+    );
+    assert!(first.containers[0].info.labels.is_empty(), "still filtered");
+
+    // The collector's next identity (a new allocation) reaches the next frame.
+    i.status = app::wire::ContainerStatus::Paused;
+    s.record(i, Some(sample(3)), None);
+    let third = s.frame();
+    assert_eq!(
+        third.containers[0].info.status,
+        app::wire::ContainerStatus::Paused
+    );
+    assert!(third.containers[0].info.labels.is_empty());
+    assert_eq!(
+        s.get("a1").map(|c| c.info.labels.len()),
+        Some(1),
+        "all labels kept"
+    );
 }
