@@ -71,7 +71,12 @@ impl Assessor {
 
     /// The brain's verdict on one sample, with the engine events seen since the last one.
     pub fn assess(&mut self, info: &ContainerInfo, s: &Sample) -> Assessment {
-        let events = self.pending.remove(&info.id).unwrap_or_default();
+        // Most ticks carry no event: skip hashing the id into an empty map.
+        let events = if self.pending.is_empty() {
+            PendingEvents::default()
+        } else {
+            self.pending.remove(&info.id).unwrap_or_default()
+        };
         let obs = Observation {
             ts_ms: s.ts_ms,
             cpu_pct: s.cpu_pct,
@@ -86,10 +91,13 @@ impl Assessor {
             restarts: events.restarts,
             oom_kills: events.oom_kills,
         };
-        let cfg = &self.cfg;
-        self.brains
-            .entry(info.id.clone())
-            .or_insert_with(|| Box::new(ContainerBrain::new(cfg)))
-            .observe(&obs)
+        // Looked up before inserting, so a known container's id is not copied every tick.
+        if let Some(brain) = self.brains.get_mut(&info.id) {
+            return brain.observe(&obs);
+        }
+        let mut brain = Box::new(ContainerBrain::new(&self.cfg));
+        let a = brain.observe(&obs);
+        self.brains.insert(info.id.clone(), brain);
+        a
     }
 }
