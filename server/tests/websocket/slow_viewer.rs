@@ -30,8 +30,11 @@ async fn a_viewer_that_never_reads_does_not_delay_the_others() {
         if !matches!(&msg, ServerMsg::Fleet(f) if !f.more) {
             continue;
         }
+        // 20 ticks: a viewer held up by the stalled one falls further behind every tick for
+        // the whole 6 s (and misses the frame count below); 1 s was once exceeded (1,073 ms)
+        // by a healthy viewer on a VM stalled by the rest of the suite.
         let lag = dockerpulse::clock::now_ms() - ts_of(&msg);
-        assert!(lag < 1000, "the healthy viewer is {lag} ms behind");
+        assert!(lag < 2000, "the healthy viewer is {lag} ms behind");
         seqs.push(seq_of(&msg));
     }
     let published = running.state.live.read().seq - published_before;
