@@ -223,7 +223,7 @@ const FIELDS: [&str; LANES] = [
 
 /// Bits per point each field costs in the histories of up to 10 containers (their points coded
 /// again, chunk by chunk, as the store codes them).
-fn field_bits(live: &LiveStore, infos: &[ContainerInfo]) {
+fn field_bits(live: &LiveStore, infos: &[std::sync::Arc<ContainerInfo>]) {
     let mut bits = [0usize; LANES];
     let mut points = 0;
     for info in infos.iter().take(10) {
@@ -263,12 +263,15 @@ fn main() {
         }
     };
     let cfg = Config::default();
-    let infos: Vec<ContainerInfo> = (0..n)
-        .map(|i| ContainerInfo {
-            id: format!("{i:064x}"),
-            name: format!("load-{i}"),
-            image: "load:latest".into(),
-            ..ContainerInfo::default()
+    // Shared from tick to tick, as the collectors hand them to the pipeline.
+    let infos: Vec<std::sync::Arc<ContainerInfo>> = (0..n)
+        .map(|i| {
+            std::sync::Arc::new(ContainerInfo {
+                id: format!("{i:064x}"),
+                name: format!("load-{i}"),
+                image: "load:latest".into(),
+                ..ContainerInfo::default()
+            })
         })
         .collect();
     let before = heap_in_use();
@@ -279,7 +282,7 @@ fn main() {
         for (i, info) in infos.iter().enumerate() {
             let s = load.sample(i, t);
             let a = assessor.assess(info, &s);
-            live.record(info.clone(), Some(s), Some(a));
+            live.record(std::sync::Arc::clone(info), Some(s), Some(a));
         }
     }
     let after = heap_in_use();
