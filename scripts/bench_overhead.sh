@@ -80,9 +80,10 @@ measure() { # label, command... → appends "label|watcher %|engine %" to ROWS
 }
 
 dir=$(mktemp -d)
+WRAP=() # a command DockerPulse runs under (strace, below)
 serve() { # data dir name, extra env... → runs DockerPulse on a private data dir
   local d="$dir/$1"; shift
-  exec env DOCKERPULSE_DATA_DIR="$d" DOCKERPULSE_REPORTS_DIR="$d/r" "$@" "$BIN" serve --bind 127.0.0.1:0
+  exec "${WRAP[@]}" env DOCKERPULSE_DATA_DIR="$d" DOCKERPULSE_REPORTS_DIR="$d/r" "$@" "$BIN" serve --bind 127.0.0.1:0
 }
 # Idle is measured before each round and at the end: the engine's own cost with N containers
 # drifts, and the spread of the idle windows shows how far "engine added" can be trusted.
@@ -97,9 +98,8 @@ measure "idle, after" sleep $((SECS + 10))
 # What DockerPulse asks of the engine once it has listed and inspected the fleet: every HTTP
 # request it writes to the engine's socket, timestamped, counted after the same settle time.
 trace="$dir/strace.log"
-strace -f -qq -ttt -e trace=write,writev,sendto,sendmsg -e signal=none -s 32 -o "$trace" \
-  env DOCKERPULSE_DATA_DIR="$dir/t" DOCKERPULSE_REPORTS_DIR="$dir/t/r" "$BIN" serve --bind 127.0.0.1:0 \
-  >/dev/null 2>&1 &
+WRAP=(strace -f -qq -ttt -e trace=write,writev,sendto,sendmsg -e signal=none -s 32 -o "$trace")
+serve t >/dev/null 2>&1 &
 tpid=$!
 start=$(date +%s.%N)
 sleep $((10 + SECS))
