@@ -1,6 +1,16 @@
 //! Small helpers used across modules.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+/// A map keyed by container id (or name), as the tick loop keeps them: looked up a dozen times
+/// per container per tick, so hashed with FxHash rather than SipHash (several times faster on a
+/// 64-character id). The keys are the engine's own ids and the names its operator gave, not
+/// input from the network, so SipHash's resistance to chosen collisions buys nothing here.
+pub type IdMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
+
+/// The ids (or names) present in one tick, borrowed from its readings; hashed as [`IdMap`].
+pub type IdSet<'a> = HashSet<&'a str, rustc_hash::FxBuildHasher>;
 
 /// A duration in whole milliseconds, saturating.
 pub fn ms(d: Duration) -> i64 {

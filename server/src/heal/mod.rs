@@ -30,6 +30,7 @@ pub use service_request::{ServiceRefusal, ServiceReply};
 
 use crate::clock::now_ms;
 use crate::store::db::{Counters, GuardRow};
+use crate::util::IdMap;
 use app::wire::{ContainerInfo, ContainerStatus, HealView, HealingStatus, Intervention};
 use awaiting::AwaitingSet;
 use executor::Executor;
@@ -99,7 +100,7 @@ pub struct Healer {
     /// (UTC day number, interventions that day).
     today: (i64, u64),
     self_id: Option<String>,
-    last_decision: HashMap<String, String>,
+    last_decision: IdMap<String>,
     awaiting: AwaitingSet,
     /// Restarts being verified, by container: (intervention id, stop watching).
     verifying: HashMap<String, (i64, tokio_util::sync::CancellationToken)>,
@@ -153,7 +154,7 @@ impl Healer {
             counters,
             today: (day(now_ms()), restored.today),
             self_id,
-            last_decision: HashMap::new(),
+            last_decision: IdMap::default(),
             awaiting: AwaitingSet::default(),
             verifying: HashMap::new(),
             acting: HashMap::new(),
@@ -190,7 +191,7 @@ impl Healer {
     }
 
     /// Drops the state of containers that are gone (the store keeps their counters).
-    pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
+    pub fn retain(&mut self, present: &crate::util::IdSet) {
         self.last_decision
             .retain(|n, _| present.contains(n.as_str()));
         self.policy.retain(present);

@@ -15,8 +15,9 @@
 pub use super::config::HealConfig;
 use super::guard::{FleetGuard, Guard};
 use super::swarm::ServiceGuard;
+use crate::util::IdMap;
 use app::wire::{HealAction, HealMode, RiskLevel};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 mod decide;
 mod feedback;
@@ -183,7 +184,7 @@ struct State {
 #[derive(Debug, Default)]
 pub struct Policy {
     cfg: HealConfig,
-    states: HashMap<String, State>,
+    states: IdMap<State>,
     fleet: FleetGuard,
     /// Actions on each Swarm service's tasks (the service-wide blast radius).
     services: ServiceGuard,

@@ -9,6 +9,7 @@ use crate::collect::LifecycleEvent;
 use crate::store::db::{Counters, NewIncident, StoredIncident};
 use crate::store::live::{LiveContainer, LiveStore};
 use crate::store::writer::{Op, StoreWriter};
+use crate::util::IdMap;
 use app::wire::{Assessment, ContainerInfo, ContainerStatus};
 use retention::Window;
 use std::collections::HashMap;
@@ -69,7 +70,7 @@ pub struct Restored {
 pub struct IncidentLog {
     tracker: Tracker,
     /// Times each container (by name) entered the critical zone; only those that ever did.
-    critical_entries: HashMap<String, u64>,
+    critical_entries: IdMap<u64>,
     /// What the store holds of each open incident's samples (by incident id).
     windows: HashMap<String, Window>,
     /// Told of openings and deaths, to gather root-cause hints (see `hints::worker`).
@@ -233,12 +234,11 @@ impl IncidentLog {
                 self.apply(ctx, &info, container, ch, store);
             }
         }
-        let fleet: HashMap<String, bool> = live
-            .containers()
-            .into_iter()
-            .map(|c| (c.info.id.clone(), c.info.status == ContainerStatus::Running))
-            .collect();
-        for ch in self.tracker.sweep(now_ms, &fleet) {
+        let running = |id: &str| {
+            live.get(id)
+                .map(|c| c.info.status == ContainerStatus::Running)
+        };
+        for ch in self.tracker.sweep(now_ms, running) {
             changed = true;
             let info = ContainerInfo::default();
             self.apply(ctx, &info, None, ch, store);

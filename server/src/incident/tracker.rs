@@ -5,10 +5,10 @@
 
 use crate::collect::LifecycleKind;
 pub use crate::store::records::Trigger;
-use crate::util::ms;
+use crate::util::{ms, IdMap};
 use app::wire::{Assessment, Reason, RiskLevel};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
 use std::time::Duration;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -90,10 +90,10 @@ pub enum Change {
 #[derive(Debug, Default)]
 pub struct Tracker {
     cfg: IncidentConfig,
-    open: HashMap<String, Open>,
-    last_level: HashMap<String, RiskLevel>,
+    open: IdMap<Open>,
+    last_level: IdMap<RiskLevel>,
     /// Died with a non-zero code; becomes an incident unless a stop event explains it.
-    pending_death: HashMap<String, (i64, String, Option<i64>)>,
+    pending_death: IdMap<(i64, String, Option<i64>)>,
 }
 
 impl Tracker {
@@ -130,10 +130,14 @@ impl Tracker {
         new_id: &mut dyn FnMut() -> String,
     ) -> Vec<Change> {
         let mut out = self.flush_deaths(container_id, a.ts_ms, new_id);
-        let prev = self
-            .last_level
-            .insert(container_id.to_string(), a.level)
-            .unwrap_or(RiskLevel::Low);
+        // Looked up before inserting, so a known container's id is not copied every tick.
+        let prev = match self.last_level.get_mut(container_id) {
+            Some(level) => std::mem::replace(level, a.level),
+            None => {
+                self.last_level.insert(container_id.to_string(), a.level);
+                RiskLevel::Low
+            }
+        };
         if a.level == RiskLevel::Critical && prev != RiskLevel::Critical {
             out.push(Change::EnteredCritical {
                 container_id: container_id.into(),
@@ -186,16 +190,17 @@ impl Tracker {
         out
     }
 
-    /// Once per tick with the fleet as it is (`id → running`): an incident whose container has
+    /// Once per tick with the fleet as it is (`fleet(id)`: running or not, `None` when gone;
+    /// a lookup, not a map built each tick): an incident whose container has
     /// stopped (an OOM kill without a restart policy) or is gone (removed, also while the engine
     /// was away) closes after `close_after`, since it will never be assessed LOW again.
-    pub fn sweep(&mut self, now_ms: i64, fleet: &HashMap<String, bool>) -> Vec<Change> {
-        self.last_level.retain(|id, _| fleet.contains_key(id));
-        self.pending_death.retain(|id, _| fleet.contains_key(id));
+    pub fn sweep(&mut self, now_ms: i64, fleet: impl Fn(&str) -> Option<bool>) -> Vec<Change> {
+        self.last_level.retain(|id, _| fleet(id).is_some());
+        self.pending_death.retain(|id, _| fleet(id).is_some());
         let close_after = ms(self.cfg.close_after);
         let mut out = Vec::new();
         self.open.retain(|id, inc| {
-            let why = match fleet.get(id) {
+            let why = match fleet(id) {
                 Some(true) => {
                     inc.stopped_since_ms = None;
                     return true;

@@ -2,8 +2,9 @@
 
 use crate::brain::{BrainConfig, ContainerBrain, Observation};
 use crate::collect::{LifecycleEvent, LifecycleKind};
+use crate::util::{IdMap, IdSet};
 use app::wire::{Assessment, ContainerInfo, Sample};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Engine events the brain has not yet seen, per container.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,8 +17,8 @@ pub struct Assessor {
     cfg: BrainConfig,
     /// Boxed: a brain is ~5 KiB inline, and a map keeps up to half its slots free (a thousand
     /// containers sit in 2,048 slots), so unboxed the free slots alone would cost ~5 KiB each.
-    brains: HashMap<String, Box<ContainerBrain>>,
-    pending: HashMap<String, PendingEvents>,
+    brains: IdMap<Box<ContainerBrain>>,
+    pending: IdMap<PendingEvents>,
     /// Containers whose process died and has not started again yet.
     died: HashSet<String>,
     /// Host cores, for the saturation level of containers without a CPU quota.
@@ -28,8 +29,8 @@ impl Assessor {
     pub fn new(cfg: BrainConfig) -> Self {
         Self {
             cfg,
-            brains: HashMap::new(),
-            pending: HashMap::new(),
+            brains: IdMap::default(),
+            pending: IdMap::default(),
             died: HashSet::new(),
             host_cpus: 1,
         }
@@ -63,7 +64,7 @@ impl Assessor {
     }
 
     /// Forgets containers that are gone.
-    pub fn retain(&mut self, present: &HashSet<&str>) {
+    pub fn retain(&mut self, present: &IdSet) {
         self.pending.retain(|id, _| present.contains(id.as_str()));
         self.brains.retain(|id, _| present.contains(id.as_str()));
         self.died.retain(|id| present.contains(id.as_str()));

@@ -17,11 +17,11 @@ use crate::incident::{Context, IncidentLog};
 use crate::state::Shared;
 use crate::store::live::{Bookkeeping, LiveStore};
 use crate::store::writer::{Ack, Op, StoreWriter};
+use crate::util::IdSet;
 use app::wire::{Assessment, ContainerInfo, EngineState, Sample};
 use assessor::Assessor;
 use commands::{Command, CommandError};
 use release::ReleaseClock;
-use std::collections::HashSet;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -182,28 +182,30 @@ impl Pipeline {
             .healer
             .observe_services(local.chain(live.remote_labels(tick.ts_ms)));
         if let Some(readings) = readings {
-            let present: HashSet<&str> = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
+            let present: IdSet = readings.iter().map(|(i, _, _)| i.id.as_str()).collect();
             self.release.departed(live.absent(&present), tick.ts_ms);
             self.assessor.retain(&present);
             live.retain_present(&present);
-            let names: HashSet<&str> = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
+            let names: IdSet = readings.iter().map(|(i, _, _)| i.name.as_str()).collect();
             self.r.healer.retain(&names);
             for (info, sample, a) in readings {
-                let id = info.id.clone();
+                // The identity is shared: holding it costs a count, copying its id an allocation.
+                let held = std::sync::Arc::clone(&info);
+                let id = held.id.as_str();
                 live.record(info, sample, a.clone());
-                let Some(c) = live.get(&id) else { continue };
+                let Some(c) = live.get(id) else { continue };
                 if let Some(a) = &a {
                     let store = &mut self.r.store;
                     changed |= self.r.incidents.observe(&self.ctx, c, a, store);
-                    let incident = self.r.incidents.open_incident(&id).map(|i| i.id.clone());
+                    let incident = self.r.incidents.open_incident(id).map(|i| i.id.clone());
                     changed |= self.r.healer.decide(&c.info, a, incident.as_deref(), store);
                 }
                 let view = self.r.healer.view(
                     &c.info,
                     self.r.incidents.critical_entries(&c.info.name),
-                    self.r.incidents.open_incident(&id).map(|i| i.id.clone()),
+                    self.r.incidents.open_incident(id).map(|i| i.id.clone()),
                 );
-                live.set_heal(&id, view);
+                live.set_heal(id, view);
             }
         }
         // Only with a known fleet: an unreachable engine is not a fleet that vanished.

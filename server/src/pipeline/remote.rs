@@ -5,7 +5,7 @@
 
 use crate::collect::remote::RemoteMsg;
 use crate::store::live::LiveStore;
-use std::collections::HashSet;
+use crate::util::IdSet;
 use std::sync::Arc;
 
 pub fn apply(live: &mut LiveStore, m: RemoteMsg) {
@@ -29,8 +29,7 @@ pub fn apply(live: &mut LiveStore, m: RemoteMsg) {
         } => {
             let n = tick.containers.len();
             {
-                let present: HashSet<&str> =
-                    tick.containers.iter().map(|c| c.info.id.as_str()).collect();
+                let present: IdSet = tick.containers.iter().map(|c| c.info.id.as_str()).collect();
                 live.retain_node(&node, &present);
             }
             let tick = *tick;
@@ -157,7 +156,7 @@ mod tests {
         assert!(live.get("b").is_some());
         assert!(live.get("local").is_some());
         // And the local tick drops only local containers.
-        live.retain_present(&HashSet::new());
+        live.retain_present(&IdSet::default());
         assert!(live.get("local").is_none());
         assert!(live.get("b").is_some());
     }

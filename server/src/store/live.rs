@@ -3,11 +3,12 @@
 //! read by the API and the hub.
 
 use crate::collect::LifecycleEvent;
+use crate::util::{IdMap, IdSet};
 use app::wire::{
     Assessment, ContainerFrame, ContainerInfo, EngineStatus, Frame, HealView, HealingStatus,
     HostSample, Sample, SeriesHistory, SourceKind, StoreStatus, PROTOCOL_VERSION,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::history::History;
@@ -202,7 +203,7 @@ pub struct LiveStore {
     /// Nodes whose agents stream to this DockerPulse (a hub); empty on a single host.
     pub nodes: super::nodes::Nodes,
     /// Boxed: an entry is ~1.8 KiB inline and a map keeps up to half its slots free.
-    containers: HashMap<String, Box<LiveContainer>>,
+    containers: IdMap<Box<LiveContainer>>,
 }
 
 impl LiveStore {
@@ -220,19 +221,19 @@ impl LiveStore {
             store: StoreStatus::default(),
             bookkeeping: Bookkeeping::default(),
             nodes: super::nodes::Nodes::default(),
-            containers: HashMap::new(),
+            containers: IdMap::default(),
         }
     }
 
     /// Replaces this host's tracked set with `present` (by id): containers that are gone are
     /// dropped. Other nodes' containers are left to [`retain_node`](Self::retain_node).
-    pub fn retain_present(&mut self, present: &std::collections::HashSet<&str>) {
+    pub fn retain_present(&mut self, present: &IdSet) {
         self.containers
             .retain(|id, c| c.info.node.is_some() || present.contains(id.as_str()));
     }
 
     /// How many of this host's tracked containers are not in `present` (about to be dropped).
-    pub fn absent(&self, present: &std::collections::HashSet<&str>) -> usize {
+    pub fn absent(&self, present: &IdSet) -> usize {
         self.containers
             .iter()
             .filter(|(id, c)| c.info.node.is_none() && !present.contains(id.as_str()))
@@ -240,7 +241,7 @@ impl LiveStore {
     }
 
     /// Replaces `node`'s tracked set with `present`; returns how many were dropped.
-    pub fn retain_node(&mut self, node: &str, present: &std::collections::HashSet<&str>) -> usize {
+    pub fn retain_node(&mut self, node: &str, present: &IdSet) -> usize {
         let before = self.containers.len();
         self.containers
             .retain(|id, c| c.info.node.as_deref() != Some(node) || present.contains(id.as_str()));

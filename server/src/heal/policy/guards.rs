@@ -54,7 +54,7 @@ impl Policy {
 
     /// Drops the state of containers that are gone, unless their guard still matters (an open
     /// breaker is a human's call; a recent action still counts if the name comes back).
-    pub fn retain(&mut self, present: &std::collections::HashSet<&str>) {
+    pub fn retain(&mut self, present: &crate::util::IdSet) {
         let now = self.now_ms;
         self.states
             .retain(|id, st| present.contains(id.as_str()) || !st.guard.is_idle(now));

@@ -2,6 +2,7 @@
 //! containers that stop, vanish or are removed.
 
 use super::*;
+use std::collections::HashMap;
 
 /// The incident tests' assessment (level, probability and one reason), under a short name.
 use crate::incident::tests::assessed as a;
@@ -115,8 +116,9 @@ fn a_stopped_or_vanished_container_closes_its_incident_after_a_while() {
     t.on_event("c", "web", 0, &LifecycleKind::Oom, &mut new_id);
     t.on_event("d", "db", 0, &LifecycleKind::Oom, &mut new_id);
     let fleet = HashMap::from([("c".to_string(), false)]); // c exited, d gone
-    assert!(t.sweep(1_000, &fleet).is_empty(), "not at once");
-    let closed = t.sweep(61_000, &fleet);
+    let running = |id: &str| fleet.get(id).copied();
+    assert!(t.sweep(1_000, running).is_empty(), "not at once");
+    let closed = t.sweep(61_000, running);
     let whys: Vec<String> = closed
         .iter()
         .filter_map(|c| match c {
@@ -129,9 +131,9 @@ fn a_stopped_or_vanished_container_closes_its_incident_after_a_while() {
     assert!(whys.iter().any(|w| w.starts_with("container gone")));
     // A container that comes back in time keeps its incident.
     t.on_event("e", "api", 0, &LifecycleKind::Oom, &mut new_id);
-    t.sweep(1_000, &HashMap::from([("e".to_string(), false)]));
+    t.sweep(1_000, |id: &str| (id == "e").then_some(false));
     assert!(t
-        .sweep(61_000, &HashMap::from([("e".to_string(), true)]))
+        .sweep(61_000, |id: &str| (id == "e").then_some(true))
         .is_empty());
     assert!(t.open_for("e").is_some());
 }

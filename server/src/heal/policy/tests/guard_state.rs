@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::heal::guard::FLEET_KEY;
+use std::collections::HashMap;
 use std::time::Duration;
 
 #[test]
@@ -17,7 +18,7 @@ fn containers_that_are_gone_are_forgotten_but_an_open_breaker_is_kept() {
             ..Guard::default()
         },
     );
-    p.retain(&std::collections::HashSet::new());
+    p.retain(&crate::util::IdSet::default());
     assert!(p.needs_human("b"));
     assert_eq!(p.states.len(), 1);
     assert_eq!(
@@ -38,7 +39,7 @@ fn a_gone_container_that_acted_recently_keeps_its_guard_until_it_no_longer_matte
         p.decide(&subject("a", &l), &hot(0)),
         Verdict::Act { .. }
     ));
-    p.retain(&std::collections::HashSet::new());
+    p.retain(&crate::util::IdSet::default());
     assert!(
         p.guard("a").is_some(),
         "recreated under the same name, it is still in cooldown"
