@@ -30,9 +30,6 @@ ticks_of() { # pid → its utime+stime in clock ticks
 rss_kib() { # pid → its resident memory (KiB)
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 health() { curl -fsS --max-time 5 "http://127.0.0.1:$1/api/health"; }
 

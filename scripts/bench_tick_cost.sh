@@ -25,7 +25,7 @@ fi
 [ -x "$BIN" ] || die "no binary at $BIN"
 
 dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 DOCKERPULSE_DATA_DIR="$dir/data" DOCKERPULSE_REPORTS_DIR="$dir/reports" DOCKERPULSE_DEMO_CONTAINERS="$C" \
   valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
   --toggle-collect='dockerpulse::pipeline::Pipeline::handle*' \

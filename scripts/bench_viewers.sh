@@ -24,7 +24,7 @@ ulimit -n "$(ulimit -Hn)"
 (( $(ulimit -n) > 2 * V + 100 )) || die "open-file limit $(ulimit -n) is too low for $V viewers"
 
 dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 DOCKERPULSE_DATA_DIR="$dir" DOCKERPULSE_REPORTS_DIR="$dir/reports" \
   DOCKERPULSE_DEMO_CONTAINERS="$C" DOCKERPULSE_VIEWERS__MAX="$V" DOCKERPULSE_VIEWERS__MAX_PER_CLIENT="$V" \
   "$BIN" serve --demo --bind "127.0.0.1:$port" >"$dir/serve.log" 2>&1 &

@@ -66,6 +66,11 @@ ensure_wasm_opt() {
   fi
 }
 
+# A loopback port nothing listens on now (for a bench's own server).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 docker_up() { docker info >/dev/null 2>&1; }
 
 # Starts a Docker engine when none answers. Sets STARTED_DOCKERD=1 when it started one.
