@@ -8,7 +8,6 @@ pub use crate::store::records::Trigger;
 use crate::util::{ms, IdMap};
 use app::wire::{Assessment, Reason, RiskLevel};
 use serde::{Deserialize, Serialize};
-
 use std::time::Duration;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
