@@ -102,7 +102,16 @@ proptest! {
         for v in &data {
             let o1 = d1.observe(*v);
             let o2 = d2.observe(a * v + b);
-            prop_assert!((o1.z - o2.z).abs() <= 1e-6 * (1.0 + o1.z.abs()) || o1.z.abs() >= 999.0);
+            // Values are kept in single precision relative to the first one, so the median and
+            // spread a z is measured against round differently once rescaled: z agrees to ~1e-5
+            // relative (2⁻¹⁷: single precision with a few bits lost where the spread is small
+            // against the values; a seed failed at 1.4e-6 relative against the 1e-6 asked before).
+            prop_assert!(
+                (o1.z - o2.z).abs() <= 1e-5 * (1.0 + o1.z.abs()) || o1.z.abs() >= 999.0,
+                "z {} vs {}",
+                o1.z,
+                o2.z
+            );
             // The detector keeps values in single and typical distances in half precision
             // (2⁻¹¹ relative): rescaling changes their rounding, so scores agree to a few 1e-4
             // (a scale-dependent detector differs by tenths).
