@@ -3,7 +3,7 @@
 use super::guard::Guard;
 use super::ManualReply;
 use app::wire::Intervention;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One decision whose record the store has not yet confirmed.
 #[derive(Debug)]
@@ -22,7 +22,7 @@ pub struct AwaitingSet {
     next: u64,
     by_ticket: BTreeMap<u64, Awaiting>,
     /// Tickets per container name (a container has at most one action in flight).
-    names: crate::util::IdMap<u64>,
+    names: HashMap<String, u64>,
 }
 
 impl AwaitingSet {

@@ -31,9 +31,11 @@ impl Healer {
             warming_up: a.warming_up,
         };
         let before = self.policy.guard(&info.name).cloned();
-        let subject = self.subject(info);
-        let verdict = self.policy.decide(&subject, &situation);
-        let mode = self.policy.mode_for(&subject);
+        let verdict = {
+            let subject = self.subject(info);
+            self.policy.decide(&subject, &situation)
+        };
+        let mode = self.policy.mode_for(&self.subject(info));
         let rec = match records::from_verdict(verdict, info, a, incident, mode) {
             Some(rec) => rec,
             None => {

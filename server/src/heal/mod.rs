@@ -96,7 +96,7 @@ pub struct Healer {
     executor: Executor,
     reports: mpsc::Sender<ExecReport>,
     /// Automatic interventions (performed or simulated) per container name.
-    counters: IdMap<u64>,
+    counters: HashMap<String, u64>,
     /// (UTC day number, interventions that day).
     today: (i64, u64),
     self_id: Option<String>,

@@ -28,13 +28,8 @@ impl ServiceGuard {
     pub fn observe<'a>(&mut self, fleet: impl Iterator<Item = &'a BTreeMap<String, String>>) {
         self.replicas.clear();
         for labels in fleet {
-            // Looked up before inserting: a service's name is copied once a tick, not per task.
-            match service_of(labels).map(|s| (s, self.replicas.get_mut(s))) {
-                Some((_, Some(n))) => *n += 1,
-                Some((s, None)) => {
-                    self.replicas.insert(s.to_string(), 1);
-                }
-                None => {}
+            if let Some(s) = service_of(labels) {
+                *self.replicas.entry(s.to_string()).or_default() += 1;
             }
         }
     }
