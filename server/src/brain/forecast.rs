@@ -159,7 +159,12 @@ impl Forecaster {
         Self {
             ols: SlidingOls::new(cfg.window, cfg.max_points),
             bands: ConformalBands::new(cfg.error_window, cfg.conformal_gamma),
-            select: Selector::new(cfg.select_memory, cfg.select_margin, cfg.min_errors),
+            select: Selector::new(
+                cfg.select_memory,
+                cfg.select_margin,
+                cfg.select_confidence,
+                cfg.min_errors,
+            ),
             trend: ShortTrend::new(cfg.trend_points),
             shift: ShiftDetector::new(cfg.shift_k, cfg.floor, cfg.shift_confirm, cfg.error_memory),
             epoch: 0,

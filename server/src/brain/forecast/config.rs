@@ -31,6 +31,11 @@ pub struct ForecastConfig {
     /// ...and how much better than the published expert a challenger must be (0.05 = 5 %); 0:
     /// plain follow-the-leader (the account below already bounds what switching can cost).
     pub select_margin: f64,
+    /// A model expert is published only while its edge over naive (naive's absolute error minus
+    /// its own, averaged over the selector's memory) is this many standard errors above zero:
+    /// on a series no model can forecast, the lower mean error is often luck, and publishing it
+    /// spends the account on noise (0: any lower mean will do).
+    pub select_confidence: f64,
     /// How far, as a share of naive's summed error, the published forecast's summed error may
     /// ever exceed naive's ([`super::select::Account`]): 0.01 = 1 %.
     pub allowance: f64,
@@ -64,6 +69,7 @@ impl Default for ForecastConfig {
             conformal_gamma: 0.1,
             select_memory: 100.0,
             select_margin: 0.0,
+            select_confidence: 2.0,
             allowance: 0.01,
             credit: 20.0,
             trend_points: 10,

@@ -12,9 +12,11 @@
 //! Each expert's forecast waits for its outcome (a horizon later: no lookahead), and the realised
 //! absolute errors update an exponentially weighted mean per expert, over the same outcomes. The
 //! published expert is the one with the lowest mean, but a model expert must beat naive's by
-//! `margin` (naive is the default: it costs nothing to be wrong with it), and the published model
-//! expert is replaced by the other only when that one is better by `margin` too, so the choice
-//! does not flap on noise.
+//! `margin` and its edge over naive must be clearly more than noise — its mean, over the same
+//! outcomes, `confidence` standard errors above zero (naive is the default: it costs nothing to
+//! be wrong with it, and on a series no model can forecast a lower mean is often luck, which
+//! publishing would pay for) — and the published model expert is replaced by the other only when
+//! that one is better by `margin` too, so the choice does not flap on noise.
 //!
 //! Why both model experts: every expert is scored on what it would actually publish. The held
 //! model wins on bursts (the jump is over before the model could use it), the plain one on leaks
@@ -31,6 +33,10 @@ pub struct Selector {
     min_outcomes: usize,
     /// Exponentially weighted mean absolute error of each expert.
     mae: [f64; EXPERTS],
+    /// Exponentially weighted mean and mean square, over the same outcomes, of each model
+    /// expert's edge: naive's absolute error minus its own.
+    edge: [(f64, f64); EXPERTS - 1],
+    confidence: f64,
     outcomes: usize,
     /// Ticks left during which the held model says naive.
     held: usize,
@@ -39,8 +45,10 @@ pub struct Selector {
 
 impl Selector {
     /// `memory`: outcomes the means remember; `margin`: how much better (0.05 = 5 %) a challenger
-    /// must be; `min_outcomes`: outcomes needed before a model expert may publish.
-    pub fn new(memory: f64, margin: f64, min_outcomes: usize) -> Self {
+    /// must be; `confidence`: how many standard errors above zero a model expert's edge over
+    /// naive must be (0: any edge); `min_outcomes`: outcomes needed before a model expert may
+    /// publish.
+    pub fn new(memory: f64, margin: f64, confidence: f64, min_outcomes: usize) -> Self {
         Self {
             memory: if memory.is_finite() {
                 memory.max(1.0)
@@ -54,6 +62,12 @@ impl Selector {
             },
             min_outcomes,
             mae: [0.0; EXPERTS],
+            edge: [(0.0, 0.0); EXPERTS - 1],
+            confidence: if confidence.is_finite() {
+                confidence.max(0.0)
+            } else {
+                0.0
+            },
             outcomes: 0,
             held: 0,
             choice: 0,
@@ -86,6 +100,11 @@ impl Selector {
         for (m, e) in self.mae.iter_mut().zip(errors) {
             *m += a * (e.abs() - *m);
         }
+        for ((m, q), e) in self.edge.iter_mut().zip(&errors[1..]) {
+            let d = errors[0].abs() - e.abs();
+            *m += a * (d - *m);
+            *q += a * (d * d - *q);
+        }
         self.choice = self.next_choice();
     }
 
@@ -112,16 +131,31 @@ impl Selector {
                 }
             }
         };
-        if self.mae[model] < keep * self.mae[0] {
+        if self.mae[model] < keep * self.mae[0] && self.clear_edge(model) {
             model
         } else {
             0
         }
     }
 
+    /// Whether model expert `model`'s mean edge over naive is `confidence` standard errors above
+    /// zero (the outcomes it is averaged over counted as the mean's memory).
+    fn clear_edge(&self, model: usize) -> bool {
+        let Some(&(mean, square)) = self.edge.get(model.wrapping_sub(1)) else {
+            return false;
+        };
+        if self.confidence == 0.0 {
+            return true;
+        }
+        let n = (self.outcomes as f64).min(self.memory);
+        let variance = (square - mean * mean).max(0.0);
+        mean > 0.0 && mean * mean * n > self.confidence * self.confidence * variance
+    }
+
     /// Forgets the record (after a change of regime the old one no longer tells): naive again.
     pub fn reset(&mut self) {
         self.mae = [0.0; EXPERTS];
+        self.edge = [(0.0, 0.0); EXPERTS - 1];
         self.outcomes = 0;
         self.choice = 0;
     }
@@ -214,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_model_publishes_only_while_clearly_better_than_naive() {
-        let mut s = Selector::new(50.0, 0.05, 10);
+        let mut s = Selector::new(50.0, 0.05, 0.0, 10);
         for _ in 0..9 {
             s.record([10.0, 1.0, 1.0]);
         }
@@ -235,8 +269,56 @@ mod tests {
     }
 
     #[test]
+    fn a_lower_mean_error_that_is_within_its_noise_does_not_publish_the_model() {
+        // The model's error is naive's plus or minus a large amount at random: over 100
+        // outcomes its mean ends lower than naive's on some stretches by luck alone.
+        let (mut plain, mut careful) = (
+            Selector::new(100.0, 0.0, 0.0, 20),
+            Selector::new(100.0, 0.0, 2.0, 20),
+        );
+        let mut seed = 7u64;
+        let (mut plain_picks, mut careful_picks) = (0, 0);
+        for _ in 0..3000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            let model = 10.0 + 8.0 * (u - 0.5);
+            for s in [&mut plain, &mut careful] {
+                s.record([10.0, model, model]);
+            }
+            plain_picks += usize::from(plain.choice() != 0);
+            careful_picks += usize::from(careful.choice() != 0);
+        }
+        assert!(
+            plain_picks > 100,
+            "follow-the-leader picks it by luck: {plain_picks}"
+        );
+        assert!(
+            careful_picks < plain_picks / 10,
+            "{careful_picks} vs {plain_picks}"
+        );
+
+        // A clear edge, with the same noise: published within a few dozen outcomes.
+        let mut s = Selector::new(100.0, 0.0, 2.0, 20);
+        let mut at = None;
+        for t in 0..200 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            s.record([10.0, 7.0 + 8.0 * (u - 0.5), 7.0 + 8.0 * (u - 0.5)]);
+            if s.choice() != 0 && at.is_none() {
+                at = Some(t);
+            }
+        }
+        assert!(at.is_some_and(|t| t < 40), "{at:?}");
+        assert_ne!(s.choice(), 0);
+    }
+
+    #[test]
     fn the_model_experts_switch_only_on_a_clear_difference() {
-        let mut s = Selector::new(20.0, 0.05, 1);
+        let mut s = Selector::new(20.0, 0.05, 0.0, 1);
         for _ in 0..50 {
             s.record([10.0, 2.0, 3.0]);
         }
@@ -321,7 +403,7 @@ mod tests {
 
     #[test]
     fn the_held_model_says_naive_for_the_hold() {
-        let mut s = Selector::new(20.0, 0.05, 1);
+        let mut s = Selector::new(20.0, 0.05, 0.0, 1);
         assert_eq!(s.forecasts(1.0, 5.0), [1.0, 5.0, 5.0]);
         s.hold(2);
         for _ in 0..2 {

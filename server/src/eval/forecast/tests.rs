@@ -118,6 +118,7 @@ fn explore_forecast_variants() {
         "credit" => c.credit = f,
         "allowance" => c.allowance = f,
         "select_margin" => c.select_margin = f,
+        "select_confidence" => c.select_confidence = f,
         "select_memory" => c.select_memory = f,
         "min_errors" => c.min_errors = f as usize,
         _ => {}
