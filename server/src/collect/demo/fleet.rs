@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// A memory page: cgroups charge and report memory in whole pages.
+const PAGE: u64 = 4096;
 
 /// A staged fault on one service.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,7 +254,8 @@ impl DemoFleet {
                 Sample {
                     ts_ms,
                     cpu_pct: s.cpu,
-                    mem_bytes: s.mem.max(0.0) as u64,
+                    // In whole pages, as a cgroup charges memory (what the engine reports).
+                    mem_bytes: s.mem.max(0.0) as u64 / PAGE * PAGE,
                     mem_limit_bytes: limit as u64,
                     net_rx_bps: net * 0.6,
                     net_tx_bps: net * 0.4,

@@ -43,6 +43,20 @@ fn seven_services_all_simulated_and_calm_at_first() {
 }
 
 #[test]
+fn memory_is_reported_in_whole_pages_as_a_cgroup_charges_it() {
+    let mut fleet = DemoFleet::with_size(3, Duration::from_secs(1), 0, 40);
+    let steps = run(&mut fleet, 200);
+    let samples: Vec<_> = steps
+        .iter()
+        .flat_map(|(r, _)| r.iter().filter_map(|r| r.sample))
+        .collect();
+    assert!(samples.iter().any(|s| s.mem_bytes > 0));
+    for s in &samples {
+        assert_eq!(s.mem_bytes % 4096, 0, "{s:?}");
+    }
+}
+
+#[test]
 fn a_cpu_storm_and_an_oom_kill_happen_within_the_first_minutes() {
     let mut fleet = DemoFleet::new(7, Duration::from_secs(1), 0);
     let steps = run(&mut fleet, 120);
