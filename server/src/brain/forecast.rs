@@ -31,7 +31,8 @@
 //! * a **selector** ([`select::Selector`]) publishes, per series, whichever of naive last-value,
 //!   the model (blend and gate) and the model held to naive after a jump has the lowest recent
 //!   realised absolute error (each expert scored on what it would have published, a horizon
-//!   late: no lookahead), and an **account** ([`select::Account`]) caps how far the published
+//!   late: no lookahead; a model only while its edge over naive is two standard errors above
+//!   zero, not luck), and an **account** ([`select::Account`]) caps how far the published
 //!   forecast may move from naive's by what its own record against naive can cover (plus a
 //!   credit in proportion to its recent edge), so its summed error cannot exceed naive's by more
 //!   than 1 % of naive's plus that credit, whatever the data — it does not lose to "no change"
