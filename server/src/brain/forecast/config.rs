@@ -110,12 +110,24 @@ impl Prediction {
     /// cgroup limit: the kernel reclaims or kills there): the value and every bound held at it
     /// (a no-op for an infinite limit). Its error can only be smaller, whatever the outcome
     /// (outcomes are never above the limit), and an interval can only gain outcomes.
+    ///
+    /// An interval that reaches the limit holds a kill: usage cannot pass the limit, and after
+    /// an OOM kill it reads what the restarted container holds, near nothing. So such an
+    /// interval reaches down to 0 (the 95 % one alone, or both): whether the kill comes is for
+    /// the failure probability to say, but the interval must not claim it cannot.
     pub fn capped_at(self, limit: f64) -> Self {
+        let floor = |lo: f64, hi: f64| {
+            if hi >= limit {
+                lo.min(0.0)
+            } else {
+                lo.min(limit)
+            }
+        };
         Self {
             value: self.value.min(limit),
-            lo80: self.lo80.min(limit),
+            lo80: floor(self.lo80, self.hi80),
             hi80: self.hi80.min(limit),
-            lo95: self.lo95.min(limit),
+            lo95: floor(self.lo95, self.hi95),
             hi95: self.hi95.min(limit),
             ..self
         }

@@ -179,7 +179,7 @@ proptest::proptest! {
 }
 
 #[test]
-fn a_prediction_capped_at_a_limit_holds_every_bound_there() {
+fn a_prediction_capped_at_a_limit_holds_every_bound_there_and_reaches_zero_past_it() {
     let p = Prediction {
         value: 90.0,
         lo80: 80.0,
@@ -190,15 +190,24 @@ fn a_prediction_capped_at_a_limit_holds_every_bound_there() {
         trend: 0.0,
         trend_gate: 0.0,
     };
+    // Only the 95 % interval reaches the limit: a kill is within it, so it reaches down to 0.
+    let c = p.capped_at(120.0);
+    assert_eq!(
+        (c.lo95, c.lo80, c.value, c.hi80, c.hi95),
+        (0.0, 80.0, 90.0, 110.0, 120.0)
+    );
+    // Both reach it.
     let c = p.capped_at(100.0);
     assert_eq!(
         (c.lo95, c.lo80, c.value, c.hi80, c.hi95),
-        (60.0, 80.0, 90.0, 100.0, 100.0)
+        (0.0, 0.0, 90.0, 100.0, 100.0)
     );
     let c = p.capped_at(70.0);
     assert_eq!(
         (c.lo95, c.lo80, c.value, c.hi80, c.hi95),
-        (60.0, 70.0, 70.0, 70.0, 70.0)
+        (0.0, 0.0, 70.0, 70.0, 70.0)
     );
+    // Neither: unchanged.
+    assert_eq!(p.capped_at(130.5), p);
     assert_eq!(p.capped_at(f64::INFINITY), p);
 }
