@@ -17,6 +17,16 @@ pub trait Stored: Copy + std::fmt::Debug {
     /// `x` as stored (finite in, finite out).
     fn store(x: f64) -> Self;
     fn get(self) -> f64;
+    /// `self ≤ other`, both as stored (finite).
+    #[inline(always)]
+    fn at_most(self, other: Self) -> bool {
+        self.get() <= other.get()
+    }
+    /// `self < other`, both as stored (finite).
+    #[inline(always)]
+    fn below(self, other: Self) -> bool {
+        self.get() < other.get()
+    }
 }
 
 impl Stored for f64 {
@@ -42,10 +52,39 @@ impl Stored for f32 {
 /// cent — the detector's nearest-pattern distances in spreads.
 impl Stored for half::f16 {
     fn store(x: f64) -> Self {
-        half::f16::from_f64(x.clamp(-65_504.0, 65_504.0))
+        let h = half::f16::from_f64(x.clamp(-65_504.0, 65_504.0));
+        // One zero, so that the bit order below is the value order.
+        if h == half::f16::ZERO {
+            half::f16::ZERO
+        } else {
+            h
+        }
     }
     fn get(self) -> f64 {
         self.to_f64()
+    }
+    // Compared by their bits, not converted: the ranking search of every push compares a
+    // dozen stored values, and without the F16C instructions (not in the baseline x86-64
+    // target) each conversion is a software routine.
+    #[inline(always)]
+    fn at_most(self, other: Self) -> bool {
+        ordered_bits(self) <= ordered_bits(other)
+    }
+    #[inline(always)]
+    fn below(self, other: Self) -> bool {
+        ordered_bits(self) < ordered_bits(other)
+    }
+}
+
+/// The bits of a finite half-precision value, as an integer in the values' order (negative
+/// values have their bits inverted, positive ones their sign bit set; `-0` is never stored).
+#[inline(always)]
+fn ordered_bits(h: half::f16) -> u16 {
+    let b = h.to_bits();
+    if b & 0x8000 != 0 {
+        !b
+    } else {
+        b | 0x8000
     }
 }
 
@@ -90,6 +129,14 @@ impl<T: Stored> RollingQuantiles<T> {
         self.arrivals.get(usize::from(s)).map_or(0.0, |v| v.get())
     }
 
+    /// The sample in slot `s` as stored (slots in `sorted` are always filled).
+    fn stored_at(&self, s: u16) -> T {
+        self.arrivals
+            .get(usize::from(s))
+            .copied()
+            .unwrap_or_else(|| T::store(0.0))
+    }
+
     /// The `k`-th smallest sample (0-based; `k < len`).
     fn nth(&self, k: usize) -> f64 {
         self.sorted.get(k).map_or(0.0, |&s| self.at(s))
@@ -102,9 +149,10 @@ impl<T: Stored> RollingQuantiles<T> {
             return;
         }
         let stored = T::store(x);
-        let x = stored.get();
         // `x` is the newest: it goes after the samples equal to it.
-        let j = self.sorted.partition_point(|&s| self.at(s) <= x);
+        let j = self
+            .sorted
+            .partition_point(|&s| self.stored_at(s).at_most(stored));
         if self.arrivals.len() < self.capacity {
             let slot = self.arrivals.len() as u16;
             self.arrivals.push(stored);
@@ -114,8 +162,14 @@ impl<T: Stored> RollingQuantiles<T> {
         // Full: `x` takes the oldest sample's slot, and its place in value order with one shift
         // of the slots between the two ranks. The oldest is the first of its run of equals.
         let slot = self.head;
-        let old = self.arrivals.get(slot).map_or(0.0, |v| v.get());
-        let i = self.sorted.partition_point(|&s| self.at(s) < old);
+        let old = self
+            .arrivals
+            .get(slot)
+            .copied()
+            .unwrap_or_else(|| T::store(0.0));
+        let i = self
+            .sorted
+            .partition_point(|&s| self.stored_at(s).below(old));
         if j > i {
             self.sorted.copy_within(i + 1..j, i);
             self.sorted[j - 1] = slot as u16;
@@ -284,6 +338,49 @@ mod tests {
             let x = ((s >> 40) % 50) as f64; // many ties
             q.push(x);
             all.push(x);
+            let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
+            tail.sort_by(f64::total_cmp);
+            let held: Vec<f64> = (0..q.len()).map(|k| q.nth(k)).collect();
+            assert_eq!(held, tail);
+        }
+    }
+
+    #[test]
+    fn half_precision_values_compare_by_their_bits_as_by_their_values() {
+        let mut s = 11u64;
+        let mut values: Vec<half::f16> = [0.0, -0.0, 1e-7, -1e-7, 65_504.0, -65_504.0, 1e9]
+            .iter()
+            .map(|&x| half::f16::store(x))
+            .collect();
+        for _ in 0..3000 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let x =
+                ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((s % 12) as i32 - 6);
+            values.push(half::f16::store(x));
+        }
+        for &a in &values {
+            assert_ne!(a.to_bits(), 0x8000, "no negative zero is stored");
+            for &b in values.iter().step_by(7) {
+                assert_eq!(a.at_most(b), a.get() <= b.get(), "{a} <= {b}");
+                assert_eq!(a.below(b), a.get() < b.get(), "{a} < {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_half_precision_window_matches_a_fresh_sort_of_what_it_stores() {
+        let mut q = RollingQuantiles::<half::f16>::new(37);
+        let mut s = 3u64;
+        let mut all = Vec::new();
+        for _ in 0..2000 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let x = ((s >> 40) % 50) as f64 / 7.0 - 3.0; // ties, negatives, zero
+            q.push(x);
+            all.push(half::f16::store(x).get());
             let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
             tail.sort_by(f64::total_cmp);
             let held: Vec<f64> = (0..q.len()).map(|k| q.nth(k)).collect();
