@@ -126,13 +126,13 @@ impl<T: Stored> RollingQuantiles<T> {
 
     /// The sample in slot `s`.
     fn at(&self, s: u16) -> f64 {
-        self.arrivals.get(usize::from(s)).map_or(0.0, |v| v.get())
+        self.stored_at(usize::from(s)).get()
     }
 
     /// The sample in slot `s` as stored (slots in `sorted` are always filled).
-    fn stored_at(&self, s: u16) -> T {
+    fn stored_at(&self, s: usize) -> T {
         self.arrivals
-            .get(usize::from(s))
+            .get(s)
             .copied()
             .unwrap_or_else(|| T::store(0.0))
     }
@@ -152,7 +152,7 @@ impl<T: Stored> RollingQuantiles<T> {
         // `x` is the newest: it goes after the samples equal to it.
         let j = self
             .sorted
-            .partition_point(|&s| self.stored_at(s).at_most(stored));
+            .partition_point(|&s| self.stored_at(usize::from(s)).at_most(stored));
         if self.arrivals.len() < self.capacity {
             let slot = self.arrivals.len() as u16;
             self.arrivals.push(stored);
@@ -162,14 +162,10 @@ impl<T: Stored> RollingQuantiles<T> {
         // Full: `x` takes the oldest sample's slot, and its place in value order with one shift
         // of the slots between the two ranks. The oldest is the first of its run of equals.
         let slot = self.head;
-        let old = self
-            .arrivals
-            .get(slot)
-            .copied()
-            .unwrap_or_else(|| T::store(0.0));
+        let old = self.stored_at(slot);
         let i = self
             .sorted
-            .partition_point(|&s| self.stored_at(s).below(old));
+            .partition_point(|&s| self.stored_at(usize::from(s)).below(old));
         if j > i {
             self.sorted.copy_within(i + 1..j, i);
             self.sorted[j - 1] = slot as u16;
@@ -283,6 +279,7 @@ pub fn z_against(med: f64, sigma: f64, x: f64, floor: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::brain::test_noise::{noise, uniform01};
 
     #[test]
     fn quantiles_of_a_known_window() {
@@ -326,23 +323,26 @@ mod tests {
         assert_eq!(robust_z(&RollingQuantiles::<f64>::new(3), 1.0, 1.0), 0.0);
     }
 
-    #[test]
-    fn sorted_copy_matches_a_fresh_sort() {
-        let mut q = RollingQuantiles::<f64>::new(37);
-        let mut s = 5u64;
+    /// Pushes 2,000 draws into a window of 37 and compares it, after each, with a fresh sort of
+    /// the last 37 values as stored.
+    fn assert_window_matches_a_fresh_sort<T: Stored>(seed: u64, draw: impl Fn(f64) -> f64) {
+        let mut q = RollingQuantiles::<T>::new(37);
+        let mut s = seed;
         let mut all = Vec::new();
         for _ in 0..2000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let x = ((s >> 40) % 50) as f64; // many ties
+            let x = draw(uniform01(&mut s));
             q.push(x);
-            all.push(x);
+            all.push(T::store(x).get());
             let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
             tail.sort_by(f64::total_cmp);
             let held: Vec<f64> = (0..q.len()).map(|k| q.nth(k)).collect();
             assert_eq!(held, tail);
         }
+    }
+
+    #[test]
+    fn sorted_copy_matches_a_fresh_sort() {
+        assert_window_matches_a_fresh_sort::<f64>(5, |u| (u * 50.0).floor()); // many ties
     }
 
     #[test]
@@ -352,13 +352,9 @@ mod tests {
             .iter()
             .map(|&x| half::f16::store(x))
             .collect();
-        for _ in 0..3000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let x =
-                ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((s % 12) as i32 - 6);
-            values.push(half::f16::store(x));
+        for k in 0..3000 {
+            // Magnitudes from 1e-7 (subnormal in half precision) to 5e4; 1e9 above saturates.
+            values.push(half::f16::store(noise(&mut s) * 10f64.powi(k % 12 - 6)));
         }
         for &a in &values {
             assert_ne!(a.to_bits(), 0x8000, "no negative zero is stored");
@@ -371,21 +367,8 @@ mod tests {
 
     #[test]
     fn a_half_precision_window_matches_a_fresh_sort_of_what_it_stores() {
-        let mut q = RollingQuantiles::<half::f16>::new(37);
-        let mut s = 3u64;
-        let mut all = Vec::new();
-        for _ in 0..2000 {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let x = ((s >> 40) % 50) as f64 / 7.0 - 3.0; // ties, negatives, zero
-            q.push(x);
-            all.push(half::f16::store(x).get());
-            let mut tail: Vec<f64> = all[all.len().saturating_sub(37)..].to_vec();
-            tail.sort_by(f64::total_cmp);
-            let held: Vec<f64> = (0..q.len()).map(|k| q.nth(k)).collect();
-            assert_eq!(held, tail);
-        }
+        // Ties, negatives and zero.
+        assert_window_matches_a_fresh_sort::<half::f16>(3, |u| (u * 50.0).floor() / 7.0 - 3.0);
     }
 
     #[test]

@@ -245,6 +245,7 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::brain::test_noise::noise;
 
     #[test]
     fn a_model_publishes_only_while_clearly_better_than_naive() {
@@ -279,11 +280,7 @@ mod tests {
         let mut seed = 7u64;
         let (mut plain_picks, mut careful_picks) = (0, 0);
         for _ in 0..3000 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
-            let model = 10.0 + 8.0 * (u - 0.5);
+            let model = 10.0 + 8.0 * noise(&mut seed);
             for s in [&mut plain, &mut careful] {
                 s.record([10.0, model, model]);
             }
@@ -303,11 +300,8 @@ mod tests {
         let mut s = Selector::new(100.0, 0.0, 2.0, 20);
         let mut at = None;
         for t in 0..200 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
-            s.record([10.0, 7.0 + 8.0 * (u - 0.5), 7.0 + 8.0 * (u - 0.5)]);
+            let model = 7.0 + 8.0 * noise(&mut seed);
+            s.record([10.0, model, model]);
             if s.choice() != 0 && at.is_none() {
                 at = Some(t);
             }
